@@ -1,0 +1,83 @@
+#include "core/annotations.h"
+
+#include <array>
+
+#include "core/quantity.h"
+
+namespace mpshare::core {
+namespace {
+
+constexpr std::array<std::string_view, 3> kKnownAnnotations{
+    kThreadPercentageAnnotation, kMemoryLimitAnnotation, kGpuIndexAnnotation};
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+}  // namespace
+
+Result<int> parseThreadPercentage(std::string_view text) {
+  const std::string field(kThreadPercentageAnnotation);
+  const auto bad = [&] {
+    return invalidArgument(field, "must be an integer 1-100, got " + quoted(text));
+  };
+  if (text.empty() || text.size() > 3) return bad();
+  int value = 0;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return bad();
+    value = value * 10 + (c - '0');
+  }
+  if (value < 1 || value > 100) return bad();
+  return value;
+}
+
+Result<int64_t> parseMemoryLimitMiB(std::string_view text, int64_t min_mib) {
+  const std::string field(kMemoryLimitAnnotation);
+  const std::string allowed = "a Kubernetes quantity of at least " + std::to_string(min_mib) +
+                              "Mi (e.g. 512Mi, 4Gi, 1.5Gi, 8G)";
+  auto quantity = parseQuantity(text);
+  if (!quantity) {
+    return invalidArgument(field, quantity.error().message + "; expected " + allowed);
+  }
+  if (quantity->isNegative() || quantity->isZero()) {
+    return invalidArgument(field, "must be " + allowed + ", got " + quoted(text));
+  }
+  const auto mib = quantity->floorDiv(kMiB);
+  if (!mib) return invalidArgument(field, "is too large, got " + quoted(text));
+  if (*mib < min_mib) {
+    return invalidArgument(field, "must be " + allowed + ", got " + quoted(text) + " (" +
+                                      std::to_string(*mib) + " MiB)");
+  }
+  return *mib;
+}
+
+Result<MpsLimits> parseMpsLimits(const std::map<std::string, std::string>& annotations,
+                                 const AnnotationRules& rules) {
+  MpsLimits limits;
+  for (const auto& [key, value] : annotations) {
+    if (!key.starts_with(kAnnotationPrefix)) continue;
+    if (key == kThreadPercentageAnnotation) {
+      auto pct = parseThreadPercentage(value);
+      if (!pct) return pct.error();
+      limits.thread_percentage = *pct;
+    } else if (key == kMemoryLimitAnnotation) {
+      auto mib = parseMemoryLimitMiB(value, rules.min_memory_limit_mib);
+      if (!mib) return mib.error();
+      limits.memory_limit_mib = *mib;
+    } else if (key != kGpuIndexAnnotation) {
+      std::string known;
+      for (const auto k : kKnownAnnotations) known += (known.empty() ? "" : ", ") + std::string(k);
+      return invalidArgument(key, "unknown mpshare annotation (known: " + known + ")");
+    }
+  }
+  return limits;
+}
+
+bool hasMpshareAnnotations(const std::map<std::string, std::string>& annotations) {
+  for (const auto& entry : annotations) {
+    if (entry.first.starts_with(kAnnotationPrefix)) return true;
+  }
+  return false;
+}
+
+std::string formatPinnedMemLimit(int64_t mib) { return "0=" + std::to_string(mib) + "M"; }
+
+}  // namespace mpshare::core

@@ -1,0 +1,57 @@
+#pragma once
+
+// The user's interface: mpshare.io/ pod annotations, parsed into MPS client limits.
+// Both the webhook (to inject env) and the extender (to reserve budget) read pods
+// through these functions, so a pod means the same thing to both.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace mpshare::core {
+
+inline constexpr std::string_view kAnnotationPrefix = "mpshare.io/";
+inline constexpr std::string_view kThreadPercentageAnnotation = "mpshare.io/thread-percentage";
+inline constexpr std::string_view kMemoryLimitAnnotation = "mpshare.io/memory-limit";
+inline constexpr std::string_view kGpuIndexAnnotation = "mpshare.io/gpu-index";
+
+inline constexpr std::string_view kThreadPercentageEnv = "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE";
+inline constexpr std::string_view kPinnedMemLimitEnv = "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT";
+inline constexpr std::string_view kPipeDirectoryEnv = "CUDA_MPS_PIPE_DIRECTORY";
+
+// Per-client limits a pod asks for; an absent annotation leaves its field empty.
+struct MpsLimits {
+  std::optional<int> thread_percentage;     // 1..100
+  std::optional<int64_t> memory_limit_mib;  // whole MiB, >= the configured minimum
+};
+
+struct AnnotationRules {
+  int64_t min_memory_limit_mib = 256;
+};
+
+// "30" -> 30. Only integers 1..100: MPS silently ignores 0, 101 and the like,
+// so accepting them would promise a limit that never applies.
+Result<int> parseThreadPercentage(std::string_view text);
+
+// "4Gi" -> 4096, "1.5Gi" -> 1536, "8G" -> 7629 (rounded down to whole MiB).
+// Zero, negative, unparseable, or below `min_mib` is an error.
+Result<int64_t> parseMemoryLimitMiB(std::string_view text, int64_t min_mib);
+
+// The limits in `annotations`; errors name the annotation, what was given and what
+// is allowed. Unknown mpshare.io/ keys are errors too: a typo must not silently
+// become "no limit".
+Result<MpsLimits> parseMpsLimits(const std::map<std::string, std::string>& annotations,
+                                 const AnnotationRules& rules);
+
+// True if any annotation key starts with mpshare.io/.
+bool hasMpshareAnnotations(const std::map<std::string, std::string>& annotations);
+
+// The exact CUDA_MPS_PINNED_DEVICE_MEM_LIMIT value MPS parses: "0=<MiB>M".
+// (A decimal, a space, or an ordinal the container cannot see makes MPS ignore it.)
+std::string formatPinnedMemLimit(int64_t mib);
+
+}  // namespace mpshare::core

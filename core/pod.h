@@ -1,0 +1,61 @@
+#pragma once
+
+// The slice of a Kubernetes Pod the domain reasons about, as plain values.
+// platform/kube_json.h builds it from the API server's JSON; the core never sees JSON.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mpshare::core {
+
+enum class ContainerKind {
+  kRegular,  // spec.containers[]
+  kInit,     // spec.initContainers[] that run to completion, one after another
+  kSidecar,  // spec.initContainers[] with restartPolicy: Always; runs beside the regular ones
+};
+
+struct EnvVar {
+  std::string name;
+  std::optional<std::string> value;  // nullopt when the entry uses valueFrom
+};
+
+struct ContainerView {
+  std::string name;
+  ContainerKind kind = ContainerKind::kRegular;
+  int index = 0;  // position in spec.containers or spec.initContainers
+  std::map<std::string, std::string> limits;
+  std::map<std::string, std::string> requests;
+  bool has_env = false;  // whether the `env` array exists (decides how a patch adds to it)
+  std::vector<EnvVar> env;
+};
+
+enum class PodPhase { kPending, kRunning, kSucceeded, kFailed, kUnknown };
+
+struct PodView {
+  std::string name;
+  std::string namespace_name;
+  std::string uid;
+  std::string node_name;       // spec.nodeName; empty until bound
+  std::string scheduler_name;  // spec.schedulerName
+  PodPhase phase = PodPhase::kPending;
+  bool deleting = false;  // metadata.deletionTimestamp is set
+  bool has_annotations = false;
+  std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> labels;
+  std::vector<ContainerView> containers;  // regular containers first, then init containers
+
+  // "namespace/name", the way kubectl names a pod.
+  [[nodiscard]] std::string key() const { return namespace_name + "/" + name; }
+};
+
+// A node as the domain sees it: its name and labels (GPU Feature Discovery writes
+// the capacity there), plus allocatable CPU/memory for the simulator's fit check.
+struct NodeView {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  bool deleting = false;
+};
+
+}  // namespace mpshare::core

@@ -1,0 +1,21 @@
+#pragma once
+
+// Kubernetes object JSON (as the API server, the admission chain and the
+// scheduler send it) -> the core's plain views. Errors name the JSON path.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "core/pod.h"
+#include "core/result.h"
+
+namespace mpshare::platform {
+
+// A v1.Pod object. Missing optional sections (metadata.annotations, env, resources)
+// are fine; a section of the wrong JSON type is an error naming its path, e.g.
+// `spec.containers[1].resources.limits: expected an object, got array`.
+core::Result<core::PodView> podFromJson(const nlohmann::json& pod);
+
+// A v1.Node object: name, labels, and whether it is being deleted.
+core::Result<core::NodeView> nodeFromJson(const nlohmann::json& node);
+
+}  // namespace mpshare::platform
