@@ -5,6 +5,7 @@
 // handlers are tested without sockets. The implementation (cpprestsdk's
 // http_listener over OpenSSL) stays behind this header and can be swapped.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -17,7 +18,7 @@ namespace mpshare::platform {
 
 struct HttpRequest {
   std::string method;  // "GET", "POST", ...
-  std::string path;    // without the query string
+  std::string path;    // without the query string, as sent (percent-encoded)
   std::string query;   // after '?', unparsed; routes may ignore it
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
@@ -41,7 +42,12 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;                // 0 = pick a free port; see HttpServer::port()
   std::optional<TlsFiles> tls;      // nullopt = plain HTTP
-  size_t max_body_bytes = 3 << 20;  // larger bodies get 413 before the handler runs
+  // Larger bodies get 400 {"error": "request body exceeds N bytes"} and the
+  // handler never runs. 400 rather than 413 because the Kubernetes API server
+  // reports a webhook's 4xx body to the user, and the message names the limit.
+  size_t max_body_bytes = 3 << 20;
+  // How often the TLS files are checked for rotation.
+  std::chrono::milliseconds tls_reload_interval = std::chrono::seconds(1);
 };
 
 class HttpServer {
@@ -49,15 +55,29 @@ class HttpServer {
   virtual ~HttpServer() = default;
   // The bound port (useful with port 0).
   [[nodiscard]] virtual uint16_t port() const = 0;
-  // Stops accepting and waits for in-flight requests.
+  // Stops accepting and waits for in-flight requests. Idempotent; the
+  // destructor calls it.
   virtual void stop() = 0;
+  // describeCertificate() of the certificate new TLS handshakes get
+  // ("CN=localhost serial=1A2B"), or "" for plain HTTP.
+  [[nodiscard]] virtual std::string servingCertificate() const { return ""; }
 };
 
 // Starts serving `handler` in background threads. The handler is called
-// concurrently; anything it throws becomes a 500 with the message. With TLS the
-// certificate and key files are re-read when they change (cert-manager and Secret
-// volumes rotate them) without closing the listener. Throws std::runtime_error
-// naming the address or file when it cannot start.
+// concurrently; anything it throws becomes a 500 {"error": "<what()>"}; every
+// request gets exactly one reply. With TLS the certificate and key files are
+// re-read when they change (cert-manager and Secret volumes rotate them)
+// without closing the listener; a half-written or mismatched pair is logged
+// and the previous pair kept. Throws std::runtime_error naming the address or
+// file when it cannot start.
+//
+// Port 0: the HTTP library needs a concrete port, so a free one is found by
+// binding and releasing it first; another process could take it in between,
+// in which case the start is retried with a new port a few times.
+//
+// Example:
+//   auto server = startHttpServer({.port = 8443, .tls = TlsFiles{"tls.crt", "tls.key", ""}},
+//                                 [](const HttpRequest& r) { return HttpResponse{200, "application/json", "{}"}; });
 std::unique_ptr<HttpServer> startHttpServer(const ServerOptions& options, HttpHandler handler);
 
 }  // namespace mpshare::platform

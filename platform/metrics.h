@@ -3,6 +3,15 @@
 // A small Prometheus text-exposition registry (format 0.0.4), because
 // prometheus-cpp is not packaged here. Counters, gauges and histograms with
 // labels; render() output passes `promtool check metrics`.
+//
+// Naming rules are enforced at registration (std::invalid_argument naming the
+// rule): metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, counter names end in
+// "_total" (the exposition convention promtool checks), label names match
+// [a-zA-Z_][a-zA-Z0-9_]*, do not start with "__", and histograms may not use "le".
+// Label values may be any UTF-8; \, " and newline are escaped on output.
+//
+// Thread-safe; each family has its own mutex, so the hot path takes one
+// uncontended lock and one map lookup.
 
 #include <map>
 #include <memory>
@@ -17,6 +26,8 @@ using Labels = std::map<std::string, std::string>;
 class Counter {
  public:
   virtual ~Counter() = default;
+  // Adds `by` (must be >= 0, else std::invalid_argument) to the series `labels`.
+  // Example: requests.inc({{"route", "/mutate"}, {"code", "200"}});
   virtual void inc(const Labels& labels, double by = 1.0) = 0;
 };
 
@@ -31,25 +42,41 @@ class Gauge {
 class Histogram {
  public:
   virtual ~Histogram() = default;
+  // Counts `value` into every bucket whose upper bound is >= value, and +Inf.
   virtual void observe(const Labels& labels, double value) = 0;
 };
 
 class MetricsRegistry {
  public:
-  // Each name is registered once; `help` becomes the # HELP line.
+  MetricsRegistry();
+  ~MetricsRegistry();
+  MetricsRegistry(const MetricsRegistry&) = delete;
+  MetricsRegistry& operator=(const MetricsRegistry&) = delete;
+
+  // Each name is registered once (a second registration throws
+  // std::invalid_argument); `help` becomes the # HELP line. The returned
+  // reference lives as long as the registry.
+  // Example: auto& c = registry.counter("mpshare_webhook_requests_total", "Admission reviews.");
   Counter& counter(const std::string& name, const std::string& help);
   Gauge& gauge(const std::string& name, const std::string& help);
+  // `upper_bounds` must be finite and strictly increasing; +Inf is implicit.
   Histogram& histogram(const std::string& name, const std::string& help,
                        std::vector<double> upper_bounds);
 
-  // The whole registry in Prometheus text format.
+  // The whole registry in Prometheus text format, families in registration
+  // order, series sorted by labels. Serve it with content type kMetricsContentType.
   [[nodiscard]] std::string render() const;
 
  private:
   struct Family;
+  void add(std::unique_ptr<Family> family);
+
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<Family>> families_;
 };
+
+// The content type of render()'s output.
+inline constexpr const char* kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 // Default latency buckets in seconds, 100 µs to 5 s.
 std::vector<double> latencyBuckets();

@@ -1,0 +1,341 @@
+// cpprestsdk's http_listener behind the HttpServer interface.
+//
+// cpprestsdk calls the listener's handler on its I/O thread before the body
+// has arrived, so all real work happens in pplx continuations: the body is
+// read chunk by chunk (bounded by max_body_bytes), then the route runs on a
+// pool thread, then exactly one reply is sent.
+
+#include "platform/http_server.h"
+
+#include <cpprest/http_listener.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "platform/logging.h"
+#include "platform/tls_credentials.h"
+
+namespace mpshare::platform {
+namespace {
+
+using web::http::http_request;
+using web::http::http_response;
+using web::http::experimental::listener::http_listener;
+using web::http::experimental::listener::http_listener_config;
+
+constexpr size_t kReadChunkBytes = 64 * 1024;
+constexpr int kPortProbeAttempts = 5;
+constexpr auto kDrainTimeout = std::chrono::seconds(30);
+
+// host:port pairs served by this process. cpprestsdk keeps one process-wide
+// table keyed by host:port, and a failed second open of a pair already in it
+// removes the first server's entry, silently killing it; so refuse up front.
+class AddressesInUse {
+ public:
+  static bool claim(const std::string& address) {
+    std::lock_guard<std::mutex> lock(mutex());
+    return set().insert(address).second;
+  }
+  static void release(const std::string& address) {
+    std::lock_guard<std::mutex> lock(mutex());
+    set().erase(address);
+  }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::set<std::string>& set() {
+    static std::set<std::string> s;
+    return s;
+  }
+};
+
+HttpResponse jsonError(int status, const std::string& message) {
+  nlohmann::json body = {{"error", message}};
+  return {status, "application/json",
+          body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+// Binds host:0, reads the port the kernel chose and releases it.
+uint16_t probeFreePort(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), "0", &hints, &found) != 0 || found == nullptr) {
+    throw std::runtime_error("cannot resolve listen address " + host);
+  }
+  uint16_t port = 0;
+  const int fd = ::socket(found->ai_family, found->ai_socktype, found->ai_protocol);
+  if (fd >= 0 && ::bind(fd, found->ai_addr, found->ai_addrlen) == 0) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                              : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  freeaddrinfo(found);
+  if (port == 0) throw std::runtime_error("cannot bind a free port on " + host);
+  return port;
+}
+
+std::string listenUri(const ServerOptions& options, uint16_t port) {
+  const bool ipv6 = options.host.find(':') != std::string::npos;
+  const std::string host = ipv6 ? "[" + options.host + "]" : options.host;
+  return std::string(options.tls ? "https" : "http") + "://" + host + ":" + std::to_string(port) +
+         "/";
+}
+
+HttpRequest toRequest(const http_request& request) {
+  HttpRequest out;
+  out.method = request.method();
+  const auto& uri = request.request_uri();
+  out.path = uri.path();
+  out.query = uri.query();
+  for (const auto& [name, value] : request.headers()) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out.headers[lower] = value;
+  }
+  return out;
+}
+
+// Reads the body in chunks, keeping at most `limit` bytes. Past the limit it
+// keeps draining (the library replies only once the whole body was read) but
+// stores nothing, so an oversized body costs no memory.
+class BodyReader : public std::enable_shared_from_this<BodyReader> {
+ public:
+  BodyReader(concurrency::streams::streambuf<uint8_t> buffer, size_t limit, bool oversized)
+      : buffer_(std::move(buffer)), limit_(limit), oversized_(oversized), chunk_(kReadChunkBytes) {}
+
+  pplx::task<void> start() {
+    next();
+    return pplx::create_task(done_);
+  }
+  std::string& body() { return body_; }
+  [[nodiscard]] bool oversized() const { return oversized_; }
+
+ private:
+  void next() {
+    auto self = shared_from_this();
+    buffer_.getn(chunk_.data(), chunk_.size()).then([self](pplx::task<size_t> read) {
+      size_t n = 0;
+      try {
+        n = read.get();
+      } catch (...) {
+        self->done_.set_exception(std::current_exception());
+        return;
+      }
+      if (n == 0) {
+        self->done_.set();
+        return;
+      }
+      if (!self->oversized_ && self->body_.size() + n > self->limit_) {
+        self->oversized_ = true;
+        std::string().swap(self->body_);
+      }
+      if (!self->oversized_) self->body_.append(self->chunk_.begin(), self->chunk_.begin() + n);
+      self->next();
+    });
+  }
+
+  concurrency::streams::streambuf<uint8_t> buffer_;
+  const size_t limit_;
+  bool oversized_;
+  std::vector<uint8_t> chunk_;
+  std::string body_;
+  pplx::task_completion_event<void> done_;
+};
+
+// State shared with in-flight continuations, which may outlive a stop() that
+// timed out waiting for them.
+struct ServingState {
+  HttpHandler handler;
+  size_t max_body_bytes = 0;
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::condition_variable idle;
+  int in_flight = 0;
+
+  void begin() {
+    std::lock_guard<std::mutex> lock(mutex);
+    ++in_flight;
+  }
+  void end() {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (--in_flight == 0) idle.notify_all();
+  }
+};
+
+HttpResponse invokeHandler(const HttpHandler& handler, const HttpRequest& request) {
+  try {
+    return handler(request);
+  } catch (const std::exception& e) {
+    logError("request handler failed",
+             {{"method", request.method}, {"path", request.path}, {"error", e.what()}});
+    return jsonError(500, e.what());
+  } catch (...) {
+    logError("request handler failed",
+             {{"method", request.method}, {"path", request.path}, {"error", "unknown exception"}});
+    return jsonError(500, "internal error");
+  }
+}
+
+// The one place a reply is sent.
+void sendReply(http_request& request, const HttpResponse& response, bool close) {
+  try {
+    http_response reply(static_cast<web::http::status_code>(response.status));
+    reply.set_body(response.body, response.content_type);
+    if (close) reply.headers().add("Connection", "close");
+    request.reply(reply).then([](pplx::task<void> sent) {
+      try {
+        sent.get();
+      } catch (const std::exception& e) {
+        logDebug("reply not delivered", {{"error", e.what()}});  // client went away
+      }
+    });
+  } catch (const std::exception& e) {
+    logWarn("reply failed", {{"error", e.what()}});
+  }
+}
+
+void serve(const std::shared_ptr<ServingState>& state, http_request request) {
+  if (state->stopping.load()) {
+    sendReply(request, jsonError(503, "server is shutting down"), true);
+    return;
+  }
+  state->begin();
+  try {
+    auto parsed = std::make_shared<HttpRequest>(toRequest(request));
+    const auto length = request.headers().content_length();
+    auto reader = std::make_shared<BodyReader>(request.body().streambuf(), state->max_body_bytes,
+                                               length > state->max_body_bytes);
+    reader->start().then([state, request, parsed, reader](pplx::task<void> read) mutable {
+      HttpResponse response;
+      bool close = false;
+      try {
+        read.get();
+        if (reader->oversized()) {
+          response = jsonError(400, "request body exceeds " +
+                                        std::to_string(state->max_body_bytes) + " bytes");
+          close = true;
+        } else {
+          parsed->body = std::move(reader->body());
+          response = invokeHandler(state->handler, *parsed);
+        }
+      } catch (const std::exception& e) {
+        response = jsonError(400, std::string("cannot read request body: ") + e.what());
+        close = true;
+      }
+      sendReply(request, response, close);
+      state->end();
+    });
+  } catch (const std::exception& e) {
+    sendReply(request, jsonError(500, e.what()), true);
+    state->end();
+  }
+}
+
+class CppRestHttpServer final : public HttpServer {
+ public:
+  CppRestHttpServer(const ServerOptions& options, HttpHandler handler)
+      : state_(std::make_shared<ServingState>()) {
+    state_->handler = std::move(handler);
+    state_->max_body_bytes = options.max_body_bytes;
+    if (options.tls) {
+      credentials_ =
+          std::make_shared<TlsCredentialStore>(*options.tls, options.tls_reload_interval);
+    }
+    const int attempts = options.port == 0 ? kPortProbeAttempts : 1;
+    for (int attempt = 1;; ++attempt) {
+      port_ = options.port != 0 ? options.port : probeFreePort(options.host);
+      const std::string uri = listenUri(options, port_);
+      try {
+        if (!AddressesInUse::claim(uri)) {
+          throw std::runtime_error("address already served by this process");
+        }
+        address_ = uri;
+        open(uri);
+        logInfo("listening", {{"address", uri}});
+        return;
+      } catch (const std::exception& e) {
+        listener_.reset();
+        if (!address_.empty()) AddressesInUse::release(address_);
+        address_.clear();
+        if (attempt >= attempts) {
+          throw std::runtime_error("cannot listen on " + uri + ": " + e.what());
+        }
+      }
+    }
+  }
+
+  ~CppRestHttpServer() override { stop(); }
+
+  [[nodiscard]] uint16_t port() const override { return port_; }
+
+  [[nodiscard]] std::string servingCertificate() const override {
+    return credentials_ ? credentials_->currentCertificate() : "";
+  }
+
+  void stop() override {
+    if (!listener_) return;
+    state_->stopping = true;
+    {
+      std::unique_lock<std::mutex> lock(state_->mutex);
+      if (!state_->idle.wait_for(lock, kDrainTimeout, [this] { return state_->in_flight == 0; })) {
+        logWarn("stopping with requests still in flight", {{"count", std::to_string(state_->in_flight)}});
+      }
+    }
+    try {
+      listener_->close().wait();
+    } catch (const std::exception& e) {
+      logWarn("listener close failed", {{"error", e.what()}});
+    }
+    listener_.reset();
+    AddressesInUse::release(address_);
+  }
+
+ private:
+  void open(const std::string& uri) {
+    http_listener_config config;
+    if (credentials_) {
+      auto credentials = credentials_;
+      config.set_ssl_context_callback([credentials](boost::asio::ssl::context& ctx) {
+        try {
+          credentials->configureServerContext(ctx.native_handle());
+        } catch (const std::exception& e) {
+          logError("tls context setup failed", {{"error", e.what()}});
+        }
+      });
+    }
+    listener_ = std::make_unique<http_listener>(uri, config);
+    auto state = state_;
+    listener_->support([state](http_request request) { serve(state, std::move(request)); });
+    listener_->open().wait();
+  }
+
+  std::shared_ptr<ServingState> state_;
+  std::shared_ptr<TlsCredentialStore> credentials_;
+  std::unique_ptr<http_listener> listener_;
+  std::string address_;  // the listen URI, claimed in AddressesInUse
+  uint16_t port_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpServer> startHttpServer(const ServerOptions& options, HttpHandler handler) {
+  return std::make_unique<CppRestHttpServer>(options, std::move(handler));
+}
+
+}  // namespace mpshare::platform
