@@ -76,8 +76,13 @@ class HttpServer {
 // in which case the start is retried with a new port a few times.
 //
 // Example:
-//   auto server = startHttpServer({.port = 8443, .tls = TlsFiles{"tls.crt", "tls.key", ""}},
-//                                 [](const HttpRequest& r) { return HttpResponse{200, "application/json", "{}"}; });
+//   ServerOptions options;
+//   options.host = "0.0.0.0";
+//   options.port = 8443;
+//   options.tls = TlsFiles{"/tls/tls.crt", "/tls/tls.key", ""};
+//   auto server = startHttpServer(options, [](const HttpRequest&) {
+//     return HttpResponse{200, "application/json", "{}"};
+//   });
 std::unique_ptr<HttpServer> startHttpServer(const ServerOptions& options, HttpHandler handler);
 
 }  // namespace mpshare::platform
