@@ -1,0 +1,116 @@
+#include "core/placement.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace mpshare::core {
+namespace {
+
+// How close a GPU comes to fitting: the smaller of free/needed over threads and
+// memory (>= 1 would fit). Picks the "best" GPU a rejection reason points at.
+double closeness(const GpuState& gpu, const GpuDemand& need) {
+  const double t = need.threads > 0 ? static_cast<double>(gpu.freeThreads()) / need.threads : 1.0;
+  const double m =
+      need.memory_mib > 0 ? static_cast<double>(gpu.freeMemoryMiB()) / need.memory_mib : 1.0;
+  return std::min(t, m);
+}
+
+std::string explainHost(const NodeState& node, const Demand& demand) {
+  const int64_t free_cpu = node.capacity.cpu_milli - node.reserved_cpu_milli;
+  if (node.capacity.cpu_milli != 0 && demand.cpu_milli > free_cpu) {
+    return node.name() + ": host CPU " + std::to_string(demand.cpu_milli) + "m asked, " +
+           std::to_string(free_cpu) + "m free";
+  }
+  const int64_t free_mem = node.capacity.memory_mib - node.reserved_memory_mib;
+  return node.name() + ": host memory " + std::to_string(demand.host_memory_mib) + " MiB asked, " +
+         std::to_string(free_mem) + " MiB free";
+}
+
+}  // namespace
+
+std::vector<const GpuState*> fittingGpus(const NodeState& node, const Demand& demand) {
+  std::vector<const GpuState*> fitting;
+  for (const GpuState& gpu : node.gpus) {
+    if (gpu.fits(resolveOn(demand, gpu.capacity))) {
+      fitting.push_back(&gpu);
+    }
+  }
+  return fitting;
+}
+
+std::string explainNoFit(const NodeState& node, const Demand& demand) {
+  if (!node.hostFits(demand)) {
+    return explainHost(node, demand);
+  }
+  if (node.gpus.empty()) {
+    return node.name() + ": has no GPUs";
+  }
+  if (demand.gpus > 1) {
+    const auto fitting = fittingGpus(node, demand);
+    std::string names;
+    for (const GpuState* gpu : fitting) {
+      names += (names.empty() ? "" : ", ") + std::string("GPU") + std::to_string(gpu->capacity.index);
+    }
+    return node.name() + ": " + std::to_string(demand.gpus) + " whole GPUs asked, " +
+           std::to_string(fitting.size()) + " free" + (names.empty() ? "" : " (" + names + ")");
+  }
+  const bool no_client_slot = std::all_of(node.gpus.begin(), node.gpus.end(),
+                                          [](const GpuState& gpu) { return gpu.freeClients() <= 0; });
+  if (no_client_slot) {
+    const GpuState& first = node.gpus.front();
+    return node.name() + ": no GPU has a free MPS client slot (" +
+           std::to_string(first.reserved.clients) + " of " + std::to_string(first.capacity.clients) +
+           " used on every GPU)";
+  }
+  const GpuState* best = nullptr;
+  double best_closeness = -1.0;
+  for (const GpuState& gpu : node.gpus) {
+    if (gpu.freeClients() <= 0) {
+      continue;
+    }
+    const double c = closeness(gpu, resolveOn(demand, gpu.capacity));
+    if (c > best_closeness) {
+      best_closeness = c;
+      best = &gpu;
+    }
+  }
+  return node.name() + ": no GPU fits " + demand.describe() + " (best: GPU" +
+         std::to_string(best->capacity.index) + " has " + std::to_string(best->freeThreads()) +
+         "% / " + std::to_string(best->freeMemoryMiB()) + " MiB free)";
+}
+
+double threadFill(const GpuState& gpu, const GpuDemand& add) {
+  if (gpu.capacity.threads <= 0) {
+    return 1.0;
+  }
+  return static_cast<double>(gpu.reserved.threads + add.threads) / gpu.capacity.threads;
+}
+
+double memoryFill(const GpuState& gpu, const GpuDemand& add) {
+  if (gpu.capacity.memory_mib <= 0) {
+    return 1.0;
+  }
+  return static_cast<double>(gpu.reserved.memory_mib + add.memory_mib) /
+         static_cast<double>(gpu.capacity.memory_mib);
+}
+
+int toNodeScore(double score) {
+  if (!std::isfinite(score)) {
+    return kMinNodeScore;
+  }
+  const long rounded = std::lround(score * kMaxNodeScore);
+  return static_cast<int>(std::clamp<long>(rounded, kMinNodeScore, kMaxNodeScore));
+}
+
+Result<std::unique_ptr<PlacementPolicy>> makePolicy(std::string_view name) {
+  if (name == "binpack") {
+    return makeBinpackPolicy();
+  }
+  if (name == "spread") {
+    return makeSpreadPolicy();
+  }
+  return invalidArgument("policy", "\"" + std::string(name) + "\" is not a policy; known: binpack, spread");
+}
+
+}  // namespace mpshare::core
