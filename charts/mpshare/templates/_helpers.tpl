@@ -1,0 +1,130 @@
+{{/* Chart name, overridable. */}}
+{{- define "mpshare.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Resource-name prefix: the release name, plus the chart name unless already in it. */}}
+{{- define "mpshare.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := include "mpshare.name" . -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "mpshare.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "mpshare.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Selector labels of one component: (dict "root" $ "component" "webhook"). */}}
+{{- define "mpshare.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mpshare.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Full labels of one component: (dict "root" $ "component" "webhook"). */}}
+{{- define "mpshare.componentLabels" -}}
+{{ include "mpshare.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "mpshare.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{- define "mpshare.webhook.fullname" -}}
+{{- printf "%s-webhook" (include "mpshare.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mpshare.webhook.tlsSecret" -}}
+{{- printf "%s-tls" (include "mpshare.webhook.fullname" .) -}}
+{{- end -}}
+
+{{- define "mpshare.scheduler.fullname" -}}
+{{- printf "%s-scheduler" (include "mpshare.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "mpshare.extender.fullname" -}}
+{{- printf "%s-extender" (include "mpshare.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The extender runs under the scheduler's ServiceAccount when it is a sidecar. */}}
+{{- define "mpshare.extender.serviceAccount" -}}
+{{- if eq .Values.extender.mode "sidecar" -}}
+{{- include "mpshare.scheduler.fullname" . -}}
+{{- else -}}
+{{- include "mpshare.extender.fullname" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "mpshare.mpsDaemon.fullname" -}}
+{{- printf "%s-mps-daemon" (include "mpshare.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Fails the render on values that would install something broken. */}}
+{{- define "mpshare.validate" -}}
+{{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
+{{- fail (printf "webhook.failurePolicy must be Fail or Ignore, got %q" (toString .Values.webhook.failurePolicy)) -}}
+{{- end -}}
+{{- if not (has .Values.webhook.reinvocationPolicy (list "Never" "IfNeeded")) -}}
+{{- fail (printf "webhook.reinvocationPolicy must be Never or IfNeeded, got %q" (toString .Values.webhook.reinvocationPolicy)) -}}
+{{- end -}}
+{{- $t := int .Values.webhook.timeoutSeconds -}}
+{{- if or (lt $t 1) (gt $t 30) -}}
+{{- fail (printf "webhook.timeoutSeconds must be 1-30, got %v" .Values.webhook.timeoutSeconds) -}}
+{{- end -}}
+{{- if not (has .Values.webhook.tls.mode (list "helm" "certManager")) -}}
+{{- fail (printf "webhook.tls.mode must be helm or certManager, got %q" (toString .Values.webhook.tls.mode)) -}}
+{{- end -}}
+{{- if not (has .Values.extender.mode (list "sidecar" "deployment")) -}}
+{{- fail (printf "extender.mode must be sidecar or deployment, got %q" (toString .Values.extender.mode)) -}}
+{{- end -}}
+{{- if lt (int .Values.scheduler.extender.weight) 1 -}}
+{{- fail (printf "scheduler.extender.weight must be >= 1 (kube-scheduler requires it with a prioritize verb), got %v" .Values.scheduler.extender.weight) -}}
+{{- end -}}
+{{- if and .Values.scheduler.extender.enableHTTPS (eq .Values.extender.mode "sidecar") -}}
+{{- fail "scheduler.extender.enableHTTPS needs extender.mode: deployment (the sidecar is reached on 127.0.0.1 over plain HTTP)" -}}
+{{- end -}}
+{{- if empty .Values.gpuResourceNames -}}
+{{- fail "gpuResourceNames must list at least one resource name, e.g. nvidia.com/gpu" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Webhook TLS material for tls.mode=helm, generated once per render and shared by the
+Secret and the MutatingWebhookConfiguration (both must carry the same CA). An existing
+Secret is reused so that upgrades do not rotate the CA under running API servers.
+Returns a dict {caCert, cert, key}.
+*/}}
+{{- define "mpshare.webhook.tlsMaterial" -}}
+{{- if not (hasKey .Values.webhook.tls "generated") -}}
+{{- $secretName := include "mpshare.webhook.tlsSecret" . -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace $secretName -}}
+{{- if and $existing $existing.data (hasKey $existing.data "ca.crt") -}}
+{{- $_ := set .Values.webhook.tls "generated" (dict "caCert" (index $existing.data "ca.crt" | b64dec) "cert" (index $existing.data "tls.crt" | b64dec) "key" (index $existing.data "tls.key" | b64dec)) -}}
+{{- else -}}
+{{- $svc := include "mpshare.webhook.fullname" . -}}
+{{- $ns := .Release.Namespace -}}
+{{- $days := int .Values.webhook.tls.validityDays -}}
+{{- $ca := genCA (printf "%s-ca" $svc) $days -}}
+{{- $dns := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) nil $dns $days $ca -}}
+{{- $_ := set .Values.webhook.tls "generated" (dict "caCert" $ca.Cert "cert" $cert.Cert "key" $cert.Key) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml .Values.webhook.tls.generated -}}
+{{- end -}}
