@@ -1,0 +1,47 @@
+#pragma once
+
+// admission.k8s.io/v1 AdmissionReview on the wire: parsing the API server's
+// request (errors name the JSON path) and building the response it accepts
+// (echoed apiVersion/kind/uid, patchType only with a patch, padded base64).
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/mutation.h"
+#include "core/pod.h"
+#include "core/result.h"
+
+namespace mpshare::webhook {
+
+inline constexpr std::string_view kAdmissionApiVersion = "admission.k8s.io/v1";
+inline constexpr std::string_view kAdmissionKind = "AdmissionReview";
+
+// The parts of a request the rules read.
+struct AdmissionRequest {
+  std::string uid;
+  core::Operation operation = core::Operation::kCreate;
+  bool is_pod = false;    // request.kind is core/v1 Pod (else allowed untouched)
+  nlohmann::json object;  // request.object as sent (patches apply to it)
+  core::PodView pod;      // filled when is_pod and the operation carries an object
+  core::PodVolumes volumes;
+};
+
+// Parses an AdmissionReview body. Errors name the JSON path and what was wrong:
+// `request.uid: is missing`, `apiVersion: must be "admission.k8s.io/v1", got "v1beta1"`,
+// `request.object.spec.containers[0].env: expected an array, got object`.
+// Example: parseAdmissionReview(R"({"apiVersion":"admission.k8s.io/v1",
+//   "kind":"AdmissionReview","request":{"uid":"u1","operation":"DELETE",...}})")
+core::Result<AdmissionRequest> parseAdmissionReview(std::string_view body);
+
+// The response AdmissionReview for `uid`. A non-empty `patch` (a JSON Patch array)
+// is sent base64-encoded with patchType JSONPatch; a denial carries status
+// {code: 400, reason: BadRequest, status: Failure, message}.
+std::string buildAdmissionResponse(const std::string& uid, const core::Decision& decision,
+                                   const nlohmann::json& patch);
+
+// Standard, padded base64 (RFC 4648 section 4), as Kubernetes decodes []byte.
+std::string base64Encode(std::string_view bytes);
+
+}  // namespace mpshare::webhook
