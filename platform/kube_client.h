@@ -1,0 +1,96 @@
+#pragma once
+
+// Typed calls to the Kubernetes API server: paginated list, watch as a stream
+// of events, get a pod, and the Binding subresource. Authentication comes from
+// KubeConfig; a 401 re-reads the token file once and retries.
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "platform/kube_client_http.h"
+#include "platform/kube_config.h"
+
+namespace mpshare::platform {
+
+// A collection and its selectors, e.g. {"/api/v1/nodes", "mpshare.io/mps=enabled", ""}.
+struct ResourceQuery {
+  std::string path;
+  std::string label_selector;
+  std::string field_selector;
+};
+
+struct ListResult {
+  std::vector<nlohmann::json> items;
+  std::string resource_version;  // where a watch continues from
+  int pages = 0;
+};
+
+enum class WatchEnd {
+  kClosed,        // the server ended the stream (timeoutSeconds) or was told to stop
+  kExpired,       // 410 (HTTP status or ERROR event): relist
+  kUnauthorized,  // 401 even after re-reading the token
+  kFailed,        // network error, stall, malformed stream, 5xx: rewatch after a backoff
+};
+
+struct WatchOutcome {
+  WatchEnd end = WatchEnd::kClosed;
+  std::string resource_version;  // last seen (event or bookmark); "" if none
+  std::string message;
+  int events = 0;
+};
+
+// Receives each watch event: type is ADDED, MODIFIED, DELETED or BOOKMARK.
+using WatchHandler = std::function<void(const std::string& type, const nlohmann::json& object)>;
+
+struct BindRequest {
+  std::string namespace_name;
+  std::string name;
+  std::string uid;  // sent as a precondition
+  std::string node;
+  std::map<std::string, std::string> annotations;  // merged into the pod by the server
+};
+
+// Percent-encodes a query value ("a=b,c!=d" -> "a%3Db%2Cc%21%3Dd").
+std::string urlEncode(const std::string& value);
+
+class KubeClient {
+ public:
+  static core::Result<std::unique_ptr<KubeClient>> create(const KubeConfig& config);
+
+  // Lists every page (limit/continue). Errors: kUnavailable (network, 5xx, 410 on
+  // an expired continue token), kInvalidArgument (401/403, with the server's message).
+  core::Result<ListResult> list(const ResourceQuery& query, int page_size = 500);
+
+  // Watches from `resource_version` with bookmarks until the stream ends; never
+  // throws. `limits.idle_timeout` detects a stalled stream.
+  WatchOutcome watch(const ResourceQuery& query, const std::string& resource_version, int timeout_seconds,
+                     const WatchHandler& handler, const ExchangeLimits& limits);
+
+  // GET /api/v1/namespaces/{ns}/pods/{name}. kNotFound when it is gone.
+  core::Result<nlohmann::json> getPod(const std::string& namespace_name, const std::string& name);
+
+  // POST .../pods/{name}/binding with the uid precondition. OK on 2xx; kConflict
+  // on 409 (already bound, being deleted, uid changed); kNotFound on 404;
+  // kUnavailable otherwise. Messages carry the server's Status message.
+  core::Status bind(const BindRequest& request);
+
+  // Bearer-token requests made and 401s seen (tests and metrics).
+  [[nodiscard]] int unauthorizedCount() const { return unauthorized_.load(); }
+
+ private:
+  explicit KubeClient(std::unique_ptr<HttpsConnector> connector, const KubeConfig& config);
+  // One exchange with a single retry after re-reading the token on 401.
+  core::Result<int> send(const HttpRequest& request, const BodySink& sink, const ExchangeLimits& limits,
+                         std::string* buffered);
+
+  std::unique_ptr<HttpsConnector> connector_;
+  TokenSource tokens_;
+  std::atomic<int> unauthorized_{0};
+};
+
+}  // namespace mpshare::platform

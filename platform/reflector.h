@@ -1,0 +1,97 @@
+#pragma once
+
+// List-then-watch loop for one collection, the way client-go's reflector keeps
+// a cache current: list every page, hand the items over, watch from the list's
+// resourceVersion; on 410 relist; on EOF, timeout, stall or network error
+// rewatch from the last resourceVersion seen after a capped exponential
+// backoff with jitter.
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "platform/kube_client.h"
+
+namespace mpshare::platform {
+
+// Delay n (from 0) = min(max, initial x 2^n), minus up to `jitter` of it at
+// random, so many clients restarting together spread out.
+// Example: initial 200 ms, max 30 s, jitter 0.5 -> 100..200, 200..400, ... 15..30 s.
+class Backoff {
+ public:
+  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, double jitter, uint64_t seed);
+  std::chrono::milliseconds next();
+  void reset() { attempt_ = 0; }
+
+ private:
+  std::chrono::milliseconds initial_;
+  std::chrono::milliseconds max_;
+  double jitter_;
+  int attempt_ = 0;
+  std::mt19937_64 random_;
+};
+
+// Where a reflector delivers what it sees. Called from the reflector's thread only.
+class ReflectorSink {
+ public:
+  virtual ~ReflectorSink() = default;
+  // The complete collection after a (re)list: anything not in `items` is gone.
+  virtual void replace(const std::vector<nlohmann::json>& items) = 0;
+  // One watch event: ADDED, MODIFIED or DELETED (BOOKMARKs are not forwarded).
+  virtual void apply(const std::string& type, const nlohmann::json& object) = 0;
+};
+
+struct ReflectorOptions {
+  ResourceQuery query;
+  int page_size = 500;
+  int watch_timeout_seconds = 300;
+  std::chrono::milliseconds idle_timeout{90000};  // a watch silent this long is stalled
+  std::chrono::milliseconds backoff_initial{200};
+  std::chrono::milliseconds backoff_max{30000};
+  double jitter = 0.5;
+  uint64_t seed = 0x6d707368;
+  // Waits between attempts; tests inject a recorder. Default: an interruptible wait.
+  std::function<void(std::chrono::milliseconds)> sleep;
+};
+
+struct ReflectorStats {
+  int lists = 0;
+  int watches = 0;
+  int expired = 0;   // 410s seen
+  int failures = 0;  // failed lists and watches
+};
+
+class Reflector {
+ public:
+  Reflector(KubeClient& client, ReflectorSink& sink, ReflectorOptions options);
+  // Loops until stop(). Run it on its own thread.
+  void run();
+  // Ends run() promptly, also from inside a watch.
+  void stop();
+  // True once the first list has been delivered.
+  [[nodiscard]] bool synced() const { return synced_.load(); }
+  [[nodiscard]] ReflectorStats stats() const;
+
+ private:
+  void pause(std::chrono::milliseconds delay);
+
+  KubeClient& client_;
+  ReflectorSink& sink_;
+  ReflectorOptions options_;
+  Backoff backoff_;
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> synced_{false};
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  ReflectorStats stats_;
+};
+
+}  // namespace mpshare::platform
