@@ -7,17 +7,20 @@
 
 #include "platform/http_server.h"
 
-#include <cpprest/http_listener.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include <cpprest/http_listener.h>
+#include <nlohmann/json.hpp>
 
 #include "platform/logging.h"
 #include "platform/tls_credentials.h"
@@ -113,49 +116,80 @@ HttpRequest toRequest(const http_request& request) {
 
 // Reads the body in chunks, keeping at most `limit` bytes. Past the limit it
 // keeps draining (the library replies only once the whole body was read) but
-// stores nothing, so an oversized body costs no memory.
+// stores nothing, so an oversized body costs no memory. With a Content-Length
+// it asks for exactly that many bytes, so a small body costs one task hop, and
+// an empty body none: `done` then runs on the caller's thread.
 class BodyReader : public std::enable_shared_from_this<BodyReader> {
  public:
-  BodyReader(concurrency::streams::streambuf<uint8_t> buffer, size_t limit, bool oversized)
-      : buffer_(std::move(buffer)), limit_(limit), oversized_(oversized), chunk_(kReadChunkBytes) {}
+  using Done = std::function<void(std::exception_ptr)>;
 
-  pplx::task<void> start() {
+  BodyReader(concurrency::streams::streambuf<uint8_t> buffer, size_t limit,
+             std::optional<size_t> expected, Done done)
+      : buffer_(std::move(buffer)),
+        limit_(limit),
+        expected_(expected),
+        oversized_(expected && *expected > limit),
+        done_(std::move(done)) {
+    if (expected_ && !oversized_) body_.reserve(*expected_);
+  }
+
+  void start() {
+    if (expected_ && *expected_ == 0) {
+      done_(nullptr);
+      return;
+    }
+    chunk_.resize(expected_ && !oversized_ ? std::min(kReadChunkBytes, *expected_)
+                                           : kReadChunkBytes);
     next();
-    return pplx::create_task(done_);
   }
   std::string& body() { return body_; }
   [[nodiscard]] bool oversized() const { return oversized_; }
 
  private:
   void next() {
+    size_t want = chunk_.size();
+    if (expected_ && !oversized_) want = std::min(want, *expected_ - body_.size());
     auto self = shared_from_this();
-    buffer_.getn(chunk_.data(), chunk_.size()).then([self](pplx::task<size_t> read) {
+    buffer_.getn(chunk_.data(), want).then([self](pplx::task<size_t> read) {
       size_t n = 0;
       try {
         n = read.get();
       } catch (...) {
-        self->done_.set_exception(std::current_exception());
+        self->done_(std::current_exception());
         return;
       }
       if (n == 0) {
-        self->done_.set();
+        if (self->expected_ && !self->oversized_ && self->body_.size() < *self->expected_) {
+          self->done_(std::make_exception_ptr(std::runtime_error(
+              "body ended after " + std::to_string(self->body_.size()) + " of " +
+              std::to_string(*self->expected_) + " bytes")));
+          return;
+        }
+        self->done_(nullptr);
         return;
       }
       if (!self->oversized_ && self->body_.size() + n > self->limit_) {
         self->oversized_ = true;
         std::string().swap(self->body_);
       }
-      if (!self->oversized_) self->body_.append(self->chunk_.begin(), self->chunk_.begin() + n);
+      if (!self->oversized_) {
+        self->body_.append(self->chunk_.begin(), self->chunk_.begin() + static_cast<long>(n));
+        if (self->expected_ && self->body_.size() == *self->expected_) {
+          self->done_(nullptr);
+          return;
+        }
+      }
       self->next();
     });
   }
 
   concurrency::streams::streambuf<uint8_t> buffer_;
   const size_t limit_;
+  const std::optional<size_t> expected_;  // Content-Length, when sent
   bool oversized_;
+  Done done_;
   std::vector<uint8_t> chunk_;
   std::string body_;
-  pplx::task_completion_event<void> done_;
 };
 
 // State shared with in-flight continuations, which may outlive a stop() that
@@ -210,6 +244,32 @@ void sendReply(http_request& request, const HttpResponse& response, bool close) 
   }
 }
 
+// Runs once the body is in (or failed): the route, then the one reply.
+void finish(const std::shared_ptr<ServingState>& state, http_request& request,
+            HttpRequest& parsed, BodyReader& reader, const std::exception_ptr& read_error) {
+  HttpResponse response;
+  bool close = false;
+  try {
+    if (read_error) std::rethrow_exception(read_error);
+    if (reader.oversized()) {
+      response = jsonError(400, "request body exceeds " + std::to_string(state->max_body_bytes) +
+                                    " bytes");
+      close = true;
+    } else {
+      parsed.body = std::move(reader.body());
+      response = invokeHandler(state->handler, parsed);
+    }
+  } catch (const std::exception& e) {
+    response = jsonError(400, std::string("cannot read request body: ") + e.what());
+    close = true;
+  }
+  sendReply(request, response, close);
+  state->end();
+}
+
+// Called by the library on its I/O thread once the headers are parsed. The
+// library's I/O threads and pplx tasks share one pool, so a route running
+// here or in a continuation costs the same: one pool thread while it runs.
 void serve(const std::shared_ptr<ServingState>& state, http_request request) {
   if (state->stopping.load()) {
     sendReply(request, jsonError(503, "server is shutting down"), true);
@@ -218,29 +278,22 @@ void serve(const std::shared_ptr<ServingState>& state, http_request request) {
   state->begin();
   try {
     auto parsed = std::make_shared<HttpRequest>(toRequest(request));
-    const auto length = request.headers().content_length();
-    auto reader = std::make_shared<BodyReader>(request.body().streambuf(), state->max_body_bytes,
-                                               length > state->max_body_bytes);
-    reader->start().then([state, request, parsed, reader](pplx::task<void> read) mutable {
-      HttpResponse response;
-      bool close = false;
-      try {
-        read.get();
-        if (reader->oversized()) {
-          response = jsonError(400, "request body exceeds " +
-                                        std::to_string(state->max_body_bytes) + " bytes");
-          close = true;
-        } else {
-          parsed->body = std::move(reader->body());
-          response = invokeHandler(state->handler, *parsed);
-        }
-      } catch (const std::exception& e) {
-        response = jsonError(400, std::string("cannot read request body: ") + e.what());
-        close = true;
-      }
-      sendReply(request, response, close);
-      state->end();
-    });
+    std::optional<size_t> expected;
+    if (parsed->headers.count("content-length") != 0) {
+      expected = static_cast<size_t>(request.headers().content_length());
+    } else if (parsed->headers.count("transfer-encoding") == 0) {
+      expected = 0;  // HTTP/1.1: neither header means no body
+    }
+    // The reader owns the completion callback and the callback needs the
+    // reader: break the cycle through a weak pointer.
+    auto holder = std::make_shared<std::weak_ptr<BodyReader>>();
+    auto reader = std::make_shared<BodyReader>(
+        request.body().streambuf(), state->max_body_bytes, expected,
+        [state, request, parsed, holder](std::exception_ptr error) mutable {
+          if (auto self = holder->lock()) finish(state, request, *parsed, *self, error);
+        });
+    *holder = reader;
+    reader->start();
   } catch (const std::exception& e) {
     sendReply(request, jsonError(500, e.what()), true);
     state->end();

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Measures the bare serving stack: starts mpshare-bare-server on 127.0.0.1,
+# runs run.sh against GET /healthz and POST /echo (a 2 KiB JSON body), stops it.
+#   bench/wrk/bare_stack.sh [BUILD_DIR] [DURATION]     (defaults: build, 10s)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-build} duration=${2:-10s}
+server_bin="$build/bench/wrk/mpshare-bare-server"
+[ -x "$server_bin" ] || { echo "$0: build $server_bin first" >&2; exit 2; }
+
+tmp=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+"$server_bin" --seconds 600 >"$tmp/url" &
+server_pid=$!
+for _ in $(seq 50); do [ -s "$tmp/url" ] && break; sleep 0.1; done
+base=$(head -1 "$tmp/url")
+[ -n "$base" ] || { echo "$0: server did not start" >&2; exit 1; }
+
+python3 -c 'import json; print(json.dumps({"pad": "x" * 2000}))' >"$tmp/body.json"
+echo "== GET $base/healthz"
+"$here/run.sh" "$base/healthz" - "$duration"
+echo "== POST $base/echo (2 KiB)"
+"$here/run.sh" "$base/echo" "$tmp/body.json" "$duration"
