@@ -1,0 +1,297 @@
+#include "extender/simulate/simulator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <tuple>
+#include <utility>
+
+#include "core/ledger.h"
+#include "core/placement.h"
+
+namespace mpshare::extender {
+namespace {
+
+using core::Demand;
+using core::NodeState;
+
+// A policy's answer for one node, kept until the node changes. Policies are pure
+// functions of (node state, demand), so an unchanged node gives the same answer.
+struct CachedChoice {
+  int64_t version = -1;
+  bool fits = false;
+  double score = 0.0;
+  std::vector<int> gpus;
+};
+
+struct SimNodeState {
+  const SimNode* spec = nullptr;
+  const NodeState* state = nullptr;
+  int64_t version = 0;
+  int64_t frag_version = -1;
+  double fragmentation = 0.0;
+  std::vector<CachedChoice> cache;  // by pod shape id
+};
+
+bool modelAllowed(const SimPod& pod, const SimNode& node) {
+  return pod.models.empty() ||
+         std::find(pod.models.begin(), pod.models.end(), node.model) != pod.models.end();
+}
+
+// Host-only pods: binpack-like policies fill the busiest host, spread the emptiest.
+double hostScore(const NodeState& node, const Demand& demand, bool pack) {
+  if (node.capacity.cpu_milli <= 0) {
+    return 0.5;
+  }
+  const double used = static_cast<double>(node.reserved_cpu_milli + demand.cpu_milli) /
+                      static_cast<double>(node.capacity.cpu_milli);
+  return pack ? used : 1.0 - used;
+}
+
+// Pods with the same demand on every node share a cache slot.
+std::vector<int> shapeIds(const std::vector<SimPod>& pods, int* count) {
+  std::map<std::tuple<int, int, int64_t, int64_t, int64_t, std::vector<std::string>>, int> ids;
+  std::vector<int> out;
+  out.reserve(pods.size());
+  for (const SimPod& p : pods) {
+    const auto key = std::make_tuple(p.gpus, p.gpu_milli, p.gpu_memory_mib.value_or(-1),
+                                     p.cpu_milli, p.memory_mib, p.models);
+    out.push_back(ids.emplace(key, static_cast<int>(ids.size())).first->second);
+  }
+  *count = static_cast<int>(ids.size());
+  return out;
+}
+
+}  // namespace
+
+std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods) {
+  std::map<std::tuple<int, int, int64_t, std::vector<std::string>>, double> counts;
+  for (const SimPod& p : pods) {
+    if (p.gpus > 0) {
+      counts[std::make_tuple(p.gpus, p.gpu_milli, p.cpu_milli, p.models)] += 1.0;
+    }
+  }
+  std::vector<core::PodType> types;
+  for (const auto& [key, count] : counts) {
+    core::PodType t;
+    t.gpus = std::get<0>(key);
+    t.share = std::get<1>(key) / 1000.0;
+    t.cpu_milli = std::get<2>(key);
+    t.products = std::get<3>(key);
+    t.weight = count;
+    types.push_back(std::move(t));
+  }
+  return core::normalisePodTypes(std::move(types));
+}
+
+Demand demandOnGpu(const SimPod& pod, int64_t gpu_memory_mib) {
+  Demand d;
+  d.gpus = pod.gpus;
+  d.cpu_milli = pod.cpu_milli;
+  d.host_memory_mib = pod.memory_mib;
+  if (pod.sharesGpu()) {
+    d.thread_percentage = std::max(1, pod.gpu_milli / 10);
+    d.memory_mib = pod.gpu_memory_mib.value_or(
+        std::max<int64_t>(1, pod.gpu_milli * gpu_memory_mib / 1000));
+  }
+  return d;
+}
+
+Demand equalSliceDemand(const SimPod& pod, int64_t gpu_memory_mib, int slices) {
+  Demand d = demandOnGpu(pod, gpu_memory_mib);
+  const bool fits_slice = pod.gpu_memory_mib ? *pod.gpu_memory_mib * slices <= gpu_memory_mib
+                                             : pod.gpu_milli * slices <= 1000;
+  if (pod.sharesGpu() && fits_slice) {
+    d.thread_percentage = core::kThreadPercentPerGpu / slices;
+    d.memory_mib = gpu_memory_mib / slices;
+  } else if (pod.sharesGpu()) {
+    d.thread_percentage.reset();  // larger than a slice: only a whole GPU holds it
+    d.memory_mib.reset();
+  }
+  return d;
+}
+
+core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
+                                        const std::vector<SimPod>& pods,
+                                        const SimulationOptions& options) {
+  if (pods.empty()) {
+    return core::invalidArgument("--pods", "the pod list is empty");
+  }
+  const std::vector<core::PodType> types = podTypesOf(pods);
+  const bool equal = options.policy == "equal-slices";
+  if (equal && (options.slices < 1 || options.slices > core::kMpsMaxClientsPerGpu)) {
+    return core::invalidArgument("--policy", "equal-slices needs N in 1..48, got " +
+                                                 std::to_string(options.slices));
+  }
+  std::unique_ptr<core::PlacementPolicy> policy;
+  if (options.policy == "fgd") {
+    policy = core::makeFgdPolicy(types);
+  } else {
+    auto made = core::makePolicy(equal ? "binpack" : options.policy);
+    if (!made) {
+      return core::invalidArgument(
+          "--policy", "\"" + options.policy +
+                          "\" is not a policy; known: binpack, spread, fgd, equal-slices N");
+    }
+    policy = std::move(*made);
+  }
+  const bool pack_hosts = options.policy != "spread";
+
+  core::LedgerState ledger;
+  int total_gpus = 0;
+  for (const SimNode& n : nodes) {
+    core::NodeCapacity capacity;
+    capacity.name = n.name;
+    capacity.gpu_product = n.model;
+    capacity.cpu_milli = n.cpu_milli;
+    capacity.memory_mib = n.memory_mib;
+    for (int i = 0; i < n.gpus; ++i) {
+      core::GpuCapacity gpu;
+      gpu.index = i;
+      gpu.memory_mib = n.gpu_memory_mib;
+      gpu.clients = equal ? options.slices : n.clients_per_gpu;
+      capacity.gpus.push_back(gpu);
+    }
+    total_gpus += n.gpus;
+    (void)ledger.upsertNode(std::move(capacity));
+  }
+  if (total_gpus == 0) {
+    return core::invalidArgument("--nodes", "no node has a GPU");
+  }
+  int shape_count = 0;
+  const std::vector<int> shape_of = shapeIds(pods, &shape_count);
+  std::vector<SimNodeState> cluster;
+  cluster.reserve(nodes.size());
+  for (const SimNode& n : nodes) {
+    SimNodeState s;
+    s.spec = &n;
+    s.state = ledger.node(n.name);
+    s.cache.resize(static_cast<size_t>(shape_count));
+    cluster.push_back(std::move(s));
+  }
+
+  std::mt19937_64 rng(options.seed);
+  std::vector<size_t> order(pods.size());
+  std::iota(order.begin(), order.end(), 0);
+  size_t next_in_order = order.size();
+  double total_ask = 0.0;
+  for (const SimPod& p : pods) {
+    total_ask += p.gpuShare();
+  }
+  const double goal = options.inflate ? options.target * total_gpus : total_ask;
+  if (options.inflate && total_ask <= 0.0) {
+    return core::invalidArgument("--inflate", "no pod asks for a GPU, so arrivals never grow");
+  }
+
+  SimulationResult result;
+  result.policy = equal ? "equal-slices " + std::to_string(options.slices) : options.policy;
+  result.seed = options.seed;
+  result.nodes = static_cast<int>(nodes.size());
+  result.gpus = total_gpus;
+  SamplePoint now;
+  auto sample = [&]() {
+    double frag = 0.0;
+    for (SimNodeState& s : cluster) {
+      if (s.frag_version != s.version) {
+        s.fragmentation = core::nodeFragmentation(core::shapeOf(*s.state), types);
+        s.frag_version = s.version;
+      }
+      frag += s.fragmentation;
+    }
+    now.fragmented_gpus = frag;
+    now.allocated_share = now.allocated_gpus / total_gpus;
+    now.arrived_share = now.arrived_gpus / total_gpus;
+    now.unallocated_gpus = total_gpus - now.allocated_gpus;
+    result.series.push_back(now);
+    if (result.at_capacity.arrived_pods == 0 && now.arrived_share >= 1.0 - 1e-9) {
+      result.at_capacity = now;
+    }
+  };
+  const auto started = std::chrono::steady_clock::now();
+  double next_sample = 0.01;
+  uint64_t uid = 0;
+  while (options.inflate ? now.arrived_gpus < goal : uid < pods.size()) {
+    if (next_in_order == order.size()) {
+      std::shuffle(order.begin(), order.end(), rng);
+      next_in_order = 0;
+    }
+    const size_t pick = order[next_in_order++];
+    const SimPod& pod = pods[pick];
+    const int shape = shape_of[pick];
+    ++uid;
+    ++now.arrived_pods;
+    now.arrived_gpus += pod.gpuShare();
+
+    SimNodeState* best = nullptr;
+    const CachedChoice* best_choice = nullptr;
+    for (SimNodeState& s : cluster) {
+      if (pod.gpus > s.spec->gpus || (pod.gpus > 0 && !modelAllowed(pod, *s.spec))) {
+        continue;
+      }
+      CachedChoice& cached = s.cache[static_cast<size_t>(shape)];
+      if (cached.version != s.version) {
+        const Demand demand = equal ? equalSliceDemand(pod, s.spec->gpu_memory_mib, options.slices)
+                                    : demandOnGpu(pod, s.spec->gpu_memory_mib);
+        cached.version = s.version;
+        if (pod.gpus == 0 && options.policy != "fgd") {
+          cached.fits = s.state->hostFits(demand);
+          cached.score = hostScore(*s.state, demand, pack_hosts);
+          cached.gpus.clear();
+        } else {
+          core::NodeChoice choice = policy->choose(*s.state, demand);
+          cached.fits = choice.fits;
+          cached.score = choice.score;
+          cached.gpus = std::move(choice.gpu_indices);
+        }
+      }
+      // Strictly better only: ties go to the earlier node, so runs are reproducible.
+      if (cached.fits && (best_choice == nullptr || cached.score > best_choice->score)) {
+        best = &s;
+        best_choice = &cached;
+      }
+    }
+    if (best == nullptr) {
+      ++now.failed_pods;
+      now.failed_gpus += pod.gpuShare();
+    } else {
+      core::ReserveRequest request;
+      request.uid = std::to_string(uid);
+      request.pod_key = pod.name;
+      request.node = best->spec->name;
+      request.gpu_indices = best_choice->gpus;
+      request.demand = equal ? equalSliceDemand(pod, best->spec->gpu_memory_mib, options.slices)
+                             : demandOnGpu(pod, best->spec->gpu_memory_mib);
+      auto reserved = ledger.reserve(request);
+      if (!reserved) {
+        return core::Error{core::ErrorCode::kInternal, "simulate",
+                           "the policy chose a placement the ledger refused: " +
+                               reserved.error().describe()};
+      }
+      ++best->version;
+      now.allocated_gpus += pod.gpuShare();
+    }
+    while (now.arrived_gpus / total_gpus >= next_sample) {
+      sample();
+      next_sample += 0.01;
+      if (options.progress) {
+        options.progress(std::min(1.0, now.arrived_gpus / goal));
+      }
+    }
+  }
+  sample();
+  result.final_point = result.series.back();
+  if (result.at_capacity.arrived_pods == 0) {
+    result.at_capacity = result.final_point;
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (const std::string broken = ledger.checkInvariant(); !broken.empty()) {
+    return core::Error{core::ErrorCode::kInternal, "simulate", "ledger invariant broken: " + broken};
+  }
+  return result;
+}
+
+}  // namespace mpshare::extender
