@@ -91,7 +91,8 @@ std::pair<std::string, uint16_t> parseAddress(const std::string& flag, const std
     throw UsageError{bad};
   }
   const int port = std::stoi(port_text);
-  if (port < 1 || port > 65535) throw UsageError{flag + ": port must be 1-65535, got " + port_text};
+  // Port 0 picks a free port (the "serving" log line names it); tests use that.
+  if (port > 65535) throw UsageError{flag + ": port must be 0-65535, got " + port_text};
   return {host, static_cast<uint16_t>(port)};
 }
 
