@@ -1,0 +1,166 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "extender/simulate/report.h"
+#include "extender/simulate/simulator.h"
+
+namespace mpshare::extender {
+namespace {
+
+using testing::HasSubstr;
+
+SimPod pod(int gpus, int milli, int64_t cpu = 1000) {
+  SimPod p;
+  p.name = "p";
+  p.gpus = gpus;
+  p.gpu_milli = gpus == 0 ? 0 : milli;
+  p.cpu_milli = cpu;
+  p.memory_mib = 1024;
+  return p;
+}
+
+SimNode node(const std::string& name, int gpus, const std::string& model = "T4") {
+  return SimNode{name, model, gpus, 16384, 48, 64000, 262144};
+}
+
+TEST(DemandOnGpu, SameShareOfThreadsAndMemory) {
+  const struct {
+    SimPod pod;
+    int64_t gpu_mib;
+    int gpus;
+    std::optional<int> threads;
+    std::optional<int64_t> memory;
+  } cases[] = {
+      {pod(1, 460), 16384, 1, 46, 7536},   // 0.46 x 16384 = 7536.6, rounded down
+      {pod(1, 460), 32768, 1, 46, 15073},  // same share of a larger GPU
+      {pod(1, 50), 16384, 1, 5, 819},
+      {pod(1, 1000), 16384, 1, std::nullopt, std::nullopt},  // whole GPU
+      {pod(8, 1000), 16384, 8, std::nullopt, std::nullopt},
+      {pod(0, 0), 16384, 0, std::nullopt, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    const core::Demand d = demandOnGpu(c.pod, c.gpu_mib);
+    EXPECT_EQ(d.gpus, c.gpus);
+    EXPECT_EQ(d.thread_percentage, c.threads) << c.pod.gpu_milli;
+    EXPECT_EQ(d.memory_mib, c.memory) << c.pod.gpu_milli;
+    EXPECT_EQ(d.cpu_milli, 1000);
+    EXPECT_EQ(d.host_memory_mib, 1024);
+  }
+  // Shares that sum to one GPU always fit together, despite rounding.
+  EXPECT_LE(*demandOnGpu(pod(1, 300), 16384).memory_mib + *demandOnGpu(pod(1, 700), 16384).memory_mib,
+            16384);
+}
+
+TEST(EqualSliceDemand, SliceOrWholeGpu) {
+  // 4 slices: 25 % / 4096 MiB each.
+  const core::Demand small = equalSliceDemand(pod(1, 100), 16384, 4);
+  EXPECT_EQ(small.thread_percentage, 25);
+  EXPECT_EQ(small.memory_mib, 4096);
+  const core::Demand exact = equalSliceDemand(pod(1, 250), 16384, 4);
+  EXPECT_EQ(exact.thread_percentage, 25);
+  // Larger than a slice: only a whole GPU can hold it.
+  const core::Demand large = equalSliceDemand(pod(1, 260), 16384, 4);
+  EXPECT_TRUE(large.wholeGpu());
+  EXPECT_EQ(large.gpus, 1);
+  EXPECT_TRUE(equalSliceDemand(pod(2, 1000), 16384, 4).wholeGpu());
+}
+
+TEST(PodTypesOf, GpuPodsWeightedByCount) {
+  const auto types = podTypesOf({pod(1, 500), pod(1, 500), pod(1, 500), pod(2, 1000), pod(0, 0)});
+  ASSERT_EQ(types.size(), 2u);
+  EXPECT_EQ(types[0].gpus, 1);
+  EXPECT_DOUBLE_EQ(types[0].share, 0.5);
+  EXPECT_DOUBLE_EQ(types[0].weight, 0.75);
+  EXPECT_EQ(types[1].gpus, 2);
+  EXPECT_DOUBLE_EQ(types[1].weight, 0.25);
+}
+
+TEST(Simulate, FgdKeepsRoomForTheTypicalPod) {
+  // Two 1-GPU nodes; mostly half-GPU pods plus one 0.3. Whatever the order, FGD
+  // keeps halves together, so every half-GPU pod fits; the figures are exact.
+  const std::vector<SimNode> nodes{node("a", 1), node("b", 1)};
+  std::vector<SimPod> pods{pod(1, 500), pod(1, 500), pod(1, 500), pod(1, 300)};
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    SimulationOptions options;
+    options.policy = "fgd";
+    options.seed = seed;
+    auto result = simulate(nodes, pods, options);
+    ASSERT_TRUE(result.ok()) << result.error().describe();
+    EXPECT_EQ(result->gpus, 2);
+    EXPECT_EQ(result->final_point.arrived_pods, 4);
+    EXPECT_GE(result->final_point.allocated_gpus, 1.5 - 1e-9) << "seed " << seed;
+    EXPECT_LE(result->final_point.failed_pods, 1);
+  }
+}
+
+TEST(Simulate, HonoursModelsHostResourcesAndSlices) {
+  const std::vector<SimNode> nodes{node("t4", 1, "T4"), node("a10", 1, "A10")};
+  SimPod needs_a10 = pod(1, 1000);
+  needs_a10.models = {"A10"};
+  SimPod huge_cpu = pod(1, 100, 100000);  // more CPU than any node
+  SimulationOptions options;
+  options.policy = "binpack";
+  auto result = simulate(nodes, {needs_a10, needs_a10, huge_cpu}, options);
+  ASSERT_TRUE(result.ok()) << result.error().describe();
+  EXPECT_EQ(result->final_point.failed_pods, 2);  // second A10 pod and the CPU hog
+  EXPECT_DOUBLE_EQ(result->final_point.allocated_gpus, 1.0);
+
+  // Equal slices of 1/2 on two GPUs (4 slices): each 0.3 pod takes a slice, the
+  // 0.6 pod is larger than a slice and needs a whole GPU, so in any order one fails.
+  options.policy = "equal-slices";
+  options.slices = 2;
+  auto sliced = simulate({node("a", 1), node("b", 1)},
+                         {pod(1, 300), pod(1, 300), pod(1, 300), pod(1, 600)}, options);
+  ASSERT_TRUE(sliced.ok()) << sliced.error().describe();
+  EXPECT_EQ(sliced->final_point.failed_pods, 1);
+  EXPECT_EQ(sliced->policy, "equal-slices 2");
+}
+
+TEST(Simulate, InflateReachesTheTargetAndIsReproducible) {
+  const std::vector<SimNode> nodes{node("a", 2), node("b", 2)};
+  const std::vector<SimPod> pods{pod(1, 200), pod(1, 700), pod(1, 1000), pod(0, 0)};
+  SimulationOptions options;
+  options.policy = "spread";
+  options.inflate = true;
+  options.target = 1.5;
+  options.seed = 7;
+  auto first = simulate(nodes, pods, options);
+  auto second = simulate(nodes, pods, options);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_GE(first->final_point.arrived_share, 1.5);
+  EXPECT_LE(first->final_point.allocated_share, 1.0);
+  EXPECT_EQ(formatReport(*first, ReportFormat::kCsv), formatReport(*second, ReportFormat::kCsv));
+  EXPECT_GE(first->at_capacity.arrived_share, 1.0);
+}
+
+TEST(Simulate, ClearErrors) {
+  SimulationOptions options;
+  options.policy = "tetris";
+  EXPECT_THAT(simulate({node("a", 1)}, {pod(1, 500)}, options).error().describe(),
+              HasSubstr("known: binpack, spread, fgd, equal-slices N"));
+  options.policy = "fgd";
+  EXPECT_THAT(simulate({node("a", 0)}, {pod(1, 500)}, options).error().describe(),
+              HasSubstr("no node has a GPU"));
+  EXPECT_THAT(simulate({node("a", 1)}, {}, options).error().describe(), HasSubstr("empty"));
+  options.policy = "equal-slices";
+  options.slices = 0;
+  EXPECT_THAT(simulate({node("a", 1)}, {pod(1, 500)}, options).error().describe(),
+              HasSubstr("N in 1..48"));
+}
+
+TEST(Report, FormatsAreParseable) {
+  SimulationOptions options;
+  auto result = simulate({node("a", 1)}, {pod(1, 500)}, options);
+  ASSERT_TRUE(result.ok());
+  EXPECT_THAT(formatReport(*result, ReportFormat::kJson), HasSubstr("\"at_capacity\""));
+  EXPECT_THAT(formatReport(*result, ReportFormat::kCsv),
+              testing::StartsWith("policy,seed,arrived_share"));
+  EXPECT_THAT(formatReport(*result, ReportFormat::kText), HasSubstr("allocated 0.5 of 1 GPUs"));
+  EXPECT_THAT(parseReportFormat("xml").error().describe(), HasSubstr("known: text, json, csv"));
+}
+
+}  // namespace
+}  // namespace mpshare::extender
