@@ -29,6 +29,14 @@ func main() {
 	flag.Var(&apis, "api-versions", "API version the cluster offers, e.g. monitoring.coreos.com/v1 (repeatable)")
 	flag.Usage = func() { fmt.Fprint(os.Stderr, kUsage); flag.PrintDefaults() }
 	flag.Parse()
+	// Accept flags after the chart directory too, as helm does.
+	var positional []string
+	for flag.NArg() > 0 {
+		positional = append(positional, flag.Arg(0))
+		if err := flag.CommandLine.Parse(flag.Args()[1:]); err != nil {
+			os.Exit(2)
+		}
+	}
 
 	if *write != "" {
 		if err := writeManifests(*write); err != nil {
@@ -37,11 +45,11 @@ func main() {
 		}
 		return
 	}
-	if flag.NArg() != 1 {
+	if len(positional) != 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	manifests, err := Render(flag.Arg(0), Options{
+	manifests, err := Render(positional[0], Options{
 		ReleaseName: *name, Namespace: *namespace, ValueFiles: valueFiles, Set: sets, APIVersions: apis,
 	})
 	if err != nil {
