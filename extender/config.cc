@@ -1,0 +1,213 @@
+#include "extender/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <set>
+#include <string>
+
+#include "core/annotations.h"
+#include "core/placement.h"
+#include "core/quantity.h"
+
+namespace mpshare::extender {
+namespace {
+
+using core::invalidArgument;
+
+std::string scalarText(const YAML::Node& node) {
+  return node.IsScalar() ? "\"" + node.Scalar() + "\"" : std::string("a non-scalar value");
+}
+
+core::Status onlyKnownKeys(const YAML::Node& node, const std::string& path,
+                           const std::set<std::string>& known) {
+  if (!node.IsMap()) {
+    return invalidArgument(path, "must be a mapping");
+  }
+  for (const auto& entry : node) {
+    const std::string key = entry.first.Scalar();
+    if (!known.contains(key)) {
+      std::string allowed;
+      for (const auto& k : known) {
+        allowed += (allowed.empty() ? "" : ", ") + k;
+      }
+      return invalidArgument(path + "." + key, "unknown key (allowed: " + allowed + ")");
+    }
+  }
+  return {};
+}
+
+core::Result<int64_t> integer(const YAML::Node& node, const std::string& path, int64_t min,
+                              int64_t max) {
+  const std::string allowed =
+      "must be a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+  if (!node.IsScalar()) {
+    return invalidArgument(path, allowed + ", got " + scalarText(node));
+  }
+  try {
+    size_t used = 0;
+    const long long value = std::stoll(node.Scalar(), &used);
+    if (used == node.Scalar().size() && value >= min && value <= max) {
+      return static_cast<int64_t>(value);
+    }
+  } catch (const std::exception&) {
+    // Falls through to the error below, which names the value.
+  }
+  return invalidArgument(path, allowed + ", got " + scalarText(node));
+}
+
+core::Result<int64_t> memoryMiB(const YAML::Node& node, const std::string& path) {
+  const std::string allowed = "must be a memory quantity of at least 1Mi (e.g. \"4Gi\")";
+  if (node.IsScalar()) {
+    auto quantity = core::parseQuantity(node.Scalar());
+    if (quantity && !quantity->isNegative()) {
+      if (auto mib = quantity->floorDiv(core::kMiB); mib && *mib >= 1) {
+        return *mib;
+      }
+    }
+  }
+  return invalidArgument(path, allowed + ", got " + scalarText(node));
+}
+
+core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
+  const std::string path = "extender";
+  if (auto known = onlyKnownKeys(node, path,
+                                 {"urlPrefix", "nodeSelector", "gpuResourceNames", "policy",
+                                  "threadOversubscription", "maxClientsPerGpu",
+                                  "defaultThreadPercentage", "defaultMemoryLimit", "minMemoryLimit"});
+      !known) {
+    return known;
+  }
+  if (const auto prefix = node["urlPrefix"]) {
+    if (!prefix.IsScalar() || prefix.Scalar().empty() || prefix.Scalar().front() != '/' ||
+        prefix.Scalar().find_first_of("?# ") != std::string::npos) {
+      return invalidArgument(path + ".urlPrefix",
+                             "must be a URL path starting with '/' (e.g. /scheduler), got " +
+                                 scalarText(prefix));
+    }
+    config.url_prefix = prefix.Scalar();
+    while (config.url_prefix.size() > 1 && config.url_prefix.back() == '/') {
+      config.url_prefix.pop_back();  // the scheduler trims it too
+    }
+    if (config.url_prefix == "/") {
+      config.url_prefix.clear();
+    }
+  }
+  if (const auto selector = node["nodeSelector"]) {
+    if (!selector.IsMap()) {
+      return invalidArgument(path + ".nodeSelector", "must be a mapping of label: value");
+    }
+    config.inventory.node_selector.clear();
+    for (const auto& entry : selector) {
+      if (!entry.second.IsScalar()) {
+        return invalidArgument(path + ".nodeSelector." + entry.first.Scalar(),
+                               "must be a string label value");
+      }
+      config.inventory.node_selector[entry.first.Scalar()] = entry.second.Scalar();
+    }
+  }
+  if (const auto names = node["gpuResourceNames"]) {
+    if (!names.IsSequence() || names.size() == 0) {
+      return invalidArgument(path + ".gpuResourceNames",
+                             "must be a non-empty list of resource names like nvidia.com/gpu");
+    }
+    config.demand.resources.names.clear();
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (!names[i].IsScalar() || names[i].Scalar().find('/') == std::string::npos) {
+        return invalidArgument(path + ".gpuResourceNames[" + std::to_string(i) + "]",
+                               "must be a resource name like nvidia.com/gpu, got " +
+                                   scalarText(names[i]));
+      }
+      config.demand.resources.names.push_back(names[i].Scalar());
+    }
+  }
+  if (const auto policy = node["policy"]) {
+    if (!policy.IsScalar() || !core::makePolicy(policy.Scalar()).ok()) {
+      return invalidArgument(path + ".policy", "must be binpack or spread, got " + scalarText(policy));
+    }
+    config.policy = policy.Scalar();
+  }
+  if (const auto factor = node["threadOversubscription"]) {
+    double value = 0;
+    bool ok = factor.IsScalar();
+    if (ok) {
+      try {
+        size_t used = 0;
+        value = std::stod(factor.Scalar(), &used);
+        ok = used == factor.Scalar().size() && std::isfinite(value) && value >= 1.0 && value <= 48.0;
+      } catch (const std::exception&) {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      return invalidArgument(path + ".threadOversubscription",
+                             "must be a number from 1.0 to 48.0, got " + scalarText(factor));
+    }
+    config.inventory.thread_oversubscription = value;
+  }
+  if (const auto clients = node["maxClientsPerGpu"]) {
+    auto value = integer(clients, path + ".maxClientsPerGpu", 1, core::kMpsMaxClientsPerGpu);
+    if (!value) {
+      return value.error();
+    }
+    config.inventory.max_clients_per_gpu = static_cast<int>(*value);
+  }
+  if (const auto threads = node["defaultThreadPercentage"]) {
+    auto value = integer(threads, path + ".defaultThreadPercentage", 1, 100);
+    if (!value) {
+      return value.error();
+    }
+    config.demand.defaults.thread_percentage = static_cast<int>(*value);
+  }
+  if (const auto minimum = node["minMemoryLimit"]) {
+    auto value = memoryMiB(minimum, path + ".minMemoryLimit");
+    if (!value) {
+      return value.error();
+    }
+    config.demand.annotations.min_memory_limit_mib = *value;
+  }
+  if (const auto memory = node["defaultMemoryLimit"]) {
+    auto value = memoryMiB(memory, path + ".defaultMemoryLimit");
+    if (!value) {
+      return value.error();
+    }
+    if (*value < config.demand.annotations.min_memory_limit_mib) {
+      return invalidArgument(path + ".defaultMemoryLimit",
+                             "must be at least minMemoryLimit (" +
+                                 std::to_string(config.demand.annotations.min_memory_limit_mib) +
+                                 " MiB), got " + scalarText(memory));
+    }
+    config.demand.defaults.memory_mib = *value;
+  }
+  return {};
+}
+
+}  // namespace
+
+core::Result<ExtenderConfig> parseConfig(std::istream& in) {
+  ExtenderConfig config;
+  YAML::Node root;
+  try {
+    root = YAML::Load(in);
+  } catch (const YAML::Exception& e) {
+    return invalidArgument("config", std::string("is not valid YAML: ") + e.what());
+  }
+  if (root.IsNull()) {
+    return config;
+  }
+  try {
+    if (auto known = onlyKnownKeys(root, "config", {"extender"}); !known) {
+      return known.error();
+    }
+    if (const auto extender = root["extender"]; extender && !extender.IsNull()) {
+      if (auto parsed = parseExtender(extender, config); !parsed) {
+        return parsed.error();
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return invalidArgument("config", std::string("could not be read: ") + e.what());
+  }
+  return config;
+}
+
+}  // namespace mpshare::extender

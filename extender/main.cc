@@ -1,0 +1,33 @@
+// mpshare-extender: the kube-scheduler extender. main() only dispatches
+// subcommands; each lives in its own file.
+#include <iostream>
+#include <string>
+
+#include "extender/serve_command.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage:
+  mpshare-extender serve --listen ADDR:PORT [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
+                         [--config FILE] [--standalone] [--nodes FILE]
+      Serve POST {urlPrefix}/filter, /prioritize, /bind and GET /healthz, /readyz,
+      /metrics, /state. --standalone: no API server; nodes come from the requests
+      (Nodes form) or from --nodes (a NodeList in YAML or JSON); binds are kept in memory.
+  mpshare-extender --help
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (command == "serve") {
+    return mpshare::extender::runServeCommand(argc, argv);
+  }
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << (command.empty() ? "missing subcommand" : "unknown subcommand " + command) << "\n"
+            << kUsage;
+  return 2;
+}

@@ -1,0 +1,62 @@
+#include "extender/metrics.h"
+
+namespace mpshare::extender {
+
+ExtenderMetrics::ExtenderMetrics(platform::MetricsRegistry& registry)
+    : registry_(registry),
+      requests_(registry.counter("mpshare_extender_requests_total",
+                                 "Extender calls by verb and outcome.")),
+      latency_(registry.histogram("mpshare_extender_request_duration_seconds",
+                                  "Time to answer an extender call, by verb.",
+                                  platform::latencyBuckets())),
+      filter_nodes_(registry.counter("mpshare_extender_filter_nodes_total",
+                                     "Nodes passed or failed by filter.")),
+      binds_(registry.counter("mpshare_extender_binds_total", "Bind outcomes.")),
+      reserved_threads_(registry.gauge("mpshare_extender_gpu_reserved_threads_percent",
+                                       "Thread percentage reserved per GPU.")),
+      reserved_memory_(registry.gauge("mpshare_extender_gpu_reserved_memory_mib",
+                                      "Pinned memory reserved per GPU, MiB.")),
+      reserved_clients_(registry.gauge("mpshare_extender_gpu_reserved_clients",
+                                       "MPS clients reserved per GPU.")),
+      capacity_threads_(registry.gauge("mpshare_extender_gpu_capacity_threads_percent",
+                                       "Thread budget per GPU (100 x oversubscription).")),
+      capacity_memory_(registry.gauge("mpshare_extender_gpu_capacity_memory_mib",
+                                      "Memory budget per GPU, MiB.")),
+      capacity_clients_(registry.gauge("mpshare_extender_gpu_capacity_clients",
+                                       "MPS client budget per GPU.")) {}
+
+void ExtenderMetrics::request(const std::string& verb, const std::string& outcome, double seconds) {
+  requests_.inc({{"verb", verb}, {"outcome", outcome}});
+  latency_.observe({{"verb", verb}}, seconds);
+}
+
+void ExtenderMetrics::filtered(size_t passed, size_t failed) {
+  filter_nodes_.inc({{"result", "passed"}}, static_cast<double>(passed));
+  filter_nodes_.inc({{"result", "failed"}}, static_cast<double>(failed));
+}
+
+void ExtenderMetrics::bind(const std::string& outcome) { binds_.inc({{"outcome", outcome}}); }
+
+std::string ExtenderMetrics::render(const core::LedgerSnapshot& snapshot) {
+  // Two scrapes at once would interleave clear() and set(); one at a time.
+  std::lock_guard lock(scrape_mutex_);
+  for (platform::Gauge* gauge : {&reserved_threads_, &reserved_memory_, &reserved_clients_,
+                                 &capacity_threads_, &capacity_memory_, &capacity_clients_}) {
+    gauge->clear();
+  }
+  for (const core::NodeState& node : snapshot.nodes) {
+    for (const core::GpuState& gpu : node.gpus) {
+      const platform::Labels labels{{"node", node.name()},
+                                    {"gpu", std::to_string(gpu.capacity.index)}};
+      reserved_threads_.set(labels, gpu.reserved.threads);
+      reserved_memory_.set(labels, static_cast<double>(gpu.reserved.memory_mib));
+      reserved_clients_.set(labels, gpu.reserved.clients);
+      capacity_threads_.set(labels, gpu.capacity.threads);
+      capacity_memory_.set(labels, static_cast<double>(gpu.capacity.memory_mib));
+      capacity_clients_.set(labels, gpu.capacity.clients);
+    }
+  }
+  return registry_.render();
+}
+
+}  // namespace mpshare::extender

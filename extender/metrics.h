@@ -1,0 +1,43 @@
+#pragma once
+
+// The extender's Prometheus metrics: request and bind outcomes, latency, and
+// per-GPU reserved budgets (gauges rebuilt from a ledger snapshot at scrape time,
+// so they never drift from the ledger).
+
+#include <mutex>
+#include <string>
+
+#include "core/ledger.h"
+#include "platform/metrics.h"
+
+namespace mpshare::extender {
+
+class ExtenderMetrics {
+ public:
+  explicit ExtenderMetrics(platform::MetricsRegistry& registry);
+
+  // verb: filter|prioritize|bind; outcome: ok|bad_request|error.
+  void request(const std::string& verb, const std::string& outcome, double seconds);
+  // Nodes passed and failed by one filter call.
+  void filtered(size_t passed, size_t failed);
+  // outcome: bound|no_fit|unknown_pod|unknown_node|binder_error|invalid.
+  void bind(const std::string& outcome);
+  // Rebuilds the per-GPU gauges and renders the registry.
+  std::string render(const core::LedgerSnapshot& snapshot);
+
+ private:
+  platform::MetricsRegistry& registry_;
+  platform::Counter& requests_;
+  platform::Histogram& latency_;
+  platform::Counter& filter_nodes_;
+  platform::Counter& binds_;
+  platform::Gauge& reserved_threads_;
+  platform::Gauge& reserved_memory_;
+  platform::Gauge& reserved_clients_;
+  platform::Gauge& capacity_threads_;
+  platform::Gauge& capacity_memory_;
+  platform::Gauge& capacity_clients_;
+  std::mutex scrape_mutex_;
+};
+
+}  // namespace mpshare::extender

@@ -1,0 +1,103 @@
+#include "extender/node_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "platform/kube_json.h"
+
+namespace mpshare::extender {
+namespace {
+
+// YAML -> JSON. Scalars stay strings: node names and labels are strings, and a
+// label like "81559" must not turn into a number.
+nlohmann::json toJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json object = nlohmann::json::object();
+      for (const auto& entry : node) {
+        object[entry.first.Scalar()] = toJson(entry.second);
+      }
+      return object;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json array = nlohmann::json::array();
+      for (const auto& item : node) {
+        array.push_back(toJson(item));
+      }
+      return array;
+    }
+    case YAML::NodeType::Scalar:
+      return node.Scalar();
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+core::Result<std::vector<core::NodeView>> parseNodeList(std::string_view text) {
+  nlohmann::json document;
+  try {
+    document = toJson(YAML::Load(std::string(text)));
+  } catch (const YAML::Exception& e) {
+    return core::invalidArgument("nodes", std::string("is not valid YAML or JSON: ") + e.what());
+  }
+  std::vector<core::NodeView> nodes;
+  if (!document.is_object()) {
+    return core::invalidArgument("nodes", "must be a NodeList (kind: NodeList, items: [...])");
+  }
+  if (!document.contains("items")) {
+    auto node = platform::nodeFromJson(document);
+    if (!node) {
+      return node.error();
+    }
+    nodes.push_back(std::move(*node));
+    return nodes;
+  }
+  const nlohmann::json& items = document["items"];
+  if (!items.is_array()) {
+    return core::invalidArgument("items", "must be a list of Node objects");
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto node = platform::nodeFromJson(items[i]);
+    if (!node) {
+      core::Error error = node.error();
+      error.field = "items[" + std::to_string(i) + "]." + error.field;
+      return error;
+    }
+    nodes.push_back(std::move(*node));
+  }
+  return nodes;
+}
+
+core::Status FileNodeSource::start(InventorySink& sink) {
+  std::ifstream in(path_);
+  if (!in) {
+    return core::invalidArgument("--nodes", "cannot read " + path_);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto nodes = parseNodeList(text.str());
+  if (!nodes) {
+    core::Error error = nodes.error();
+    error.message = path_ + ": " + error.describe();
+    error.field = "--nodes";
+    return error;
+  }
+  for (const core::NodeView& node : *nodes) {
+    sink.upsertNode(node);
+  }
+  return {};
+}
+
+core::Status StaticNodeSource::start(InventorySink& sink) {
+  for (const core::NodeView& node : nodes_) {
+    sink.upsertNode(node);
+  }
+  return {};
+}
+
+}  // namespace mpshare::extender

@@ -1,0 +1,179 @@
+#include "extender/routes.h"
+
+#include <chrono>
+#include <exception>
+#include <string>
+
+namespace mpshare::extender {
+namespace {
+
+using platform::HttpRequest;
+using platform::HttpResponse;
+
+HttpResponse json(int status, const std::string& body) { return HttpResponse{status, "application/json", body}; }
+
+HttpResponse errorResponse(int status, const std::string& message) {
+  return json(status, nlohmann::json{{"error", message}}.dump());
+}
+
+nlohmann::json usageJson(int threads, int64_t memory, int clients) {
+  return {{"threadPercent", threads}, {"memoryMiB", memory}, {"clients", clients}};
+}
+
+}  // namespace
+
+nlohmann::json stateToJson(const core::LedgerSnapshot& snapshot,
+                           const std::map<std::string, std::string>& rejected) {
+  std::map<std::string, const core::Reservation*> by_uid;
+  for (const core::Reservation& reservation : snapshot.reservations) {
+    by_uid[reservation.uid] = &reservation;
+  }
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const core::NodeState& node : snapshot.nodes) {
+    nlohmann::json gpus = nlohmann::json::array();
+    for (const core::GpuState& gpu : node.gpus) {
+      nlohmann::json pods = nlohmann::json::array();
+      for (const std::string& uid : gpu.pods) {
+        const auto it = by_uid.find(uid);
+        nlohmann::json pod{{"uid", uid}};
+        if (it != by_uid.end()) {
+          for (size_t i = 0; i < it->second->gpu_indices.size(); ++i) {
+            if (it->second->gpu_indices[i] == gpu.capacity.index) {
+              const core::GpuDemand& take = it->second->per_gpu[i];
+              pod = {{"uid", uid}, {"pod", it->second->pod_key},
+                     {"reserved", usageJson(take.threads, take.memory_mib, take.clients)},
+                     {"overcommitted", it->second->overcommitted}};
+            }
+          }
+        }
+        pods.push_back(std::move(pod));
+      }
+      gpus.push_back({{"index", gpu.capacity.index},
+                      {"capacity", usageJson(gpu.capacity.threads, gpu.capacity.memory_mib,
+                                             gpu.capacity.clients)},
+                      {"reserved", usageJson(gpu.reserved.threads, gpu.reserved.memory_mib,
+                                             gpu.reserved.clients)},
+                      {"free", usageJson(gpu.freeThreads(), gpu.freeMemoryMiB(), gpu.freeClients())},
+                      {"pods", std::move(pods)}});
+    }
+    nlohmann::json entry{{"name", node.name()}, {"gpuProduct", node.capacity.gpu_product},
+                         {"gpus", std::move(gpus)}};
+    if (node.capacity.cpu_milli != 0 || node.capacity.memory_mib != 0) {
+      entry["host"] = {{"cpuMilli", node.capacity.cpu_milli},
+                       {"memoryMiB", node.capacity.memory_mib},
+                       {"reservedCpuMilli", node.reserved_cpu_milli},
+                       {"reservedMemoryMiB", node.reserved_memory_mib}};
+    }
+    nodes.push_back(std::move(entry));
+  }
+  return {{"nodes", std::move(nodes)}, {"rejectedNodes", rejected}};
+}
+
+ExtenderRoutes::ExtenderRoutes(ExtenderService& service, const Readiness& readiness)
+    : service_(service), readiness_(readiness) {}
+
+platform::HttpHandler ExtenderRoutes::handler() {
+  return [this](const HttpRequest& request) { return handle(request); };
+}
+
+HttpResponse ExtenderRoutes::handle(const HttpRequest& request) {
+  const std::string& prefix = service_.config().url_prefix;
+  const std::string& path = request.path;
+  const bool post = request.method == "POST";
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  const auto verb = [&](const char* name) { return path == prefix + "/" + name; };
+  const char* allowed = nullptr;
+  std::string verb_name;
+  if (verb("filter") || verb("prioritize") || verb("bind")) {
+    verb_name = path.substr(prefix.size() + 1);
+    allowed = "POST";
+  } else if (path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/state") {
+    allowed = "GET";
+  } else {
+    return errorResponse(404, "no route for " + path + " (extender verbs are under " +
+                                  (prefix.empty() ? std::string("/") : prefix) + ")");
+  }
+  if ((std::string(allowed) == "POST" && !post) || (std::string(allowed) == "GET" && !get)) {
+    return errorResponse(405, path + " accepts only " + allowed);
+  }
+  const auto started = std::chrono::steady_clock::now();
+  HttpResponse response;
+  try {
+    if (verb_name == "filter") {
+      response = filter(request);
+    } else if (verb_name == "prioritize") {
+      response = prioritize(request);
+    } else if (verb_name == "bind") {
+      response = bind(request);
+    } else if (path == "/healthz") {
+      response = HttpResponse{200, "text/plain", "ok\n"};
+    } else if (path == "/readyz") {
+      response = readiness_.ready() ? HttpResponse{200, "text/plain", "ok\n"}
+                                    : HttpResponse{503, "text/plain", readiness_.reason() + "\n"};
+    } else if (path == "/metrics") {
+      response = metrics();
+    } else {
+      response = state();
+    }
+  } catch (const std::exception& e) {
+    // A bug, not bad input: the scheduler sees it in the Error field and retries.
+    const std::string message = std::string("internal error: ") + e.what();
+    if (verb_name == "filter") {
+      response = json(200, renderFilterError(message));
+    } else if (verb_name == "bind") {
+      response = json(200, renderBindingResult(message));
+    } else {
+      response = errorResponse(500, message);
+    }
+  }
+  if (!verb_name.empty() && service_.metrics() != nullptr) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const bool has_error = response.status == 200 && response.body.find("\"Error\":\"\"") == std::string::npos &&
+                           verb_name != "prioritize";
+    const std::string outcome = response.status == 400 ? "bad_request"
+                                : (response.status != 200 || has_error) ? "error"
+                                                                        : "ok";
+    service_.metrics()->request(verb_name, outcome, seconds);
+  }
+  return response;
+}
+
+HttpResponse ExtenderRoutes::filter(const HttpRequest& request) {
+  auto args = parseExtenderArgs(request.body);
+  if (!args) {
+    return errorResponse(400, "malformed ExtenderArgs: " + args.error().describe());
+  }
+  const FilterResult result = service_.filter(*args);
+  return json(200, renderFilterResult(result, *args));
+}
+
+HttpResponse ExtenderRoutes::prioritize(const HttpRequest& request) {
+  auto args = parseExtenderArgs(request.body);
+  if (!args) {
+    return errorResponse(400, "malformed ExtenderArgs: " + args.error().describe());
+  }
+  return json(200, renderHostPriorityList(service_.prioritize(*args)));
+}
+
+HttpResponse ExtenderRoutes::bind(const HttpRequest& request) {
+  auto args = parseBindingArgs(request.body);
+  if (!args) {
+    return errorResponse(400, "malformed ExtenderBindingArgs: " + args.error().describe());
+  }
+  return json(200, renderBindingResult(service_.bind(*args)));
+}
+
+HttpResponse ExtenderRoutes::state() {
+  return json(200, stateToJson(service_.ledger().snapshot(), service_.rejectedNodes()).dump(2) + "\n");
+}
+
+HttpResponse ExtenderRoutes::metrics() {
+  if (service_.metrics() == nullptr) {
+    return errorResponse(404, "metrics are not enabled");
+  }
+  return HttpResponse{200, platform::kMetricsContentType,
+                      service_.metrics()->render(service_.ledger().snapshot())};
+}
+
+}  // namespace mpshare::extender

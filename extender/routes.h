@@ -1,0 +1,43 @@
+#pragma once
+
+// HTTP routes of mpshare-extender as a pure function HttpRequest -> HttpResponse:
+//   POST {prefix}/filter, {prefix}/prioritize, {prefix}/bind  (kube-scheduler JSON)
+//   GET  /healthz, /readyz, /metrics, /state
+// A malformed body is a 400 naming what is wrong; an internal failure becomes
+// the Error field (filter, bind) or a 500 (prioritize, whose errors the
+// scheduler only logs). Nothing thrown escapes.
+
+#include <nlohmann/json.hpp>
+
+#include "extender/seams.h"
+#include "extender/service.h"
+#include "platform/http_server.h"
+
+namespace mpshare::extender {
+
+class ExtenderRoutes {
+ public:
+  // Both must outlive the routes.
+  ExtenderRoutes(ExtenderService& service, const Readiness& readiness);
+
+  platform::HttpResponse handle(const platform::HttpRequest& request);
+  // For startHttpServer(): [&routes](const auto& r) { return routes.handle(r); }
+  platform::HttpHandler handler();
+
+ private:
+  platform::HttpResponse filter(const platform::HttpRequest& request);
+  platform::HttpResponse prioritize(const platform::HttpRequest& request);
+  platform::HttpResponse bind(const platform::HttpRequest& request);
+  platform::HttpResponse state();
+  platform::HttpResponse metrics();
+
+  ExtenderService& service_;
+  const Readiness& readiness_;
+};
+
+// GET /state: every managed node and GPU with capacity, reserved, free and its
+// pods, sorted, plus rejected nodes with their reasons.
+nlohmann::json stateToJson(const core::LedgerSnapshot& snapshot,
+                           const std::map<std::string, std::string>& rejected);
+
+}  // namespace mpshare::extender

@@ -1,0 +1,31 @@
+#pragma once
+
+// `mpshare-extender serve`: flags, then the HTTP(S) server until SIGINT/SIGTERM.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "platform/http_server.h"
+
+namespace mpshare::extender {
+
+struct ServeOptions {
+  platform::ServerOptions server;  // host, port, TLS
+  std::string config_file;         // empty = defaults
+  bool standalone = false;
+  std::string nodes_file;          // --nodes; standalone only
+};
+
+// Parses the flags after `serve`:
+//   --listen ADDR:PORT [--tls-cert F --tls-key F [--client-ca F]] [--config F]
+//   [--standalone] [--nodes FILE]
+// Example: {"--listen", "127.0.0.1:8888", "--standalone"} -> host 127.0.0.1, port 8888.
+// Errors name the flag and what it accepts.
+core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& args);
+
+// Runs the serve subcommand; returns the process exit code (2 = usage error).
+int runServeCommand(int argc, char** argv);
+
+}  // namespace mpshare::extender

@@ -1,0 +1,274 @@
+#include "extender/service.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace mpshare::extender {
+namespace {
+
+// Whether `demand` could ever fit on `node`, even with nothing reserved: when it
+// cannot, preemption would not help, so the scheduler is told not to try.
+bool fitsWhenEmpty(const core::NodeState& node, const core::Demand& demand) {
+  const auto& cap = node.capacity;
+  if ((cap.cpu_milli != 0 && demand.cpu_milli > cap.cpu_milli) ||
+      (cap.memory_mib != 0 && demand.host_memory_mib > cap.memory_mib)) {
+    return false;
+  }
+  int fitting = 0;
+  for (const core::GpuCapacity& gpu : cap.gpus) {
+    const core::GpuDemand need = core::resolveOn(demand, gpu);
+    if (need.threads <= gpu.threads && need.memory_mib <= gpu.memory_mib && need.clients <= gpu.clients) {
+      ++fitting;
+    }
+  }
+  return fitting >= demand.gpus;
+}
+
+std::string selectorText(const core::InventoryConfig& inventory) {
+  std::string text;
+  for (const auto& [key, value] : inventory.node_selector) {
+    text += (text.empty() ? "" : ",") + key + "=" + value;
+  }
+  return text;
+}
+
+}  // namespace
+
+ExtenderService::ExtenderService(ExtenderConfig config, PodLookup& pods, Binder& binder,
+                                 ExtenderMetrics* metrics)
+    : config_(std::move(config)), pods_(pods), binder_(binder), metrics_(metrics) {
+  auto policy = core::makePolicy(config_.policy);
+  // parseConfig() validated the name; a bad one here is a caller's bug, so fall
+  // back to the default rather than serve without a policy.
+  policy_ = policy ? std::move(*policy) : core::makeBinpackPolicy();
+}
+
+void ExtenderService::upsertNode(const core::NodeView& node) {
+  if (!core::isManagedNode(node, config_.inventory)) {
+    removeNode(node.name);
+    return;
+  }
+  auto capacity = core::nodeCapacityFromLabels(node, config_.inventory);
+  if (!capacity) {
+    {
+      std::lock_guard lock(rejected_mutex_);
+      rejected_[node.name] = node.name + ": " + capacity.error().describe();
+    }
+    ledger_.removeNode(node.name);
+    return;
+  }
+  {
+    std::lock_guard lock(rejected_mutex_);
+    rejected_.erase(node.name);
+  }
+  ledger_.upsertNode(std::move(*capacity));
+}
+
+void ExtenderService::removeNode(const std::string& name) {
+  {
+    std::lock_guard lock(rejected_mutex_);
+    rejected_.erase(name);
+  }
+  ledger_.removeNode(name);
+}
+
+std::map<std::string, std::string> ExtenderService::rejectedNodes() const {
+  std::lock_guard lock(rejected_mutex_);
+  return rejected_;
+}
+
+core::Result<std::optional<core::Demand>> ExtenderService::demandOf(const core::PodView& pod) const {
+  auto demand = core::demandOf(pod, config_.demand);
+  if (!demand) {
+    core::Error error = demand.error();
+    error.message = "pod " + pod.key() + ": " + error.describe();
+    error.field.clear();
+    return error;
+  }
+  return demand;
+}
+
+void ExtenderService::syncRequestNodes(const ExtenderArgs& args) {
+  // Only nodes whose capacity changed take the write lock; the common case is a
+  // read-locked comparison.
+  std::vector<const core::NodeView*> changed;
+  std::vector<core::Result<core::NodeCapacity>> capacities;
+  capacities.reserve(args.nodes.size());
+  for (const core::NodeView& node : args.nodes) {
+    capacities.push_back(core::isManagedNode(node, config_.inventory)
+                             ? core::nodeCapacityFromLabels(node, config_.inventory)
+                             : core::Result<core::NodeCapacity>(core::Error{}));
+  }
+  ledger_.read([&](const core::LedgerState& state) {
+    for (size_t i = 0; i < args.nodes.size(); ++i) {
+      const core::NodeState* known = state.node(args.nodes[i].name);
+      if (!capacities[i].ok() || known == nullptr || !(known->capacity == *capacities[i])) {
+        changed.push_back(&args.nodes[i]);
+      }
+    }
+  });
+  for (const core::NodeView* node : changed) {
+    upsertNode(*node);
+  }
+}
+
+std::string ExtenderService::notCandidate(const std::string& name) const {
+  {
+    std::lock_guard lock(rejected_mutex_);
+    if (const auto it = rejected_.find(name); it != rejected_.end()) {
+      return it->second;
+    }
+  }
+  return name + ": not an MPS-shared GPU node known to mpshare (needs label " +
+         selectorText(config_.inventory) + " and GPU Feature Discovery labels)";
+}
+
+FilterResult ExtenderService::filter(const ExtenderArgs& args) {
+  FilterResult result;
+  auto demand = demandOf(args.pod);
+  if (!demand) {
+    result.error = demand.error().message;
+    return result;
+  }
+  pods_.remember(args.pod);
+  if (!demand->has_value()) {
+    result.passed = args.node_names;  // not a GPU pod: nothing of ours to check
+    return result;
+  }
+  if (args.nodes_form) {
+    syncRequestNodes(args);
+  }
+  const core::Demand& want = **demand;
+  std::vector<std::string> unknown;
+  ledger_.read([&](const core::LedgerState& state) {
+    for (const std::string& name : args.node_names) {
+      const core::NodeState* node = state.node(name);
+      if (node == nullptr) {
+        unknown.push_back(name);
+        continue;
+      }
+      core::NodeChoice choice = policy_->choose(*node, want);
+      if (choice.fits) {
+        result.passed.push_back(name);
+      } else if (!fitsWhenEmpty(*node, want)) {
+        result.failed_unresolvable[name] = std::move(choice.reason);
+      } else {
+        result.failed[name] = std::move(choice.reason);
+      }
+    }
+  });
+  for (const std::string& name : unknown) {
+    result.failed_unresolvable[name] = notCandidate(name);
+  }
+  if (metrics_ != nullptr) {
+    metrics_->filtered(result.passed.size(), result.failed.size() + result.failed_unresolvable.size());
+  }
+  return result;
+}
+
+std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
+  std::vector<HostScore> scores;
+  scores.reserve(args.node_names.size());
+  auto demand = demandOf(args.pod);
+  if (demand) {
+    pods_.remember(args.pod);
+  }
+  if (!demand || !demand->has_value()) {
+    // Errors in prioritize are only logged by the scheduler; neutral scores are
+    // the useful answer (filter already reported the pod's problem).
+    for (const std::string& name : args.node_names) {
+      scores.push_back({name, core::kMinNodeScore});
+    }
+    return scores;
+  }
+  if (args.nodes_form) {
+    syncRequestNodes(args);
+  }
+  ledger_.read([&](const core::LedgerState& state) {
+    for (const std::string& name : args.node_names) {
+      const core::NodeState* node = state.node(name);
+      int score = core::kMinNodeScore;
+      if (node != nullptr) {
+        const core::NodeChoice choice = policy_->choose(*node, **demand);
+        if (choice.fits) {
+          score = core::toNodeScore(choice.score);
+        }
+      }
+      scores.push_back({name, score});
+    }
+  });
+  return scores;
+}
+
+std::string ExtenderService::bind(const BindingArgs& args) {
+  const std::string key = args.pod_namespace + "/" + args.pod_name;
+  const auto count = [this](const char* outcome) {
+    if (metrics_ != nullptr) {
+      metrics_->bind(outcome);
+    }
+  };
+  const std::optional<core::PodView> pod = pods_.find(args.pod_uid, args.pod_namespace, args.pod_name);
+  if (!pod) {
+    count("unknown_pod");
+    return "pod " + key + " (uid " + args.pod_uid +
+           ") was not seen by filter or prioritize, so its GPU demand is unknown; retry scheduling it";
+  }
+  auto demand = demandOf(*pod);
+  if (!demand) {
+    count("invalid");
+    return demand.error().message;
+  }
+  if (!demand->has_value()) {
+    const core::Status bound = binder_.bind(BindRequest{&*pod, args.node, {}});
+    count(bound ? "bound" : "binder_error");
+    return bound ? "" : "binding " + key + " to " + args.node + ": " + bound.error().describe();
+  }
+  const std::string uid = pod->uid.empty() ? "key:" + key : pod->uid;
+  std::string error;
+  std::optional<core::Reservation> reserved;
+  bool already = false;
+  ledger_.write([&](core::LedgerState& state) {
+    if (const core::Reservation* existing = state.reservation(uid)) {
+      if (existing->node == args.node) {
+        reserved = *existing;  // a retried bind whose reply was lost
+        already = true;
+      } else {
+        error = "pod " + key + " already holds a reservation on " + existing->node;
+      }
+      return;
+    }
+    const core::NodeState* node = state.node(args.node);
+    if (node == nullptr) {
+      error = notCandidate(args.node);
+      return;
+    }
+    const core::NodeChoice choice = policy_->choose(*node, **demand);
+    if (!choice.fits) {
+      // Another pod's bind took the room after this pod's filter: retry.
+      error = choice.reason;
+      return;
+    }
+    auto result = state.reserve(core::ReserveRequest{uid, key, args.node, choice.gpu_indices, **demand});
+    if (!result) {
+      error = result.error().describe();
+      return;
+    }
+    reserved = std::move(*result);
+  });
+  if (!reserved) {
+    count(error.find("not an MPS-shared") != std::string::npos ? "unknown_node" : "no_fit");
+    return error;
+  }
+  const core::Status bound = binder_.bind(BindRequest{&*pod, args.node, reserved->gpu_indices});
+  if (!bound) {
+    if (!already) {
+      ledger_.release(uid);
+    }
+    count("binder_error");
+    return "binding " + key + " to " + args.node + ": " + bound.error().describe();
+  }
+  count("bound");
+  return "";
+}
+
+}  // namespace mpshare::extender

@@ -1,0 +1,196 @@
+#include "extender/wire.h"
+
+#include <string>
+
+#include "platform/kube_json.h"
+
+namespace mpshare::extender {
+namespace {
+
+using core::invalidArgument;
+using nlohmann::json;
+
+core::Result<json> parseBody(std::string_view body) {
+  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded()) {
+    return invalidArgument("body", "is not valid JSON");
+  }
+  if (!parsed.is_object()) {
+    return invalidArgument("body", std::string("must be a JSON object, got ") + parsed.type_name());
+  }
+  return parsed;
+}
+
+// Go's encoding/json matches keys case-insensitively; the scheduler sends the
+// capitalised names, so an exact match is tried first and the fold only on a miss.
+const json* field(const json& object, std::string_view key) {
+  if (const auto it = object.find(key); it != object.end()) {
+    return &*it;
+  }
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const std::string& name = it.key();
+    if (name.size() == key.size() &&
+        std::equal(name.begin(), name.end(), key.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return &*it;
+    }
+  }
+  return nullptr;
+}
+
+core::Result<std::string> stringField(const json& object, std::string_view key, bool required) {
+  const json* value = field(object, key);
+  if (value == nullptr || value->is_null()) {
+    if (required) {
+      return invalidArgument(std::string(key), "missing");
+    }
+    return std::string();
+  }
+  if (!value->is_string()) {
+    return invalidArgument(std::string(key), std::string("expected a string, got ") + value->type_name());
+  }
+  return value->get<std::string>();
+}
+
+}  // namespace
+
+core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
+  auto parsed = parseBody(body);
+  if (!parsed) {
+    return parsed.error();
+  }
+  const json& root = *parsed;
+  ExtenderArgs args;
+  const json* pod = field(root, "Pod");
+  if (pod == nullptr || !pod->is_object()) {
+    return invalidArgument("Pod", "missing or not an object (a v1.Pod is required)");
+  }
+  auto view = platform::podFromJson(*pod);
+  if (!view) {
+    core::Error error = view.error();
+    error.field = "Pod." + error.field;
+    return error;
+  }
+  args.pod = std::move(*view);
+
+  const json* nodes = field(root, "Nodes");
+  const json* names = field(root, "NodeNames");
+  if (nodes != nullptr && !nodes->is_null()) {
+    if (!nodes->is_object()) {
+      return invalidArgument("Nodes", std::string("expected a NodeList object or null, got ") +
+                                          nodes->type_name());
+    }
+    const json* items = field(*nodes, "items");
+    if (items != nullptr && !items->is_null() && !items->is_array()) {
+      return invalidArgument("Nodes.items", "expected an array");
+    }
+    args.nodes_form = true;
+    args.node_list = *nodes;
+    if (items != nullptr && items->is_array()) {
+      args.nodes.reserve(items->size());
+      args.node_names.reserve(items->size());
+      for (size_t i = 0; i < items->size(); ++i) {
+        auto node = platform::nodeFromJson((*items)[i]);
+        if (!node) {
+          core::Error error = node.error();
+          error.field = "Nodes.items[" + std::to_string(i) + "]." + error.field;
+          return error;
+        }
+        args.node_names.push_back(node->name);
+        args.nodes.push_back(std::move(*node));
+      }
+    }
+  } else if (names != nullptr && !names->is_null()) {
+    if (!names->is_array()) {
+      return invalidArgument("NodeNames", std::string("expected an array of strings or null, got ") +
+                                              names->type_name());
+    }
+    args.node_names.reserve(names->size());
+    for (size_t i = 0; i < names->size(); ++i) {
+      if (!(*names)[i].is_string()) {
+        return invalidArgument("NodeNames[" + std::to_string(i) + "]", "expected a string");
+      }
+      args.node_names.push_back((*names)[i].get<std::string>());
+    }
+  } else {
+    return invalidArgument("body", "neither Nodes nor NodeNames is set (one must be non-null)");
+  }
+  return args;
+}
+
+std::string renderFilterResult(const FilterResult& result, const ExtenderArgs& args) {
+  json reply;
+  if (args.nodes_form) {
+    json list = args.node_list;
+    json items = json::array();
+    // Passing names are a subsequence of the request order, so one merge walk suffices.
+    const json* sent = field(args.node_list, "items");
+    size_t next = 0;
+    for (size_t i = 0; sent != nullptr && sent->is_array() && i < sent->size(); ++i) {
+      if (next < result.passed.size() && args.node_names[i] == result.passed[next]) {
+        items.push_back((*sent)[i]);
+        ++next;
+      }
+    }
+    list["items"] = std::move(items);
+    reply["Nodes"] = std::move(list);
+    reply["NodeNames"] = nullptr;
+  } else {
+    reply["Nodes"] = nullptr;
+    reply["NodeNames"] = result.passed;
+  }
+  reply["FailedNodes"] = result.failed;
+  reply["FailedAndUnresolvableNodes"] = result.failed_unresolvable;
+  reply["Error"] = result.error;
+  return reply.dump();
+}
+
+std::string renderFilterError(const std::string& error) {
+  json reply;
+  reply["Nodes"] = nullptr;
+  reply["NodeNames"] = nullptr;
+  reply["FailedNodes"] = json::object();
+  reply["FailedAndUnresolvableNodes"] = json::object();
+  reply["Error"] = error;
+  return reply.dump();
+}
+
+std::string renderHostPriorityList(const std::vector<HostScore>& scores) {
+  json reply = json::array();
+  for (const HostScore& score : scores) {
+    reply.push_back({{"Host", score.host}, {"Score", score.score}});
+  }
+  return reply.dump();
+}
+
+core::Result<BindingArgs> parseBindingArgs(std::string_view body) {
+  auto parsed = parseBody(body);
+  if (!parsed) {
+    return parsed.error();
+  }
+  BindingArgs args;
+  auto name = stringField(*parsed, "PodName", true);
+  auto space = stringField(*parsed, "PodNamespace", true);
+  auto uid = stringField(*parsed, "PodUID", false);
+  auto node = stringField(*parsed, "Node", true);
+  for (const auto* result : {&name, &space, &uid, &node}) {
+    if (!result->ok()) {
+      return result->error();
+    }
+  }
+  args.pod_name = *name;
+  args.pod_namespace = *space;
+  args.pod_uid = *uid;
+  args.node = *node;
+  if (args.pod_name.empty() || args.node.empty()) {
+    return invalidArgument(args.pod_name.empty() ? "PodName" : "Node", "must not be empty");
+  }
+  return args;
+}
+
+std::string renderBindingResult(const std::string& error) {
+  return json{{"Error", error}}.dump();
+}
+
+}  // namespace mpshare::extender

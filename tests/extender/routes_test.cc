@@ -1,0 +1,104 @@
+#include "extender/routes.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "extender/node_file.h"
+#include "extender/standalone_extender.h"
+
+namespace mpshare::extender {
+namespace {
+
+constexpr const char* kNodes = R"(
+kind: NodeList
+items:
+- metadata:
+    name: gpu-a
+    labels: {mpshare.io/mps: enabled, nvidia.com/gpu.count: "1", nvidia.com/gpu.memory: "40960",
+             nvidia.com/gpu.replicas: "4"}
+)";
+
+std::unique_ptr<StandaloneExtender> makeExtender() {
+  auto nodes = parseNodeList(kNodes);
+  EXPECT_TRUE(nodes.ok());
+  StaticNodeSource source(*nodes);
+  auto extender = StandaloneExtender::create(ExtenderConfig{}, &source);
+  EXPECT_TRUE(extender.ok());
+  return std::move(*extender);
+}
+
+platform::HttpResponse call(StandaloneExtender& extender, const std::string& method,
+                            const std::string& path, const std::string& body = "") {
+  platform::HttpRequest request;
+  request.method = method;
+  request.path = path;
+  request.body = body;
+  return extender.routes().handle(request);
+}
+
+const char* kFilter = R"({"Pod":{"metadata":{"name":"p","namespace":"ml","uid":"u1",
+  "annotations":{"mpshare.io/thread-percentage":"30","mpshare.io/memory-limit":"4Gi"}},
+  "spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"1"}}}]}},
+  "Nodes":null,"NodeNames":["gpu-a"]})";
+
+TEST(RoutesTest, HealthReadinessAndUnknownRoutes) {
+  auto extender = makeExtender();
+  EXPECT_EQ(call(*extender, "GET", "/healthz").status, 200);
+  EXPECT_EQ(call(*extender, "GET", "/readyz").status, 200);
+  EXPECT_EQ(call(*extender, "GET", "/scheduler/filter").status, 405);
+  EXPECT_EQ(call(*extender, "POST", "/state").status, 405);
+  EXPECT_EQ(call(*extender, "POST", "/filter").status, 404);
+}
+
+TEST(RoutesTest, StateShowsReservationsAfterBind) {
+  auto extender = makeExtender();
+  ASSERT_EQ(call(*extender, "POST", "/scheduler/filter", kFilter).status, 200);
+  const auto bind = call(*extender, "POST", "/scheduler/bind",
+                         R"({"PodName":"p","PodNamespace":"ml","PodUID":"u1","Node":"gpu-a"})");
+  ASSERT_EQ(bind.body, R"({"Error":""})");
+  const auto state = nlohmann::json::parse(call(*extender, "GET", "/state").body);
+  const auto& gpu = state["nodes"][0]["gpus"][0];
+  EXPECT_EQ(gpu["reserved"], (nlohmann::json{{"threadPercent", 30}, {"memoryMiB", 4096}, {"clients", 1}}));
+  EXPECT_EQ(gpu["free"], (nlohmann::json{{"threadPercent", 70}, {"memoryMiB", 36864}, {"clients", 3}}));
+  EXPECT_EQ(gpu["pods"][0]["pod"], "ml/p");
+  EXPECT_EQ(gpu["pods"][0]["uid"], "u1");
+}
+
+TEST(RoutesTest, MetricsExposeOutcomesAndGpuGauges) {
+  auto extender = makeExtender();
+  (void)call(*extender, "POST", "/scheduler/filter", kFilter);
+  (void)call(*extender, "POST", "/scheduler/bind",
+             R"({"PodName":"p","PodNamespace":"ml","PodUID":"u1","Node":"gpu-a"})");
+  (void)call(*extender, "POST", "/scheduler/filter", "not json");
+  const auto metrics = call(*extender, "GET", "/metrics");
+  ASSERT_EQ(metrics.status, 200);
+  const std::string& text = metrics.body;
+  EXPECT_NE(text.find(R"(mpshare_extender_requests_total{outcome="ok",verb="filter"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(mpshare_extender_requests_total{outcome="bad_request",verb="filter"} 1)"), std::string::npos);
+  EXPECT_NE(text.find(R"(mpshare_extender_binds_total{outcome="bound"} 1)"), std::string::npos);
+  EXPECT_NE(text.find(R"(mpshare_extender_gpu_reserved_memory_mib{gpu="0",node="gpu-a"} 4096)"), std::string::npos);
+  EXPECT_NE(text.find(R"(mpshare_extender_gpu_reserved_threads_percent{gpu="0",node="gpu-a"} 30)"), std::string::npos);
+  EXPECT_NE(text.find("mpshare_extender_request_duration_seconds_bucket"), std::string::npos);
+}
+
+TEST(RoutesTest, MalformedBodiesAre400WithTheReason) {
+  auto extender = makeExtender();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"[]", "body: must be a JSON object, got array"},
+      {R"({"Nodes":null,"NodeNames":["a"]})", "Pod: missing"},
+      {R"({"Pod":{"metadata":{"name":"p"},"spec":{}},"NodeNames":"a"})", "NodeNames: expected an array"},
+      {R"({"Pod":{"metadata":{"name":"p"},"spec":{}},"Nodes":{"items":[{"metadata":{}}]}})",
+       "Nodes.items[0].metadata.name"},
+  };
+  for (const auto& [body, want] : cases) {
+    const auto reply = call(*extender, "POST", "/scheduler/filter", body);
+    EXPECT_EQ(reply.status, 400) << body;
+    EXPECT_NE(reply.body.find(want), std::string::npos) << reply.body;
+  }
+  const auto bind = call(*extender, "POST", "/scheduler/bind", R"({"PodName":1})");
+  EXPECT_EQ(bind.status, 400);
+}
+
+}  // namespace
+}  // namespace mpshare::extender

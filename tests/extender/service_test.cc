@@ -1,0 +1,142 @@
+#include "extender/service.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "extender/standalone.h"
+
+namespace mpshare::extender {
+namespace {
+
+core::NodeView gpuNode(const std::string& name, const std::string& count, const std::string& memory) {
+  core::NodeView node;
+  node.name = name;
+  node.labels = {{"mpshare.io/mps", "enabled"}, {"nvidia.com/gpu.count", count},
+                 {"nvidia.com/gpu.memory", memory}, {"nvidia.com/gpu.replicas", "48"}};
+  return node;
+}
+
+core::PodView mpsPod(const std::string& name, const std::string& threads, const std::string& memory) {
+  core::PodView pod;
+  pod.name = name;
+  pod.namespace_name = "ml";
+  pod.uid = "uid-" + name;
+  pod.annotations = {{"mpshare.io/thread-percentage", threads}, {"mpshare.io/memory-limit", memory}};
+  core::ContainerView container;
+  container.name = "main";
+  container.limits = {{"nvidia.com/gpu", "1"}};
+  pod.containers.push_back(container);
+  return pod;
+}
+
+ExtenderArgs namesArgs(const core::PodView& pod, std::vector<std::string> names) {
+  ExtenderArgs args;
+  args.pod = pod;
+  args.node_names = std::move(names);
+  return args;
+}
+
+class FailingBinder : public Binder {
+ public:
+  core::Status bind(const BindRequest&) override {
+    return core::Error{core::ErrorCode::kUnavailable, "", "API server unreachable"};
+  }
+};
+
+TEST(ServiceTest, RejectedNodesCarryTheLabelReason) {
+  MemoryPodLookup pods;
+  MemoryBinder binder;
+  ExtenderService service(ExtenderConfig{}, pods, binder);
+  service.upsertNode(gpuNode("bad", "2", "lots"));
+  const FilterResult result = service.filter(namesArgs(mpsPod("p", "10", "1Gi"), {"bad", "nowhere"}));
+  EXPECT_TRUE(result.passed.empty());
+  EXPECT_EQ(result.failed_unresolvable.at("bad"),
+            "bad: nvidia.com/gpu.memory: \"lots\" is not a positive whole number (e.g. \"81559\")");
+  EXPECT_NE(result.failed_unresolvable.at("nowhere").find("needs label mpshare.io/mps=enabled"),
+            std::string::npos);
+  // Fixing the labels makes the node usable again.
+  service.upsertNode(gpuNode("bad", "2", "40960"));
+  EXPECT_EQ(service.filter(namesArgs(mpsPod("p", "10", "1Gi"), {"bad"})).passed,
+            std::vector<std::string>{"bad"});
+  EXPECT_TRUE(service.rejectedNodes().empty());
+}
+
+TEST(ServiceTest, BindReleasesTheReservationWhenTheBinderFails) {
+  MemoryPodLookup pods;
+  FailingBinder binder;
+  ExtenderService service(ExtenderConfig{}, pods, binder);
+  service.upsertNode(gpuNode("n", "1", "40960"));
+  (void)service.filter(namesArgs(mpsPod("p", "10", "1Gi"), {"n"}));
+  const std::string error = service.bind(BindingArgs{"p", "ml", "uid-p", "n"});
+  EXPECT_EQ(error, "binding ml/p to n: API server unreachable");
+  EXPECT_TRUE(service.ledger().snapshot().reservations.empty());
+}
+
+TEST(ServiceTest, RepeatedBindIsIdempotentAndAnotherNodeIsRefused) {
+  MemoryPodLookup pods;
+  MemoryBinder binder;
+  ExtenderService service(ExtenderConfig{}, pods, binder);
+  service.upsertNode(gpuNode("n", "1", "40960"));
+  service.upsertNode(gpuNode("m", "1", "40960"));
+  (void)service.filter(namesArgs(mpsPod("p", "10", "1Gi"), {"n", "m"}));
+  EXPECT_EQ(service.bind(BindingArgs{"p", "ml", "uid-p", "n"}), "");
+  EXPECT_EQ(service.bind(BindingArgs{"p", "ml", "uid-p", "n"}), "");
+  EXPECT_EQ(service.bind(BindingArgs{"p", "ml", "uid-p", "m"}),
+            "pod ml/p already holds a reservation on n");
+  const auto snapshot = service.ledger().snapshot();
+  ASSERT_EQ(snapshot.reservations.size(), 1u);
+  EXPECT_EQ(snapshot.nodes[1].gpus[0].reserved, (core::GpuUsage{10, 1024, 1}));
+  EXPECT_EQ(binder.bound().at("ml/p").node, "n");
+}
+
+TEST(ServiceTest, NodeRemovalDropsItsReservations) {
+  MemoryPodLookup pods;
+  MemoryBinder binder;
+  ExtenderService service(ExtenderConfig{}, pods, binder);
+  service.upsertNode(gpuNode("n", "1", "40960"));
+  (void)service.filter(namesArgs(mpsPod("p", "10", "1Gi"), {"n"}));
+  ASSERT_EQ(service.bind(BindingArgs{"p", "ml", "uid-p", "n"}), "");
+  core::NodeView unlabelled = gpuNode("n", "1", "40960");
+  unlabelled.labels.erase("mpshare.io/mps");
+  service.upsertNode(unlabelled);  // no longer selected
+  EXPECT_TRUE(service.ledger().snapshot().nodes.empty());
+  EXPECT_TRUE(service.ledger().snapshot().reservations.empty());
+}
+
+// Filter says yes to everyone; the binds race for one GPU and only what fits wins.
+TEST(ServiceTest, ConcurrentBindsNeverOvercommit) {
+  MemoryPodLookup pods;
+  MemoryBinder binder;
+  ExtenderService service(ExtenderConfig{}, pods, binder);
+  service.upsertNode(gpuNode("n", "1", "40960"));
+  constexpr int kPods = 64;
+  for (int i = 0; i < kPods; ++i) {
+    const FilterResult result =
+        service.filter(namesArgs(mpsPod("p" + std::to_string(i), "10", "4Gi"), {"n"}));
+    ASSERT_EQ(result.passed.size(), 1u);
+  }
+  std::atomic<int> bound{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = t; i < kPods; i += 8) {
+        const std::string name = "p" + std::to_string(i);
+        if (service.bind(BindingArgs{name, "ml", "uid-" + name, "n"}).empty()) {
+          bound.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  EXPECT_EQ(bound.load(), 10);  // 10 x 4096 MiB = 40960: memory is the binding budget
+  const auto snapshot = service.ledger().snapshot();
+  EXPECT_EQ(snapshot.nodes[0].gpus[0].reserved, (core::GpuUsage{100, 40960, 10}));
+  EXPECT_EQ(binder.bound().size(), 10u);
+}
+
+}  // namespace
+}  // namespace mpshare::extender
