@@ -14,11 +14,11 @@ namespace mpshare::kubetest {
 nlohmann::json loadFixture(const std::string& file);
 
 struct PodSpec {
-  std::string name;
+  std::string name{};
   std::string namespace_name = "ml";
-  std::string node;   // spec.nodeName; empty = pending
+  std::string node{};  // spec.nodeName; empty = pending
   std::string phase = "Pending";
-  std::map<std::string, std::string> annotations;  // replaces the fixture's
+  std::map<std::string, std::string> annotations{};  // replaces the fixture's
   int gpus = 1;       // nvidia.com/gpu limit; 0 = not a GPU pod
 };
 
