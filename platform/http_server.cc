@@ -18,8 +18,10 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <utility>  // before pplx/threadpool.h, whose Boost.Asio uses std::exchange
 
 #include <cpprest/http_listener.h>
+#include <pplx/threadpool.h>
 #include <nlohmann/json.hpp>
 
 #include "platform/logging.h"
@@ -304,6 +306,7 @@ class CppRestHttpServer final : public HttpServer {
  public:
   CppRestHttpServer(const ServerOptions& options, HttpHandler handler)
       : state_(std::make_shared<ServingState>()) {
+    setHttpThreadPoolSize(kDefaultHttpThreads);  // no-op when already sized
     state_->handler = std::move(handler);
     state_->max_body_bytes = options.max_body_bytes;
     if (options.tls) {
@@ -386,6 +389,16 @@ class CppRestHttpServer final : public HttpServer {
 };
 
 }  // namespace
+
+bool setHttpThreadPoolSize(size_t threads) {
+  if (threads == 0) throw std::invalid_argument("HTTP thread pool size must be >= 1, got 0");
+  try {
+    crossplat::threadpool::initialize_with_threads(threads);
+    return true;
+  } catch (const std::runtime_error&) {
+    return false;  // already created, by an earlier call or the library's first use
+  }
+}
 
 std::unique_ptr<HttpServer> startHttpServer(const ServerOptions& options, HttpHandler handler) {
   return std::make_unique<CppRestHttpServer>(options, std::move(handler));

@@ -63,6 +63,19 @@ class HttpServer {
   [[nodiscard]] virtual std::string servingCertificate() const { return ""; }
 };
 
+// The HTTP library runs socket I/O and routes on one process-wide thread
+// pool. Its own default of 40 threads halves throughput on a 2-CPU machine
+// (docs/benchmarks.md), so the first startHttpServer() sizes it to
+// kDefaultHttpThreads unless setHttpThreadPoolSize() ran first. A route that
+// blocks (an API-server call) holds one thread for its whole duration: size
+// the pool for the blocking calls you expect to run at once.
+inline constexpr size_t kDefaultHttpThreads = 8;
+
+// Sizes the pool; call before the first server starts. Returns false and
+// changes nothing if the pool already exists. Throws std::invalid_argument
+// for 0. Example: setHttpThreadPoolSize(4);  // CPU-bound routes only
+bool setHttpThreadPoolSize(size_t threads);
+
 // Starts serving `handler` in background threads. The handler is called
 // concurrently; anything it throws becomes a 500 {"error": "<what()>"}; every
 // request gets exactly one reply. With TLS the certificate and key files are

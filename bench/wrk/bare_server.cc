@@ -5,8 +5,8 @@
 //   mpshare-bare-server [--seconds N] [--port P] [--threads T]
 // prints "https://127.0.0.1:<port>" once serving, exits after N seconds
 // (default 120) so a forgotten run cannot linger. Routes: GET /healthz -> 200
-// "ok"; POST /echo -> the body back. --threads sizes the HTTP library's
-// shared pool (default 40) to compare pool sizes on a small machine.
+// "ok"; POST /echo -> the body back. --threads sizes the HTTP thread pool
+// (default kDefaultHttpThreads) to compare pool sizes.
 
 #include <chrono>
 #include <csignal>
@@ -15,9 +15,6 @@
 #include <iostream>
 #include <string>
 #include <thread>
-#include <utility>  // before threadpool.h: its Boost.Asio uses std::exchange unincluded
-
-#include <pplx/threadpool.h>
 
 #include "platform/http_server.h"
 #include "platform/logging.h"
@@ -41,7 +38,7 @@ int main(int argc, char** argv) {
     } else if (flag == "--port") {
       port = static_cast<uint16_t>(std::atoi(argv[i + 1]));
     } else if (flag == "--threads") {
-      crossplat::threadpool::initialize_with_threads(static_cast<size_t>(std::atoi(argv[i + 1])));
+      setHttpThreadPoolSize(static_cast<size_t>(std::atoi(argv[i + 1])));
     } else {
       std::cerr << "usage: " << argv[0] << " [--seconds N] [--port P] [--threads T]\n";
       return 2;

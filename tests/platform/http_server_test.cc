@@ -195,6 +195,12 @@ TEST_F(HttpServerTest, StopClosesTheListenerAndIsIdempotent) {
   EXPECT_THROW(fetch(port, tlsClient(), "GET", "/healthz"), std::runtime_error);
 }
 
+TEST_F(HttpServerTest, ThreadPoolIsSizedOnceBeforeTheFirstServer) {
+  auto server = startHttpServer({}, echo);  // the pool exists from here on
+  EXPECT_FALSE(setHttpThreadPoolSize(4));
+  EXPECT_THROW(setHttpThreadPoolSize(0), std::invalid_argument);
+}
+
 TEST_F(HttpServerTest, StartupErrorsNameTheProblem) {
   ServerOptions missing;
   missing.tls = TlsFiles{dir_ + "/nope.crt", bundle_.key_file, ""};
