@@ -2,6 +2,9 @@
 # Measures the bare serving stack: starts mpshare-bare-server on 127.0.0.1,
 # runs run.sh against GET /healthz and POST /echo (a 2 KiB JSON body), stops it.
 #   bench/wrk/bare_stack.sh [BUILD_DIR] [DURATION]     (defaults: build, 10s)
+# Environment: PIN_CPUS=0,1 runs server and wrk on those CPUs only (taskset),
+# to reproduce a small machine on a large one; HTTP_THREADS=N sizes the
+# server's thread pool (default: the library's kDefaultHttpThreads).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build} duration=${2:-10s}
@@ -16,7 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server_bin" --seconds 600 >"$tmp/url" &
+pin=()
+[ -n "${PIN_CPUS:-}" ] && pin=(taskset -c "$PIN_CPUS")
+"${pin[@]}" "$server_bin" --seconds 600 ${HTTP_THREADS:+--threads "$HTTP_THREADS"} >"$tmp/url" &
 server_pid=$!
 for _ in $(seq 50); do [ -s "$tmp/url" ] && break; sleep 0.1; done
 base=$(head -1 "$tmp/url")
@@ -24,6 +29,6 @@ base=$(head -1 "$tmp/url")
 
 python3 -c 'import json; print(json.dumps({"pad": "x" * 2000}))' >"$tmp/body.json"
 echo "== GET $base/healthz"
-"$here/run.sh" "$base/healthz" - "$duration"
+"${pin[@]}" "$here/run.sh" "$base/healthz" - "$duration"
 echo "== POST $base/echo (2 KiB)"
-"$here/run.sh" "$base/echo" "$tmp/body.json" "$duration"
+"${pin[@]}" "$here/run.sh" "$base/echo" "$tmp/body.json" "$duration"
