@@ -5,6 +5,7 @@
 #include <exception>
 #include <iostream>
 
+#include "demo/extender_stage.h"
 #include "demo/webhook_stage.h"
 #include "platform/logging.h"
 
@@ -16,6 +17,9 @@ int main(int argc, char** argv) {
     const auto pods = mpshare::demo::loadExamplePods(dir);
     const auto admitted = mpshare::demo::runWebhookStage(pods, std::cout);
     std::cout << "\n" << admitted.size() << " of " << pods.size() << " pods admitted.\n";
+    std::cout << "\n";
+    mpshare::demo::runExtenderStage(admitted, MPSHARE_SOURCE_DIR "/manifests/examples/nodes.yaml", 6,
+                                    std::cout);
   } catch (const std::exception& e) {
     std::cerr << "mpshare-demo: " << e.what() << "\n";
     return 1;

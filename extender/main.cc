@@ -4,6 +4,7 @@
 #include <string>
 
 #include "extender/serve_command.h"
+#include "extender/simulate/simulate_command.h"
 
 namespace {
 
@@ -13,6 +14,9 @@ constexpr const char* kUsage = R"(usage:
       Serve POST {urlPrefix}/filter, /prioritize, /bind and GET /healthz, /readyz,
       /metrics, /state. --standalone: no API server; nodes come from the requests
       (Nodes form) or from --nodes (a NodeList in YAML or JSON); binds are kept in memory.
+  mpshare-extender simulate ...
+      Replay a pod trace or kubectl lists through the placement policies
+      (`mpshare-extender simulate --help`).
   mpshare-extender --help
 )";
 
@@ -22,6 +26,9 @@ int main(int argc, char** argv) {
   const std::string command = argc > 1 ? argv[1] : "";
   if (command == "serve") {
     return mpshare::extender::runServeCommand(argc, argv);
+  }
+  if (command == "simulate") {
+    return mpshare::extender::runSimulateCommand(argc, argv);
   }
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
