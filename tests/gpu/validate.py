@@ -320,7 +320,10 @@ def main():
         save()
     results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     save()
-    log(f"checks all_ok: {results.get('checks', {}).get('all_ok')}")
+    ok = results.get("checks", {}).get("all_ok", True)
+    log(f"checks all_ok: {ok}")
+    if not ok:
+        raise SystemExit("a limit check failed: see checks.clients in " + args.out)
 
 
 if __name__ == "__main__":
