@@ -228,21 +228,26 @@ HttpResponse invokeHandler(const HttpHandler& handler, const HttpRequest& reques
   }
 }
 
-// The one place a reply is sent.
-void sendReply(http_request& request, const HttpResponse& response, bool close) {
+// The one place a reply is sent. `state`, when given, counts the request as
+// finished only once the reply is written (or failed), so stop() never cuts
+// a reply short.
+void sendReply(http_request& request, const HttpResponse& response, bool close,
+               std::shared_ptr<ServingState> state = nullptr) {
   try {
     http_response reply(static_cast<web::http::status_code>(response.status));
     reply.set_body(response.body, response.content_type);
     if (close) reply.headers().add("Connection", "close");
-    request.reply(reply).then([](pplx::task<void> sent) {
+    request.reply(reply).then([state](pplx::task<void> sent) {
       try {
         sent.get();
       } catch (const std::exception& e) {
         logDebug("reply not delivered", {{"error", e.what()}});  // client went away
       }
+      if (state) state->end();
     });
   } catch (const std::exception& e) {
     logWarn("reply failed", {{"error", e.what()}});
+    if (state) state->end();
   }
 }
 
@@ -265,8 +270,7 @@ void finish(const std::shared_ptr<ServingState>& state, http_request& request,
     response = jsonError(400, std::string("cannot read request body: ") + e.what());
     close = true;
   }
-  sendReply(request, response, close);
-  state->end();
+  sendReply(request, response, close, state);
 }
 
 // Called by the library on its I/O thread once the headers are parsed. The
@@ -297,8 +301,7 @@ void serve(const std::shared_ptr<ServingState>& state, http_request request) {
     *holder = reader;
     reader->start();
   } catch (const std::exception& e) {
-    sendReply(request, jsonError(500, e.what()), true);
-    state->end();
+    sendReply(request, jsonError(500, e.what()), true, state);
   }
 }
 

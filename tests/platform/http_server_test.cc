@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -154,6 +155,59 @@ TEST_F(HttpServerTest, OversizedBodyGets400NamingTheLimitAndServerKeepsServing) 
   }
   EXPECT_EQ(calls.load(), 1);  // oversized bodies never reach the route
   EXPECT_EQ(fetch(server->port(), tlsClient(), "GET", "/healthz").status, 200);
+}
+
+std::string chunked(const std::string& body, size_t chunk) {
+  std::string out;
+  for (size_t i = 0; i < body.size(); i += chunk) {
+    const std::string piece = body.substr(i, chunk);
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx", piece.size());
+    out += std::string(size) + "\r\n" + piece + "\r\n";
+  }
+  return out + "0\r\n\r\n";
+}
+
+TEST_F(HttpServerTest, ChunkedBodiesAreAssembledAndLimited) {
+  auto server = startTls(echo, 1000);
+  struct Case {
+    size_t size, chunk;
+    int want_status;
+  };
+  const std::vector<Case> cases = {
+      {0, 1, 200}, {999, 100, 200}, {1000, 7, 200}, {1001, 500, 400}, {50000, 4096, 400}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.size);
+    TestConnection connection(server->port(), tlsClient());
+    const std::string body(c.size, 'y');
+    auto response = connection.request("POST", "/chunked", chunked(body, c.chunk),
+                                       {{"Transfer-Encoding", "chunked"}});
+    ASSERT_EQ(response.status, c.want_status) << response.body;
+    if (c.want_status == 200) {
+      EXPECT_EQ(nlohmann::json::parse(response.body)["body"], body);
+    }
+  }
+}
+
+TEST_F(HttpServerTest, StopLetsInFlightRequestsFinish) {
+  std::atomic<bool> entered{false};
+  auto server = startTls([&](const HttpRequest& r) {
+    entered = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return echo(r);
+  });
+  int status = 0;
+  std::thread client([&] {
+    try {
+      status = fetch(server->port(), tlsClient(), "POST", "/slow", "x").status;
+    } catch (const std::runtime_error&) {
+      status = -1;  // the reply was cut off
+    }
+  });
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  server->stop();  // returns only after the slow reply went out
+  client.join();
+  EXPECT_EQ(status, 200);
 }
 
 TEST_F(HttpServerTest, CallsTheHandlerConcurrently) {

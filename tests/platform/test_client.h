@@ -39,6 +39,8 @@ class TestConnection {
   TestConnection& operator=(const TestConnection&) = delete;
 
   // Sends one request and reads the whole response (Content-Length or chunked).
+  // Adds Content-Length unless `headers` has Transfer-Encoding, in which case
+  // `body` is sent as given (already chunk-encoded).
   // Throws std::runtime_error if the connection fails or closes early.
   ClientResponse request(const std::string& method, const std::string& target,
                          const std::string& body = "",
