@@ -12,6 +12,8 @@ namespace {
 // A share within this of the asked one still counts as fitting: shares come from
 // integer percentages and MiB, so exact comparisons would flip on rounding.
 constexpr double kShareEpsilon = 1e-9;
+// Weight of "fuller node first" among placements of equal fragmentation.
+constexpr double kFullerNodeTieBreak = 1e-7;
 
 double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
   if (gpu.capacity.threads <= 0 || gpu.capacity.memory_mib <= 0) {
@@ -56,7 +58,7 @@ class FgdPolicy : public PlacementPolicy {
     }
     if (demand.gpus <= 0) {
       choice.fits = true;
-      choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before);
+      choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before, after);
       return choice;
     }
     const auto fitting = fittingGpus(node, demand);
@@ -73,6 +75,7 @@ class FgdPolicy : public PlacementPolicy {
     };
     if (demand.gpus == 1) {
       double best = std::numeric_limits<double>::infinity();
+      NodeShape best_shape;
       for (const GpuState* gpu : fitting) {
         NodeShape trial = after;
         take(trial, gpu);
@@ -80,11 +83,12 @@ class FgdPolicy : public PlacementPolicy {
         // Strictly better only: ties keep the lowest ordinal, so runs are reproducible.
         if (increase < best - kShareEpsilon) {
           best = increase;
+          best_shape = trial;
           choice.gpu_indices = {gpu->capacity.index};
         }
       }
       choice.fits = true;
-      choice.score = scoreOf(best);
+      choice.score = scoreOf(best, best_shape);
       return choice;
     }
     // Whole GPUs: every fitting GPU is entirely free, so which ones does not change
@@ -94,12 +98,20 @@ class FgdPolicy : public PlacementPolicy {
       choice.gpu_indices.push_back(fitting[static_cast<size_t>(i)]->capacity.index);
     }
     choice.fits = true;
-    choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before);
+    choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before, after);
     return choice;
   }
 
  private:
-  static double scoreOf(double increase) { return 1.0 / (1.0 + std::exp(increase)); }
+  // The tie-break term stays far below any real difference in fragmentation
+  // (shares move in steps of 0.01 GPU, weights are >= 1e-4).
+  static double scoreOf(double increase, const NodeShape& after) {
+    double free = 0.0;
+    for (double f : after.free_share) {
+      free += f;
+    }
+    return 1.0 / (1.0 + std::exp(increase)) - kFullerNodeTieBreak * free;
+  }
 
   std::vector<PodType> types_;
 };

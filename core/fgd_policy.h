@@ -61,8 +61,10 @@ std::vector<PodType> normalisePodTypes(std::vector<PodType> types);
 
 // The FGD policy over `types`. For a one-GPU sharing pod it tries every fitting
 // GPU; for whole-GPU pods the emptiest fitting GPUs (all give the same result).
-// Score = 1 / (1 + e^(increase)), so a smaller fragmentation increase scores
-// higher; a pod with gpus == 0 (host resources only) is also accepted.
+// Score = 1 / (1 + e^(increase)) - 1e-7 x (free GPU share left on the node): a
+// smaller fragmentation increase scores higher, and among equal increases the
+// fuller node wins, so empty nodes stay whole for multi-GPU pods. A pod with
+// gpus == 0 (host resources only) is also accepted.
 std::unique_ptr<PlacementPolicy> makeFgdPolicy(std::vector<PodType> types);
 
 }  // namespace mpshare::core

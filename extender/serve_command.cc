@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "extender/cluster/cluster_serve.h"
 #include "extender/node_file.h"
 #include "extender/standalone_extender.h"
 #include "platform/logging.h"
@@ -51,9 +52,9 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
       continue;
     }
     if (flag != "--listen" && flag != "--tls-cert" && flag != "--tls-key" && flag != "--client-ca" &&
-        flag != "--config" && flag != "--nodes") {
+        flag != "--config" && flag != "--nodes" && flag != "--kubeconfig") {
       return invalidArgument(flag, "unknown flag (serve takes --listen, --tls-cert, --tls-key, "
-                                   "--client-ca, --config, --standalone, --nodes)");
+                                   "--client-ca, --config, --standalone, --nodes, --kubeconfig)");
     }
     if (i + 1 >= args.size()) {
       return invalidArgument(flag, "needs a value");
@@ -72,6 +73,8 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
       client_ca = value;
     } else if (flag == "--config") {
       options.config_file = value;
+    } else if (flag == "--kubeconfig") {
+      options.kubeconfig = value;
     } else {
       options.nodes_file = value;
     }
@@ -88,6 +91,9 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
   }
   if (!cert.empty()) {
     options.server.tls = platform::TlsFiles{cert, key, client_ca};
+  }
+  if (!options.kubeconfig.empty() && options.standalone) {
+    return invalidArgument("--kubeconfig", "is for cluster mode; drop --standalone to use it");
   }
   if (!options.nodes_file.empty() && !options.standalone) {
     return invalidArgument("--nodes", "is for --standalone mode (cluster mode watches nodes)");
@@ -117,17 +123,13 @@ int runServeCommand(int argc, char** argv) {
     }
     config = std::move(*parsed);
   }
-  if (!options->standalone) {
-    std::cerr << "mpshare-extender serve: cluster mode is not available in this build; "
-                 "pass --standalone (nodes from requests or --nodes FILE)\n";
-    return 2;
-  }
   // Block the stop signals before any thread starts, so only sigwait sees them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  if (!options->standalone) return runClusterServe(*options, config, stop_signals);
 
   std::unique_ptr<NodeSource> nodes;
   if (!options->nodes_file.empty()) {

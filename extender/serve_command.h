@@ -16,11 +16,12 @@ struct ServeOptions {
   std::string config_file;         // empty = defaults
   bool standalone = false;
   std::string nodes_file;          // --nodes; standalone only
+  std::string kubeconfig;          // --kubeconfig; cluster mode only (else $KUBECONFIG, in-cluster)
 };
 
 // Parses the flags after `serve`:
 //   --listen ADDR:PORT [--tls-cert F --tls-key F [--client-ca F]] [--config F]
-//   [--standalone] [--nodes FILE]
+//   [--standalone] [--nodes FILE] [--kubeconfig FILE]
 // Example: {"--listen", "127.0.0.1:8888", "--standalone"} -> host 127.0.0.1, port 8888.
 // Errors name the flag and what it accepts.
 core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& args);

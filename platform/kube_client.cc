@@ -62,7 +62,7 @@ Result<std::unique_ptr<KubeClient>> KubeClient::create(const KubeConfig& config)
 KubeClient::KubeClient(std::unique_ptr<HttpsConnector> connector, const KubeConfig& config)
     : connector_(std::move(connector)), tokens_(config) {}
 
-Result<int> KubeClient::send(const HttpRequest& request, const BodySink& sink, const ExchangeLimits& limits,
+Result<int> KubeClient::send(const ApiRequest& request, const BodySink& sink, const ExchangeLimits& limits,
                              std::string* buffered) {
   for (int attempt = 0;; ++attempt) {
     if (buffered != nullptr) buffered->clear();
@@ -87,7 +87,7 @@ Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size) {
   do {
     std::vector<std::pair<std::string, std::string>> params{{"limit", std::to_string(page_size)}};
     if (!continue_token.empty()) params.emplace_back("continue", continue_token);
-    HttpRequest request{"GET", withQuery(query, params), "", ""};
+    ApiRequest request{"GET", withQuery(query, params), "", ""};
     std::string body;
     auto status = send(request, nullptr, ExchangeLimits{}, &body);
     if (!status) return status.error();
@@ -115,7 +115,7 @@ WatchOutcome KubeClient::watch(const ResourceQuery& query, const std::string& re
                                int timeout_seconds, const WatchHandler& handler, const ExchangeLimits& limits) {
   WatchOutcome outcome;
   outcome.resource_version = resource_version;
-  HttpRequest request{"GET",
+  ApiRequest request{"GET",
                       withQuery(query, {{"watch", "1"},
                                         {"resourceVersion", resource_version},
                                         {"allowWatchBookmarks", "true"},
@@ -189,7 +189,7 @@ WatchOutcome KubeClient::watch(const ResourceQuery& query, const std::string& re
 }
 
 Result<json> KubeClient::getPod(const std::string& namespace_name, const std::string& name) {
-  HttpRequest request{"GET", "/api/v1/namespaces/" + urlEncode(namespace_name) + "/pods/" + urlEncode(name), "",
+  ApiRequest request{"GET", "/api/v1/namespaces/" + urlEncode(namespace_name) + "/pods/" + urlEncode(name), "",
                       ""};
   std::string body;
   auto status = send(request, nullptr, ExchangeLimits{}, &body);
@@ -211,7 +211,7 @@ core::Status KubeClient::bind(const BindRequest& request) {
                         {"kind", "Binding"},
                         {"metadata", metadata},
                         {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", request.node}}}};
-  HttpRequest http{"POST",
+  ApiRequest http{"POST",
                    "/api/v1/namespaces/" + urlEncode(request.namespace_name) + "/pods/" + urlEncode(request.name) +
                        "/binding",
                    binding.dump(), "application/json"};

@@ -85,7 +85,7 @@ class KubeClient {
  private:
   explicit KubeClient(std::unique_ptr<HttpsConnector> connector, const KubeConfig& config);
   // One exchange with a single retry after re-reading the token on 401.
-  core::Result<int> send(const HttpRequest& request, const BodySink& sink, const ExchangeLimits& limits,
+  core::Result<int> send(const ApiRequest& request, const BodySink& sink, const ExchangeLimits& limits,
                          std::string* buffered);
 
   std::unique_ptr<HttpsConnector> connector_;

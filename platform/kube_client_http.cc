@@ -160,7 +160,7 @@ HttpsConnector::HttpsConnector(SSL_CTX* ctx, ServerAddress server, bool verify)
 
 HttpsConnector::~HttpsConnector() { SSL_CTX_free(ctx_); }
 
-Result<int> HttpsConnector::exchange(const HttpRequest& request, const std::string& bearer_token,
+Result<int> HttpsConnector::exchange(const ApiRequest& request, const std::string& bearer_token,
                                      const BodySink& sink, const ExchangeLimits& limits) const {
   auto fd = connectTcp(server_);
   if (!fd) return fd.error();

@@ -24,7 +24,7 @@
 
 namespace mpshare::platform {
 
-struct HttpRequest {
+struct ApiRequest {
   std::string method = "GET";
   std::string target;  // path and query, e.g. "/api/v1/pods?limit=500"
   std::string body;
@@ -55,7 +55,7 @@ class HttpsConnector {
   // status; the body goes to `sink`. Errors (kUnavailable) say what failed:
   // connect, TLS handshake, idle timeout, cancelled, or the stream ended early.
   // An empty `bearer_token` sends no Authorization header.
-  core::Result<int> exchange(const HttpRequest& request, const std::string& bearer_token,
+  core::Result<int> exchange(const ApiRequest& request, const std::string& bearer_token,
                              const BodySink& sink, const ExchangeLimits& limits) const;
 
  private:

@@ -36,6 +36,9 @@ struct SimNodeState {
   std::vector<CachedChoice> cache;  // by pod shape id
 };
 
+// Scores closer than this are a tie (they differ only by rounding).
+constexpr double kScoreTie = 1e-12;
+
 bool modelAllowed(const SimPod& pod, const SimNode& node) {
   return pod.models.empty() ||
          std::find(pod.models.begin(), pod.models.end(), node.model) != pod.models.end();
@@ -71,7 +74,7 @@ std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods) {
   std::map<std::tuple<int, int, int64_t, std::vector<std::string>>, double> counts;
   for (const SimPod& p : pods) {
     if (p.gpus > 0) {
-      counts[std::make_tuple(p.gpus, p.gpu_milli, p.cpu_milli, p.models)] += 1.0;
+      counts[std::make_tuple(p.gpus, p.gpu_milli, p.cpu_milli, p.models)] += p.gpuShare();
     }
   }
   std::vector<core::PodType> types;
@@ -174,6 +177,7 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   }
 
   std::mt19937_64 rng(options.seed);
+  std::mt19937_64 tie_rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
   std::vector<size_t> order(pods.size());
   std::iota(order.begin(), order.end(), 0);
   size_t next_in_order = order.size();
@@ -227,6 +231,7 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
 
     SimNodeState* best = nullptr;
     const CachedChoice* best_choice = nullptr;
+    int64_t ties = 0;
     for (SimNodeState& s : cluster) {
       if (pod.gpus > s.spec->gpus || (pod.gpus > 0 && !modelAllowed(pod, *s.spec))) {
         continue;
@@ -247,8 +252,17 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
           cached.gpus = std::move(choice.gpu_indices);
         }
       }
-      // Strictly better only: ties go to the earlier node, so runs are reproducible.
-      if (cached.fits && (best_choice == nullptr || cached.score > best_choice->score)) {
+      if (!cached.fits) {
+        continue;
+      }
+      // Equal scores are broken at random (seeded), as kube-scheduler does, so no
+      // policy gains from the order of the node list.
+      if (best_choice == nullptr || cached.score > best_choice->score + kScoreTie) {
+        best = &s;
+        best_choice = &cached;
+        ties = 1;
+      } else if (cached.score >= best_choice->score - kScoreTie &&
+                 std::uniform_int_distribution<int64_t>(0, ties++)(tie_rng) == 0) {
         best = &s;
         best_choice = &cached;
       }

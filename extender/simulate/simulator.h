@@ -54,8 +54,11 @@ struct SimulationResult {
   double seconds = 0.0;  // wall time of the placement loop
 };
 
-// The workload's pod shapes and how often each occurs (GPU pods only: host-only
-// pods never use GPU capacity). Shape = GPUs, share per GPU, host CPU, models.
+// The workload's pod shapes, each weighted by the GPU capacity its pods ask for
+// (count x GPUs x share), so expected fragmentation is per GPU arriving rather than
+// per pod arriving: one 8-GPU pod weighs as much as sixteen half-GPU pods. GPU pods
+// only (host-only pods never use GPU capacity). Shape = GPUs, share, host CPU, models.
+// Example: 3 pods of 0.5 and 1 of 2 GPUs -> {0.5: 1.5/3.5}, {2 GPUs: 2/3.5}.
 std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods);
 
 // What a trace pod asks of a GPU of `gpu_memory_mib` under mpshare: threads =

@@ -133,7 +133,7 @@ TEST(FgdPolicy, PicksTheGpuThatKeepsRoomForTheTypicalPod) {
   const NodeChoice choice = policy->choose(n, shareDemand(0.3));
   ASSERT_TRUE(choice.fits);
   EXPECT_THAT(choice.gpu_indices, testing::ElementsAre(1));
-  EXPECT_NEAR(choice.score, 0.5, 1e-9);  // increase 0 -> 1 / (1 + e^0)
+  EXPECT_NEAR(choice.score, 0.5, 1e-6);  // increase 0 -> 1 / (1 + e^0)
 }
 
 TEST(FgdPolicy, FillsAGpuWhenThatRemovesAFragment) {
@@ -145,7 +145,7 @@ TEST(FgdPolicy, FillsAGpuWhenThatRemovesAFragment) {
   const NodeChoice choice = policy->choose(n, shareDemand(0.4));
   ASSERT_TRUE(choice.fits);
   EXPECT_THAT(choice.gpu_indices, testing::ElementsAre(0));
-  EXPECT_NEAR(choice.score, 1.0 / (1.0 + std::exp(-0.4)), 1e-9);
+  EXPECT_NEAR(choice.score, 1.0 / (1.0 + std::exp(-0.4)), 1e-6);
 }
 
 TEST(FgdPolicy, NodeThatLosesAFragmentScoresHigher) {
@@ -157,6 +157,17 @@ TEST(FgdPolicy, NodeThatLosesAFragmentScoresHigher) {
   const NodeChoice on_empty = policy->choose(empty, shareDemand(0.4));
   ASSERT_TRUE(on_stranded.fits && on_empty.fits);
   EXPECT_GT(on_stranded.score, on_empty.score);
+}
+
+TEST(FgdPolicy, EqualIncreaseGoesToTheFullerNode) {
+  // Typical pod 0.5; a 0.5 pod leaves no fragment on either node, so the node it
+  // fills completely wins and the empty one stays whole.
+  NodeBuilder b;
+  const NodeState& half = b.node({0.5});
+  const NodeState& empty = b.node({0.0});
+  const auto policy = makeFgdPolicy({type(0.5)});
+  EXPECT_GT(policy->choose(half, shareDemand(0.5)).score,
+            policy->choose(empty, shareDemand(0.5)).score);
 }
 
 TEST(FgdPolicy, WholeGpusAndRejections) {
@@ -189,7 +200,7 @@ TEST(FgdPolicy, HostOnlyPodPaysForTheGpusItStrands) {
   const NodeChoice choice = policy->choose(n, host);
   ASSERT_TRUE(choice.fits);
   EXPECT_TRUE(choice.gpu_indices.empty());
-  EXPECT_NEAR(choice.score, 1.0 / (1.0 + std::exp(1.0)), 1e-9);
+  EXPECT_NEAR(choice.score, 1.0 / (1.0 + std::exp(1.0)), 1e-6);
   host.cpu_milli = 5000;
   EXPECT_FALSE(policy->choose(n, host).fits);
 }

@@ -68,14 +68,14 @@ TEST(EqualSliceDemand, SliceOrWholeGpu) {
   EXPECT_TRUE(equalSliceDemand(pod(2, 1000), 16384, 4).wholeGpu());
 }
 
-TEST(PodTypesOf, GpuPodsWeightedByCount) {
+TEST(PodTypesOf, GpuPodsWeightedByGpuCapacityAsked) {
   const auto types = podTypesOf({pod(1, 500), pod(1, 500), pod(1, 500), pod(2, 1000), pod(0, 0)});
   ASSERT_EQ(types.size(), 2u);
   EXPECT_EQ(types[0].gpus, 1);
   EXPECT_DOUBLE_EQ(types[0].share, 0.5);
-  EXPECT_DOUBLE_EQ(types[0].weight, 0.75);
+  EXPECT_DOUBLE_EQ(types[0].weight, 1.5 / 3.5);
   EXPECT_EQ(types[1].gpus, 2);
-  EXPECT_DOUBLE_EQ(types[1].weight, 0.25);
+  EXPECT_DOUBLE_EQ(types[1].weight, 2.0 / 3.5);
 }
 
 TEST(Simulate, FgdKeepsRoomForTheTypicalPod) {

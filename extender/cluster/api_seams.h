@@ -1,0 +1,50 @@
+#pragma once
+
+// Cluster-mode seams backed by the API server: bind POSTs a Binding that carries
+// mpshare.io/gpu-index (the server merges it into the pod in the same atomic
+// update), and pod lookup falls back to GET when filter never saw the pod.
+
+#include <atomic>
+
+#include "extender/seams.h"
+#include "extender/standalone.h"
+#include "platform/kube_client.h"
+
+namespace mpshare::extender {
+
+// "0" or "0,1" for the gpu-index annotation; parseGpuIndices is its inverse and
+// returns nullopt on anything but comma-separated ordinals 0..63.
+std::string formatGpuIndices(const std::vector<int>& indices);
+std::optional<std::vector<int>> parseGpuIndices(const std::string& text);
+
+// Pods remembered from filter/prioritize; unknown ones are read from the API
+// server (e.g. after an extender restart between filter and bind).
+class ApiPodLookup : public PodLookup {
+ public:
+  explicit ApiPodLookup(platform::KubeClient& client) : client_(client) {}
+  void remember(const core::PodView& pod) override { memory_.remember(pod); }
+  [[nodiscard]] std::optional<core::PodView> find(const std::string& uid, const std::string& namespace_name,
+                                                  const std::string& name) const override;
+  void forget(const std::string& uid) override { memory_.forget(uid); }
+
+ private:
+  MemoryPodLookup memory_;
+  platform::KubeClient& client_;
+};
+
+// Commits a bind as POST .../pods/{name}/binding with the uid precondition.
+// 409 with the pod already on the requested node is success (an earlier
+// attempt's reply was lost); any other 409 or a 404 is an error, and the
+// service then releases the reservation.
+class ApiBinder : public Binder {
+ public:
+  explicit ApiBinder(platform::KubeClient& client) : client_(client) {}
+  core::Status bind(const BindRequest& request) override;
+  [[nodiscard]] int posts() const { return posts_.load(); }
+
+ private:
+  platform::KubeClient& client_;
+  std::atomic<int> posts_{0};
+};
+
+}  // namespace mpshare::extender

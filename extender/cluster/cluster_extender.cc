@@ -1,0 +1,81 @@
+#include "extender/cluster/cluster_extender.h"
+
+namespace mpshare::extender {
+
+std::string labelSelectorOf(const std::map<std::string, std::string>& selector) {
+  std::string text;
+  for (const auto& [key, value] : selector) text += (text.empty() ? "" : ",") + key + "=" + value;
+  return text;
+}
+
+std::string ClusterReadiness::reason() const {
+  if (!nodes_.synced()) return "node cache not synced";
+  if (!pods_.synced()) return "pod cache not synced";
+  return "";
+}
+
+core::Result<std::unique_ptr<ClusterExtender>> ClusterExtender::start(ExtenderConfig config,
+                                                                      const platform::KubeConfig& kube,
+                                                                      ClusterOptions options) {
+  auto client = platform::KubeClient::create(kube);
+  if (!client) return client.error();
+  return std::unique_ptr<ClusterExtender>(new ClusterExtender(std::move(config), std::move(*client), options));
+}
+
+platform::ReflectorOptions ClusterExtender::reflectorOptions(platform::ResourceQuery query,
+                                                             const ClusterOptions& options) const {
+  platform::ReflectorOptions r;
+  r.query = std::move(query);
+  r.page_size = options.page_size;
+  r.watch_timeout_seconds = options.watch_timeout_seconds;
+  r.idle_timeout = options.idle_timeout;
+  r.backoff_initial = options.backoff_initial;
+  r.backoff_max = options.backoff_max;
+  return r;
+}
+
+ClusterExtender::ClusterExtender(ExtenderConfig config, std::unique_ptr<platform::KubeClient> client,
+                                 const ClusterOptions& options)
+    : config_(std::move(config)),
+      client_(std::move(client)),
+      metrics_(registry_),
+      overcommits_(registry_.counter("mpshare_extender_overcommits_total",
+                                     "GPUs pushed over budget by pods placed outside mpshare.")),
+      pods_(*client_),
+      binder_(*client_),
+      service_(config_, pods_, binder_, &metrics_),
+      cache_(config_, service_, service_.ledger(),
+             [this](const std::string&, const std::string& node, int gpu) {
+               overcommits_.inc({{"node", node}, {"gpu", std::to_string(gpu)}});
+             }),
+      // Nodes: only the selected ones. Pods: every live pod; the cache keeps the
+      // placed GPU pods (a field selector cannot say "placed or annotated").
+      node_reflector_(*client_, cache_.nodeSink(),
+                      reflectorOptions({"/api/v1/nodes", labelSelectorOf(config_.inventory.node_selector), ""},
+                                       options)),
+      pod_reflector_(*client_, cache_.podSink(),
+                     reflectorOptions({"/api/v1/pods", "", "status.phase!=Succeeded,status.phase!=Failed"},
+                                      options)),
+      readiness_(node_reflector_, pod_reflector_),
+      routes_(service_, readiness_) {
+  node_thread_ = std::thread([this] { node_reflector_.run(); });
+  pod_thread_ = std::thread([this] { pod_reflector_.run(); });
+}
+
+ClusterExtender::~ClusterExtender() {
+  node_reflector_.stop();
+  pod_reflector_.stop();
+  node_thread_.join();
+  pod_thread_.join();
+}
+
+bool ClusterExtender::waitReady(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!readiness_.ready()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace mpshare::extender

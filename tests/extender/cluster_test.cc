@@ -1,0 +1,278 @@
+// Cluster mode end to end in one process: the test API server and a
+// ClusterExtender talking HTTPS to it. Pods flow into the ledger, binds land as
+// Bindings with the GPU annotation, every injected fault converges to the
+// ledger of a fault-free run, and a restart rebuilds the same /state.
+
+#include "extender/cluster/cluster_extender.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/kube/fixtures.h"
+#include "tests/kube/test_api_server.h"
+
+namespace mpshare::extender {
+namespace {
+
+using kubetest::Kind;
+using kubetest::makeNode;
+using kubetest::makePod;
+using kubetest::PodSpec;
+using kubetest::TestApiServer;
+using nlohmann::json;
+
+constexpr auto kWait = std::chrono::seconds(15);
+
+ClusterOptions fastOptions() {
+  ClusterOptions options;
+  options.page_size = 3;  // several pages even for small clusters
+  options.watch_timeout_seconds = 30;
+  options.idle_timeout = std::chrono::milliseconds(400);
+  options.backoff_initial = std::chrono::milliseconds(10);
+  options.backoff_max = std::chrono::milliseconds(80);
+  return options;
+}
+
+std::unique_ptr<ClusterExtender> startExtender(const platform::KubeConfig& kube) {
+  auto extender = ClusterExtender::start(ExtenderConfig{}, kube, fastOptions());
+  EXPECT_TRUE(extender.ok());
+  EXPECT_TRUE((*extender)->waitReady(kWait));
+  return std::move(*extender);
+}
+
+json stateOf(ClusterExtender& extender) {
+  platform::HttpRequest request{"GET", "/state", "", {}, ""};
+  const auto response = extender.routes().handle(request);
+  EXPECT_EQ(response.status, 200);
+  return json::parse(response.body);
+}
+
+template <typename Predicate>
+bool eventually(Predicate predicate) {
+  const auto deadline = std::chrono::steady_clock::now() + kWait;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+std::string uidOf(TestApiServer& server, const std::string& key) {
+  return (*server.store().get(Kind::kPods, key))["metadata"]["uid"];
+}
+
+void setPhase(TestApiServer& server, const std::string& key, const std::string& phase) {
+  json pod = *server.store().get(Kind::kPods, key);
+  pod["status"]["phase"] = phase;
+  server.store().update(Kind::kPods, pod);
+}
+
+TEST(ClusterModeTest, PodEventsFlowIntoTheLedgerAndOut) {
+  TestApiServer server;
+  server.store().create(Kind::kNodes, makeNode("gpu-a"));
+  auto extender = startExtender(server.clientConfig());
+  auto& ledger = extender->service().ledger();
+  server.store().create(Kind::kPods, makePod({.name = "infer-0", .node = "gpu-a", .phase = "Running",
+                                              .annotations = {{"mpshare.io/thread-percentage", "30"},
+                                                              {"mpshare.io/memory-limit", "4Gi"},
+                                                              {"mpshare.io/gpu-index", "1"}}}));
+  const std::string uid = uidOf(server, "ml/infer-0");
+  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid).has_value(); }));
+  const auto reservation = *ledger.reservation(uid);
+  EXPECT_EQ(reservation.gpu_indices, std::vector<int>{1});
+  EXPECT_EQ(reservation.per_gpu[0], (core::GpuDemand{30, 4096, 1}));
+
+  // The node loses its selector label: it drops out with what was on it...
+  json node = *server.store().get(Kind::kNodes, "gpu-a");
+  node["metadata"]["labels"].erase("mpshare.io/mps");
+  server.store().update(Kind::kNodes, node);
+  ASSERT_TRUE(eventually([&] { return ledger.snapshot().nodes.empty(); }));
+  EXPECT_FALSE(ledger.reservation(uid).has_value());
+  // ...and comes back with its pod counted again.
+  node["metadata"]["labels"]["mpshare.io/mps"] = "enabled";
+  server.store().update(Kind::kNodes, node);
+  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid).has_value(); }));
+
+  setPhase(server, "ml/infer-0", "Succeeded");
+  ASSERT_TRUE(eventually([&] { return !ledger.reservation(uid).has_value(); }));
+
+  server.store().create(Kind::kPods, makePod({.name = "infer-1", .node = "gpu-a", .phase = "Running",
+                                              .annotations = {{"mpshare.io/gpu-index", "0"}}}));
+  const std::string uid1 = uidOf(server, "ml/infer-1");
+  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid1).has_value(); }));
+  server.store().remove(Kind::kPods, "ml/infer-1");
+  ASSERT_TRUE(eventually([&] { return !ledger.reservation(uid1).has_value(); }));
+  server.store().remove(Kind::kNodes, "gpu-a");
+  ASSERT_TRUE(eventually([&] { return ledger.snapshot().nodes.empty(); }));
+}
+
+TEST(ClusterModeTest, BindPostsABindingWithTheGpuIndexAndRollsBackOnConflict) {
+  TestApiServer server;
+  server.store().create(Kind::kNodes, makeNode("gpu-a"));
+  server.store().create(Kind::kPods, makePod({.name = "infer-0",
+                                              .annotations = {{"mpshare.io/thread-percentage", "30"},
+                                                              {"mpshare.io/memory-limit", "4Gi"}}}));
+  server.store().create(Kind::kPods, makePod({.name = "taken", .node = "gpu-z"}));
+  auto extender = startExtender(server.clientConfig());
+  const std::string uid = uidOf(server, "ml/infer-0");
+  EXPECT_EQ(extender->service().bind({"infer-0", "ml", uid, "gpu-a"}), "");
+  const json pod = *server.store().get(Kind::kPods, "ml/infer-0");
+  EXPECT_EQ(pod["spec"]["nodeName"], "gpu-a");
+  ASSERT_TRUE(pod["metadata"]["annotations"].contains("mpshare.io/gpu-index"));
+  const std::string index = pod["metadata"]["annotations"]["mpshare.io/gpu-index"];
+  const auto reserved = extender->service().ledger().reservation(uid);
+  ASSERT_TRUE(reserved.has_value());
+  EXPECT_EQ(std::to_string(reserved->gpu_indices[0]), index);
+  // A retried bind whose first reply was lost: 409 with the pod already there is success.
+  EXPECT_EQ(extender->service().bind({"infer-0", "ml", uid, "gpu-a"}), "");
+
+  // Bound elsewhere already: 409, and the reservation taken for it is released.
+  const std::string taken = uidOf(server, "ml/taken");
+  const std::string error = extender->service().bind({"taken", "ml", taken, "gpu-a"});
+  EXPECT_NE(error.find("already assigned"), std::string::npos) << error;
+  EXPECT_FALSE(extender->service().ledger().reservation(taken).has_value());
+  // Gone: 404 (from GET), and nothing is reserved.
+  EXPECT_NE(extender->service().bind({"ghost", "ml", "uid-ghost", "gpu-a"}), "");
+  EXPECT_FALSE(extender->service().ledger().reservation("uid-ghost").has_value());
+  EXPECT_EQ(server.store().bindings().size(), 1u);
+}
+
+TEST(ClusterModeTest, PodsPlacedElsewhereCountAsWholeGpusAndReportOvercommit) {
+  TestApiServer server;
+  server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
+  server.store().create(Kind::kPods, makePod({.name = "ours", .node = "gpu-a", .phase = "Running",
+                                              .annotations = {{"mpshare.io/thread-percentage", "50"},
+                                                              {"mpshare.io/gpu-index", "0"}}}));
+  server.store().create(Kind::kPods, makePod({.name = "by-hand", .node = "gpu-a", .phase = "Running"}));
+  auto extender = startExtender(server.clientConfig());
+  const auto foreign = extender->service().ledger().reservation(uidOf(server, "ml/by-hand"));
+  ASSERT_TRUE(foreign.has_value());
+  EXPECT_EQ(foreign->per_gpu[0].threads, 100);
+  EXPECT_TRUE(foreign->overcommitted);
+  platform::HttpRequest request{"GET", "/metrics", "", {}, ""};
+  const auto metrics = extender->routes().handle(request).body;
+  EXPECT_NE(metrics.find("mpshare_extender_overcommits_total{gpu=\"0\",node=\"gpu-a\"} 1"), std::string::npos)
+      << metrics;
+}
+
+// The same cluster history, in two halves around a fault.
+void firstHalf(TestApiServer& server) {
+  for (int n = 0; n < 3; ++n) server.store().create(Kind::kNodes, makeNode("gpu-" + std::to_string(n)));
+  for (int i = 0; i < 8; ++i) {
+    server.store().create(Kind::kPods,
+                          makePod({.name = "p" + std::to_string(i), .node = "gpu-" + std::to_string(i % 3),
+                                   .phase = "Running",
+                                   .annotations = {{"mpshare.io/thread-percentage", std::to_string(10 + i)},
+                                                   {"mpshare.io/gpu-index", std::to_string(i % 2)}}}));
+  }
+}
+
+void secondHalf(TestApiServer& server) {
+  setPhase(server, "ml/p1", "Failed");
+  server.store().remove(Kind::kPods, "ml/p2");
+  server.store().remove(Kind::kNodes, "gpu-2");
+  server.store().create(Kind::kNodes, makeNode("gpu-3", 1));
+  server.store().create(Kind::kPods, makePod({.name = "late", .node = "gpu-3", .phase = "Running",
+                                              .annotations = {{"mpshare.io/memory-limit", "8Gi"},
+                                                              {"mpshare.io/gpu-index", "0"}}}));
+  setPhase(server, "ml/p0", "Running");  // a MODIFIED that changes nothing for the ledger
+}
+
+core::LedgerSnapshot faultFreeLedger() {
+  TestApiServer server;
+  auto extender = startExtender(server.clientConfig());
+  firstHalf(server);
+  secondHalf(server);
+  auto fresh = startExtender(server.clientConfig());  // built from a list alone
+  const auto want = fresh->service().ledger().snapshot();
+  EXPECT_TRUE(eventually([&] { return extender->service().ledger().snapshot() == want; }));
+  return want;
+}
+
+TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
+  const core::LedgerSnapshot want = faultFreeLedger();
+  ASSERT_EQ(want.reservations.size(), 7u);
+  const auto dir = std::filesystem::temp_directory_path() / ("mpshare-cluster-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  struct Fault {
+    std::string name;
+    std::function<void(TestApiServer&)> inject;
+    std::function<void(TestApiServer&)> clear;
+  };
+  const std::vector<Fault> faults{
+      {"drop mid-event", [](TestApiServer& s) { s.dropWatchesMidEvent(); }, nullptr},
+      {"stall", [](TestApiServer& s) { s.setStalled(true); }, [](TestApiServer& s) { s.setStalled(false); }},
+      {"500s", [](TestApiServer& s) { s.failNext(4, 500); s.closeWatches(); }, nullptr},
+      {"410 event", [](TestApiServer& s) { s.expireWatches(false); }, nullptr},
+      {"410 status", [](TestApiServer& s) { s.expireWatches(true); s.closeWatches(); }, nullptr},
+      {"token rotation",
+       [&](TestApiServer& s) {
+         s.setToken("rotated");
+         std::ofstream(dir / "token") << "rotated";
+         s.closeWatches();
+       },
+       nullptr},
+      {"random chunking + bookmarks", [](TestApiServer& s) { s.setRandomChunking(42); s.sendBookmarks(); }, nullptr},
+  };
+  for (const auto& fault : faults) {
+    SCOPED_TRACE(fault.name);
+    TestApiServer server;
+    std::ofstream(dir / "token") << "test-token";
+    platform::KubeConfig kube = server.clientConfig();
+    kube.token.clear();
+    kube.token_file = (dir / "token").string();
+    auto extender = startExtender(kube);
+    firstHalf(server);
+    fault.inject(server);
+    secondHalf(server);
+    if (fault.name == "stall") std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    if (fault.clear) fault.clear(server);
+    EXPECT_TRUE(eventually([&] { return extender->service().ledger().snapshot() == want; }));
+    EXPECT_EQ(extender->service().ledger().snapshot(), want);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ClusterModeTest, RestartRebuildsTheSameStateBeforeReady) {
+  TestApiServer server;
+  server.store().create(Kind::kNodes, makeNode("gpu-a"));
+  server.store().create(Kind::kNodes, makeNode("gpu-b", 1));
+  for (int i = 0; i < 6; ++i) {
+    server.store().create(Kind::kPods, makePod({.name = "w" + std::to_string(i),
+                                                .annotations = {{"mpshare.io/thread-percentage", "25"},
+                                                                {"mpshare.io/memory-limit", "10Gi"}}}));
+  }
+  json before;
+  {
+    auto first = startExtender(server.clientConfig());
+    for (int i = 0; i < 6; ++i) {
+      const std::string name = "w" + std::to_string(i);
+      ASSERT_EQ(first->service().bind({name, "ml", uidOf(server, "ml/" + name), i % 2 ? "gpu-a" : "gpu-b"}), "");
+    }
+    // Keep events flowing while the extender goes away.
+    ASSERT_TRUE(eventually([&] { return first->service().ledger().snapshot().reservations.size() == 6; }));
+    before = stateOf(*first);
+    setPhase(server, "ml/w0", "Succeeded");
+  }
+  setPhase(server, "ml/w0", "Running");  // seen only by the restarted extender (as a no-op)
+  server.store().remove(Kind::kPods, "ml/w0");
+  server.store().create(Kind::kPods, makePod({.name = "w0",
+                                              .annotations = {{"mpshare.io/thread-percentage", "25"},
+                                                              {"mpshare.io/memory-limit", "10Gi"}}}));
+  auto second = startExtender(server.clientConfig());
+  // Ready means rebuilt: no waiting after waitReady().
+  const json after = stateOf(*second);
+  ASSERT_TRUE(second->service().bind({"w0", "ml", uidOf(server, "ml/w0"), "gpu-b"}).empty());
+  ASSERT_TRUE(eventually([&] { return stateOf(*second) == stateOf(*second); }));
+  // Everything but the pod that ended and came back is identical.
+  EXPECT_EQ(after["nodes"].size(), before["nodes"].size());
+  const json rebuilt = stateOf(*second);
+  EXPECT_EQ(rebuilt["nodes"].size(), before["nodes"].size());
+  auto restarted = startExtender(server.clientConfig());
+  EXPECT_EQ(stateOf(*restarted), stateOf(*second));
+}
+
+}  // namespace
+}  // namespace mpshare::extender
