@@ -134,9 +134,10 @@ int serve(int argc, char** argv) {
   options.host = host;
   options.port = port;
   options.tls = mpshare::platform::TlsFiles{flags.at("--tls-cert"), flags.at("--tls-key"), ""};
-  // The route checks the configured limit itself; leave the server a margin
-  // above it so oversized bodies are answered by the route with the same message.
-  options.max_body_bytes = config.max_request_bytes + 1;
+  // The server refuses a larger body before reading it all, with HTTP 400
+  // "request body exceeds N bytes" naming exactly this limit. Such requests
+  // never reach the route, so they are not in mpshare_webhook_requests_total.
+  options.max_body_bytes = config.max_request_bytes;
   std::unique_ptr<mpshare::platform::HttpServer> metrics_server;
   std::unique_ptr<mpshare::platform::HttpServer> server;
   try {

@@ -112,12 +112,15 @@ TEST(CliTest, ServeAnswersOverTlsAndStopsOnSigterm) {
   const std::string dir = platform::testing::makeTempDir();
   const auto bundle = platform::writeSelfSignedBundle(dir);
   const std::string err_file = dir + "/err";
+  const std::string config_file = dir + "/webhook.yaml";
+  std::ofstream(config_file) << "webhook:\n  maxRequestBytes: 4Ki\n";
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     if (freopen(err_file.c_str(), "w", stderr) == nullptr) _exit(126);
     execl(MPSHARE_WEBHOOK_BINARY, "mpshare-webhook", "serve", "--listen", "127.0.0.1:0", "--tls-cert",
-          bundle.cert_file.c_str(), "--tls-key", bundle.key_file.c_str(), static_cast<char*>(nullptr));
+          bundle.cert_file.c_str(), "--tls-key", bundle.key_file.c_str(), "--config", config_file.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   // The "serving" log line names the port the kernel chose.
@@ -136,6 +139,10 @@ TEST(CliTest, ServeAnswersOverTlsAndStopsOnSigterm) {
   const auto response = platform::testing::fetch(port, tls, "POST", "/mutate?timeout=5s",
                                                  readFile(kFixtures / "create-annotated" / "request.json"));
   EXPECT_EQ(json::parse(response.body), json::parse(readFile(kFixtures / "create-annotated" / "response.json")));
+  // The 400 for an oversized body names the configured limit, not another number.
+  const auto too_big = platform::testing::fetch(port, tls, "POST", "/mutate", std::string(5000, ' '));
+  EXPECT_EQ(too_big.status, 400);
+  EXPECT_EQ(json::parse(too_big.body)["error"], "request body exceeds 4096 bytes") << too_big.body;
 
   kill(pid, SIGTERM);
   int status = 0;
