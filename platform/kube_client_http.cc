@@ -106,7 +106,69 @@ bool waitReadable(const Connection& conn, const ExchangeLimits& limits, std::str
   }
 }
 
+int socketOf(BIO* bio) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio))); }
+
+bool retryable(int error) { return error == EAGAIN || error == EWOULDBLOCK || error == EINTR; }
+
+int noSigpipeWrite(BIO* bio, const char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  const ssize_t n = send(socketOf(bio), data, static_cast<size_t>(size), MSG_NOSIGNAL);
+  if (n < 0 && retryable(errno)) BIO_set_retry_write(bio);
+  return static_cast<int>(n);
+}
+
+int noSigpipeRead(BIO* bio, char* data, int size) {
+  BIO_clear_retry_flags(bio);
+  const ssize_t n = recv(socketOf(bio), data, static_cast<size_t>(size), 0);
+  if (n < 0 && retryable(errno)) BIO_set_retry_read(bio);
+  if (n == 0) BIO_set_flags(bio, BIO_FLAGS_IN_EOF);
+  return static_cast<int>(n);
+}
+
+int noSigpipePuts(BIO* bio, const char* text) { return noSigpipeWrite(bio, text, static_cast<int>(std::strlen(text))); }
+
+long noSigpipeCtrl(BIO* bio, int command, long /*number*/, void* /*pointer*/) {
+  switch (command) {
+    case BIO_CTRL_FLUSH:
+      return 1;  // writes are not buffered here
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(bio, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    default:
+      return 0;
+  }
+}
+
+int noSigpipeCreate(BIO* bio) {
+  BIO_set_init(bio, 1);
+  return 1;
+}
+
+// The socket belongs to the caller (closed by Connection / the test server).
+int noSigpipeDestroy(BIO* /*bio*/) { return 1; }
+
+const BIO_METHOD* noSigpipeMethod() {
+  // Built once and kept for the life of the process, like OpenSSL's own methods.
+  static const BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                 "socket without SIGPIPE");
+    BIO_meth_set_write(m, noSigpipeWrite);
+    BIO_meth_set_read(m, noSigpipeRead);
+    BIO_meth_set_puts(m, noSigpipePuts);
+    BIO_meth_set_ctrl(m, noSigpipeCtrl);
+    BIO_meth_set_create(m, noSigpipeCreate);
+    BIO_meth_set_destroy(m, noSigpipeDestroy);
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
+
+BIO* newNoSigpipeSocketBio(int fd) {
+  BIO* bio = BIO_new(noSigpipeMethod());
+  if (bio != nullptr) BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+  return bio;
+}
 
 Result<std::unique_ptr<HttpsConnector>> HttpsConnector::create(const KubeConfig& config) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
@@ -165,7 +227,12 @@ Result<int> HttpsConnector::exchange(const ApiRequest& request, const std::strin
   auto fd = connectTcp(server_);
   if (!fd) return fd.error();
   Connection conn(SSL_new(ctx_), *fd);
-  SSL_set_fd(conn.ssl(), conn.fd());
+  BIO* bio = newNoSigpipeSocketBio(conn.fd());
+  if (conn.ssl() == nullptr || bio == nullptr) {
+    if (bio != nullptr) BIO_free(bio);
+    return unavailable("cannot set up a TLS connection: " + sslError());
+  }
+  SSL_set_bio(conn.ssl(), bio, bio);  // the SSL owns the BIO from here on
   if (verify_) {
     X509_VERIFY_PARAM* param = SSL_get0_param(conn.ssl());
     if (isIpLiteral(server_.host)) {

@@ -24,6 +24,13 @@
 
 namespace mpshare::platform {
 
+// A BIO over the connected socket `fd` (not owned) that writes with
+// MSG_NOSIGNAL: writing to a peer that has gone away fails that one write with
+// EPIPE instead of raising SIGPIPE, whose default action ends the process. Both
+// ends of an API-server connection (this client, the test server) use it.
+// Example: SSL_set_bio(ssl, bio, bio) with bio = newNoSigpipeSocketBio(fd).
+BIO* newNoSigpipeSocketBio(int fd);
+
 struct ApiRequest {
   std::string method = "GET";
   std::string target;  // path and query, e.g. "/api/v1/pods?limit=500"

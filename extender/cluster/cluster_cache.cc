@@ -1,5 +1,8 @@
 #include "extender/cluster/cluster_cache.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "core/annotations.h"
 #include "core/demand.h"
 #include "extender/cluster/api_seams.h"
@@ -7,6 +10,44 @@
 #include "platform/logging.h"
 
 namespace mpshare::extender {
+namespace {
+
+std::string createdOf(const nlohmann::json& object) {
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return "";
+  const auto created = meta->find("creationTimestamp");
+  return created != meta->end() && created->is_string() ? created->get<std::string>() : "";
+}
+
+std::string nameOf(const nlohmann::json& object) {
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return "";
+  return meta->value("name", "");
+}
+
+// The same pod counted as a whole-GPU user of GPUs 0..n-1: what is assumed when
+// its own gpu-index cannot be used.
+core::ReserveRequest asWholeGpus(core::ReserveRequest request) {
+  const int gpus = std::max(1, request.demand.gpus);
+  core::Demand whole;
+  whole.gpus = gpus;
+  whole.cpu_milli = request.demand.cpu_milli;
+  whole.host_memory_mib = request.demand.host_memory_mib;
+  request.demand = whole;
+  request.gpu_indices.clear();
+  for (int i = 0; i < gpus; ++i) request.gpu_indices.push_back(i);
+  return request;
+}
+
+struct Overcommit {
+  std::string uid;
+  std::string pod;
+  int gpu = 0;
+  std::string demand;
+  bool from_annotation = false;
+};
+
+}  // namespace
 
 ClusterCache::ClusterCache(const ExtenderConfig& config, InventorySink& sink, core::Ledger& ledger,
                            OvercommitReporter overcommit)
@@ -26,7 +67,7 @@ void ClusterCache::NodeSink::replace(const std::vector<nlohmann::json>& items) {
   std::lock_guard lock(cache_.mutex_);
   std::set<std::string> listed;
   for (const auto& item : items) {
-    listed.insert(item["metadata"].value("name", ""));
+    listed.insert(nameOf(item));
     cache_.upsertNodeLocked(item);
   }
   const std::set<std::string> known = cache_.node_names_;
@@ -38,7 +79,7 @@ void ClusterCache::NodeSink::replace(const std::vector<nlohmann::json>& items) {
 void ClusterCache::NodeSink::apply(const std::string& type, const nlohmann::json& object) {
   std::lock_guard lock(cache_.mutex_);
   if (type == "DELETED") {
-    cache_.removeNodeLocked(object["metadata"].value("name", ""));
+    cache_.removeNodeLocked(nameOf(object));
   } else {
     cache_.upsertNodeLocked(object);
   }
@@ -46,21 +87,27 @@ void ClusterCache::NodeSink::apply(const std::string& type, const nlohmann::json
 
 void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
   std::lock_guard lock(cache_.mutex_);
+  // Each node is rebuilt once, after all its pods are known, not once per pod.
+  std::set<std::string> touched;
   std::set<std::string> listed;
   for (const auto& item : items) {
-    listed.insert(item["metadata"].value("uid", ""));
-    cache_.upsertPodLocked("MODIFIED", item);
+    const auto meta = item.find("metadata");
+    if (meta != item.end() && meta->is_object()) listed.insert(meta->value("uid", ""));
+    touched.insert(cache_.upsertPodLocked("MODIFIED", item));
   }
   std::vector<std::string> gone;
   for (const auto& [uid, pod] : cache_.placed_) {
     if (!listed.count(uid)) gone.push_back(uid);
   }
-  for (const auto& uid : gone) cache_.removePodLocked(uid);
+  for (const auto& uid : gone) touched.insert(cache_.removePodLocked(uid));
+  touched.erase("");
+  for (const auto& node : touched) cache_.rebuildNodeLocked(node);
 }
 
 void ClusterCache::PodSink::apply(const std::string& type, const nlohmann::json& object) {
   std::lock_guard lock(cache_.mutex_);
-  cache_.upsertPodLocked(type, object);
+  const std::string node = cache_.upsertPodLocked(type, object);
+  if (!node.empty()) cache_.rebuildNodeLocked(node);
 }
 
 void ClusterCache::upsertNodeLocked(const nlohmann::json& object) {
@@ -73,71 +120,139 @@ void ClusterCache::upsertNodeLocked(const nlohmann::json& object) {
   // The service decides: selected and well-labelled -> inventory, else dropped.
   sink_.upsertNode(*node);
   // Pods already placed there (seen before the node, or released when it lost
-  // its labels) count again.
-  for (const auto& [uid, pod] : placed_) {
-    if (pod.node_name == node->name) recordLocked(pod);
-  }
+  // its labels or GPUs) count again.
+  rebuildNodeLocked(node->name);
 }
 
 void ClusterCache::removeNodeLocked(const std::string& name) {
   node_names_.erase(name);
+  // The ledger drops the node's reservations; its pods stay cached in case the
+  // node comes back.
   sink_.removeNode(name);
 }
 
-void ClusterCache::upsertPodLocked(const std::string& type, const nlohmann::json& object) {
-  auto pod = platform::podFromJson(object);
-  if (!pod) {
-    platform::logWarn("ignoring malformed pod", {{"error", pod.error().describe()}});
-    return;
-  }
-  const bool ended = type == "DELETED" || pod->phase == core::PodPhase::kSucceeded ||
-                     pod->phase == core::PodPhase::kFailed;
-  if (ended) {
-    removePodLocked(pod->uid);
-    return;
-  }
-  // Not placed yet: a bind may be in flight with its reservation taken; leave it.
-  if (pod->node_name.empty()) return;
-  auto demand = core::demandOf(*pod, config_.demand);
-  if (demand.ok() && !demand->has_value()) return;  // asks for no GPU
-  placed_[pod->uid] = *pod;
-  recordLocked(*pod);
-}
-
-void ClusterCache::removePodLocked(const std::string& uid) {
-  placed_.erase(uid);
-  overcommitted_.erase(uid);
-  ledger_.release(uid);
-}
-
-void ClusterCache::recordLocked(const core::PodView& pod) {
+ClusterCache::PlacedPod ClusterCache::placedPodOf(const core::PodView& pod) const {
+  PlacedPod placed;
+  placed.request.uid = pod.uid;
+  placed.request.pod_key = pod.key();
+  placed.request.node = pod.node_name;
   auto demand = core::demandOf(pod, config_.demand);
   const auto annotation = pod.annotations.find(std::string(core::kGpuIndexAnnotation));
   std::optional<std::vector<int>> indices;
   if (annotation != pod.annotations.end()) indices = parseGpuIndices(annotation->second);
-  core::Demand counted;
   if (demand.ok() && demand->has_value() && indices && static_cast<int>(indices->size()) == (*demand)->gpus) {
-    counted = **demand;
-  } else {
-    // Placed by something else (or unreadable): assume it holds whole GPUs,
-    // the first ones on the node, so the budget errs on the safe side.
-    counted.gpus = demand.ok() && demand->has_value() ? (*demand)->gpus : 1;
-    indices = std::vector<int>();
-    for (int i = 0; i < counted.gpus; ++i) indices->push_back(i);
+    placed.request.demand = **demand;
+    placed.request.gpu_indices = *indices;
+    placed.from_annotation = true;
+    return placed;
   }
-  auto recorded = ledger_.record(core::ReserveRequest{pod.uid, pod.key(), pod.node_name, *indices, counted});
-  if (!recorded) return;  // node not managed (or not seen yet)
-  if (recorded->overcommitted && !overcommitted_.count(pod.uid)) {
-    overcommitted_.insert(pod.uid);
-    for (const int gpu : recorded->gpu_indices) {
-      platform::logWarn("GPU overcommitted by a pod placed outside mpshare",
-                        {{"pod", pod.key()}, {"node", pod.node_name}, {"gpu", std::to_string(gpu)},
-                         {"demand", counted.describe()}});
-      if (overcommit_) overcommit_(pod.key(), pod.node_name, gpu);
+  // Placed by something else (or unreadable): assume it holds whole GPUs, the
+  // first ones on the node, so the budget errs on the safe side.
+  placed.request.demand.gpus = demand.ok() && demand->has_value() ? (*demand)->gpus : 1;
+  placed.request = asWholeGpus(placed.request);
+  return placed;
+}
+
+std::string ClusterCache::upsertPodLocked(const std::string& type, const nlohmann::json& object) {
+  auto pod = platform::podFromJson(object);
+  if (!pod) {
+    platform::logWarn("ignoring malformed pod", {{"error", pod.error().describe()}});
+    return "";
+  }
+  const bool ended = type == "DELETED" || pod->phase == core::PodPhase::kSucceeded ||
+                     pod->phase == core::PodPhase::kFailed;
+  if (ended) return removePodLocked(pod->uid);
+  // Not placed yet: a bind may be in flight with its reservation taken; leave it.
+  if (pod->node_name.empty()) return "";
+  auto demand = core::demandOf(*pod, config_.demand);
+  if (demand.ok() && !demand->has_value()) {
+    // Asks for no GPU (annotations can change): nothing of ours to count.
+    return placed_.count(pod->uid) ? removePodLocked(pod->uid) : "";
+  }
+  PlacedPod placed = placedPodOf(*pod);
+  placed.created = createdOf(object);
+  std::string previous_node;
+  if (const auto it = placed_.find(pod->uid); it != placed_.end()) {
+    previous_node = it->second.request.node;
+  }
+  if (!previous_node.empty() && previous_node != pod->node_name) {
+    // spec.nodeName never changes in Kubernetes; a new node means a new pod.
+    removePodLocked(pod->uid);
+    rebuildNodeLocked(previous_node);
+  }
+  pods_on_node_[pod->node_name].insert(pod->uid);
+  placed_[pod->uid] = std::move(placed);
+  return pod->node_name;
+}
+
+std::string ClusterCache::removePodLocked(const std::string& uid) {
+  overcommitted_.erase(uid);
+  const auto it = placed_.find(uid);
+  if (it == placed_.end()) {
+    // Never cached as placed (an ended pod): at most a reservation a bind took.
+    ledger_.release(uid);
+    return "";
+  }
+  const std::string node = it->second.request.node;
+  placed_.erase(it);
+  if (auto on = pods_on_node_.find(node); on != pods_on_node_.end()) {
+    on->second.erase(uid);
+    if (on->second.empty()) pods_on_node_.erase(on);
+  }
+  ledger_.release(uid);
+  return node;
+}
+
+void ClusterCache::rebuildNodeLocked(const std::string& node) {
+  const auto on = pods_on_node_.find(node);
+  if (on == pods_on_node_.end()) return;
+  std::vector<const PlacedPod*> pods;
+  for (const auto& uid : on->second) pods.push_back(&placed_.at(uid));
+  std::vector<Overcommit> over;
+  std::set<std::string> fitting;
+  ledger_.write([&](core::LedgerState& state) {
+    for (const PlacedPod* pod : pods) state.release(pod->request.uid);
+    const core::NodeState* known = state.node(node);
+    if (known == nullptr) return;  // not managed (or not seen yet): nothing to count
+    // An index the node does not have (relabelled, fewer GPUs) cannot be used.
+    const auto usable = [&](const PlacedPod& pod) {
+      return pod.from_annotation &&
+             std::all_of(pod.request.gpu_indices.begin(), pod.request.gpu_indices.end(),
+                         [&](int index) { return known->gpu(index) != nullptr; });
+    };
+    std::vector<std::tuple<bool, std::string, std::string, const PlacedPod*>> order;
+    for (const PlacedPod* pod : pods) order.emplace_back(!usable(*pod), pod->created, pod->request.uid, pod);
+    std::sort(order.begin(), order.end());
+    for (const auto& [foreign, created, uid, pod] : order) {
+      const core::ReserveRequest request = foreign ? asWholeGpus(pod->request) : pod->request;
+      auto recorded = state.record(request);
+      if (!recorded) continue;  // a node without GPU 0: nothing to assume
+      if (!recorded->overcommitted) {
+        fitting.insert(uid);
+        continue;
+      }
+      for (const int gpu : recorded->gpu_indices) {
+        const core::GpuState* state_gpu = state.node(node)->gpu(gpu);
+        if (state_gpu != nullptr && !state_gpu->withinBudget()) {
+          over.push_back({uid, request.pod_key, gpu, request.demand.describe(), !foreign});
+        }
+      }
     }
-  } else if (!recorded->overcommitted) {
-    overcommitted_.erase(pod.uid);
+  });
+  for (const auto& uid : fitting) overcommitted_.erase(uid);
+  std::set<std::string> reported;
+  for (const Overcommit& o : over) {
+    if (overcommitted_.count(o.uid)) continue;  // reported when it first happened
+    reported.insert(o.uid);
+    platform::logWarn("GPU overcommitted", {{"pod", o.pod},
+                                            {"node", node},
+                                            {"gpu", std::to_string(o.gpu)},
+                                            {"demand", o.demand},
+                                            {"counted_from", o.from_annotation ? "mpshare.io/gpu-index"
+                                                                                : "whole GPU (placed outside mpshare)"}});
+    if (overcommit_) overcommit_(o.pod, node, o.gpu);
   }
+  overcommitted_.insert(reported.begin(), reported.end());
 }
 
 }  // namespace mpshare::extender

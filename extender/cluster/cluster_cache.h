@@ -9,8 +9,15 @@
 //    or as a whole-GPU user of GPUs 0..n-1 when it has no usable index (placed
 //    by something else); an overcommit is logged and counted, never refused;
 //  - a pod that ends (Succeeded, Failed, deleted) -> its reservation is released.
-// Pods seen before their node are kept and recorded when the node arrives, so
-// the ledger after a (re)list does not depend on which list finished first.
+//
+// The ledger must not depend on the order events arrive in: a relist after a
+// fault, a restart and an uninterrupted watch all have to end in the same
+// state, overcommit flags included. So every change to a node's pods re-records
+// all placed pods of that node in one canonical order: pods with a usable
+// gpu-index first (the placements mpshare made), oldest first, then the pods
+// placed by something else, oldest first. Whoever comes last in that order is
+// the one that pushed a GPU over budget and is flagged and reported.
+// Pods seen before their node are kept and recorded when the node arrives.
 
 #include <nlohmann/json.hpp>
 
@@ -19,9 +26,9 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/ledger.h"
-#include "core/pod.h"
 #include "extender/config.h"
 #include "extender/seams.h"
 #include "platform/reflector.h"
@@ -64,12 +71,22 @@ class ClusterCache {
     ClusterCache& cache_;
   };
 
-  // Both under mutex_.
+  // What the ledger needs of a placed pod, worked out once when the pod changes
+  // (a PodView with every container is several times larger).
+  struct PlacedPod {
+    core::ReserveRequest request;
+    bool from_annotation = false;  // counted from a usable mpshare.io/gpu-index
+    std::string created;           // metadata.creationTimestamp (RFC 3339 sorts as text)
+  };
+
+  // All under mutex_. The *Pod functions return the node whose pods changed ("" if none).
   void upsertNodeLocked(const nlohmann::json& object);
   void removeNodeLocked(const std::string& name);
-  void upsertPodLocked(const std::string& type, const nlohmann::json& object);
-  void removePodLocked(const std::string& uid);
-  void recordLocked(const core::PodView& pod);
+  std::string upsertPodLocked(const std::string& type, const nlohmann::json& object);
+  std::string removePodLocked(const std::string& uid);
+  // Re-records every placed pod of `node` in canonical order and reports new overcommits.
+  void rebuildNodeLocked(const std::string& node);
+  PlacedPod placedPodOf(const core::PodView& pod) const;
 
   const ExtenderConfig& config_;
   InventorySink& sink_;
@@ -79,9 +96,10 @@ class ClusterCache {
   PodSink pods_{*this};
 
   mutable std::mutex mutex_;
-  std::set<std::string> node_names_;                  // every node the node watch reported
-  std::map<std::string, core::PodView> placed_;       // UID -> live, placed GPU pod
-  std::set<std::string> overcommitted_;               // UIDs already reported
+  std::set<std::string> node_names_;                          // every node the node watch reported
+  std::map<std::string, PlacedPod> placed_;                   // UID -> live, placed GPU pod
+  std::map<std::string, std::set<std::string>> pods_on_node_;  // node -> UIDs in placed_
+  std::set<std::string> overcommitted_;  // UIDs reported over budget; reported again only after fitting
 };
 
 }  // namespace mpshare::extender

@@ -8,6 +8,9 @@
 namespace mpshare::extender {
 
 int runClusterServe(const ServeOptions& options, const ExtenderConfig& config, const sigset_t& stop_signals) {
+  // Watches and binds write to sockets the API server may close at any moment;
+  // a closed peer must fail that write (EPIPE), never end the process.
+  signal(SIGPIPE, SIG_IGN);
   auto kube = platform::resolveKubeConfig(options.kubeconfig);
   if (!kube) {
     std::cerr << "mpshare-extender serve: " << kube.error().describe() << "\n";

@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "tests/kube/fixtures.h"
 #include "tests/kube/test_api_server.h"
@@ -193,7 +195,15 @@ core::LedgerSnapshot faultFreeLedger() {
 
 TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
   const core::LedgerSnapshot want = faultFreeLedger();
-  ASSERT_EQ(want.reservations.size(), 7u);
+  // p1 failed, p2 was deleted, p5 sits on gpu-2 which was deleted under it.
+  std::set<std::string> reserved;
+  for (const auto& r : want.reservations) reserved.insert(r.pod_key);
+  ASSERT_EQ(reserved, (std::set<std::string>{"ml/late", "ml/p0", "ml/p3", "ml/p4", "ml/p6", "ml/p7"}));
+  // p0 and p6 share gpu-0's GPU0 and each takes all its memory: exactly one of
+  // them is flagged, the same one whatever order the events came in.
+  const auto flagged = std::count_if(want.reservations.begin(), want.reservations.end(),
+                                     [](const core::Reservation& r) { return r.overcommitted; });
+  ASSERT_EQ(flagged, 1);
   const auto dir = std::filesystem::temp_directory_path() / ("mpshare-cluster-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   struct Fault {

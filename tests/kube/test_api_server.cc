@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "platform/kube_client_http.h"
 #include "platform/self_signed_cert.h"
 
 namespace mpshare::kubetest {
@@ -264,7 +265,9 @@ void TestApiServer::serve(int fd) {
   timeval tv{5, 0};
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   SSL* ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
-  SSL_set_fd(ssl, fd);
+  // A client that hangs up mid-stream must cost a failed write, not the process.
+  BIO* bio = platform::newNoSigpipeSocketBio(fd);
+  SSL_set_bio(ssl, bio, bio);
   Stream stream(ssl, fd);
   Request request;
   if (!stream.handshake() || !stream.readRequest(request, stopping_)) return;
