@@ -80,4 +80,11 @@ bool hasMpshareAnnotations(const std::map<std::string, std::string>& annotations
 
 std::string formatPinnedMemLimit(int64_t mib) { return "0=" + std::to_string(mib) + "M"; }
 
+MpsLimits withDefaults(MpsLimits limits, std::optional<int> default_thread_percentage,
+                       std::optional<int64_t> default_memory_limit_mib) {
+  if (!limits.thread_percentage) limits.thread_percentage = default_thread_percentage;
+  if (!limits.memory_limit_mib) limits.memory_limit_mib = default_memory_limit_mib;
+  return limits;
+}
+
 }  // namespace mpshare::core

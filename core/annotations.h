@@ -47,6 +47,14 @@ Result<int64_t> parseMemoryLimitMiB(std::string_view text, int64_t min_mib);
 Result<MpsLimits> parseMpsLimits(const std::map<std::string, std::string>& annotations,
                                  const AnnotationRules& rules);
 
+// `limits` with each absent limit taken from its configured default (an empty
+// default leaves it absent: no limit in that dimension). The webhook's env and
+// the extender's reservation both come from this, so what the ledger charges a
+// pod is what MPS enforces on it.
+// Example: {30, nullopt} with defaults {50, 8192} -> {30, 8192}.
+MpsLimits withDefaults(MpsLimits limits, std::optional<int> default_thread_percentage,
+                       std::optional<int64_t> default_memory_limit_mib);
+
 // True if any annotation key starts with mpshare.io/.
 bool hasMpshareAnnotations(const std::map<std::string, std::string>& annotations);
 

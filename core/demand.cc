@@ -133,13 +133,14 @@ Result<std::optional<Demand>> demandOf(const PodView& pod, const DemandRules& ru
     if (Status one = checkExactlyOneGpu(*request); !one) {
       return one.error();
     }
-    demand.thread_percentage = limits->thread_percentage;
-    demand.memory_mib = limits->memory_limit_mib;
-  } else if (request->podGpus() > 1) {
+  }
+  if (!annotated && request->podGpus() > 1) {
     demand.gpus = static_cast<int>(std::min<int64_t>(request->podGpus(), 64));
   } else {
-    demand.thread_percentage = rules.defaults.thread_percentage;
-    demand.memory_mib = rules.defaults.memory_mib;
+    const MpsLimits effective =
+        withDefaults(*limits, rules.defaults.thread_percentage, rules.defaults.memory_mib);
+    demand.thread_percentage = effective.thread_percentage;
+    demand.memory_mib = effective.memory_limit_mib;
   }
   if (rules.track_host_resources) {
     if (Status host = addHostDemand(pod, demand); !host) {

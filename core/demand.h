@@ -63,9 +63,9 @@ struct DemandRules {
 
 // The demand of `pod`, or nullopt when it asks for no GPU (not ours to place).
 // Annotation errors name the annotation; a pod with mpshare.io/ limits must ask
-// for exactly one GPU (same rule as the webhook). Defaults fill only dimensions
-// whose annotation is absent, and only when the pod has no limit annotation at
-// all; a pod with one annotation gets the whole GPU in the other dimension.
+// for exactly one GPU (same rule as the webhook). Each absent limit takes its
+// configured default exactly as the webhook fills the env (withDefaults); with
+// no default it is the whole GPU in that dimension.
 // Example: {thread-percentage: "30", memory-limit: "4Gi"}, 1 GPU -> {1, 30, 4096}.
 Result<std::optional<Demand>> demandOf(const PodView& pod, const DemandRules& rules);
 

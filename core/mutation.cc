@@ -51,8 +51,7 @@ std::optional<Decision> readLimits(const PodView& pod, const WebhookRules& rules
                   all ? invalidArgument(key, "unknown mpshare annotation") : all.error());
     }
   }
-  if (!out->thread_percentage) out->thread_percentage = rules.default_thread_percentage;
-  if (!out->memory_limit_mib) out->memory_limit_mib = rules.default_memory_limit_mib;
+  *out = withDefaults(*out, rules.default_thread_percentage, rules.default_memory_limit_mib);
   return std::nullopt;
 }
 
