@@ -50,7 +50,9 @@ echo "== machine"
 nvidia-smi --query-gpu=name,driver_version,memory.total,compute_mode --format=csv
 nvcc --version | tail -1
 echo "== build probe"
-nvcc -O2 -std=c++17 -arch=sm_90 -o "$work/mpshare-gpu-probe" "$here/probe.cu" -lcublas
+# The GPU's own architecture (NVCC_ARCH overrides, e.g. sm_80): MPS thread limits
+# need Volta or newer, which every nvcc that knows -arch=native supports.
+nvcc -O2 -std=c++17 -arch="${NVCC_ARCH:-native}" -o "$work/mpshare-gpu-probe" "$here/probe.cu" -lcublas
 echo "== start private MPS daemon (pipe $CUDA_MPS_PIPE_DIRECTORY)"
 daemon_started=1
 nvidia-cuda-mps-control -d
