@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# End-to-end HTTP load on the extender's filter verb (NodeNames form, as with
-# nodeCacheCapable: true): starts `mpshare-extender serve --standalone` on
-# 127.0.0.1 with N generated nodes x 8 GPUs, then runs wrk (bench/wrk/run.sh)
-# against /scheduler/filter and /scheduler/prioritize.
+# End-to-end HTTP load on the extender's filter and prioritize verbs: starts
+# `mpshare-extender serve --standalone` on 127.0.0.1 with N generated nodes x 8
+# GPUs (about a third of the GPUs partly reserved, as in extender_benchmark),
+# then times POST /scheduler/filter and /scheduler/prioritize for one GPU pod
+# with wrk (bench/wrk/run.sh) in both node forms:
+#   NodeNames  names only (nodeCacheCapable: true), the form mpshare is set up for;
+#   Nodes      the full NodeList in every call (nodeCacheCapable: false).
+# Calls go one at a time (wrk -t1 -c1), as kube-scheduler makes them, so the
+# latencies are per call, not queueing behind other calls.
 #   bench/extender_wrk.sh BUILD_DIR [NODES...] (default: 100 1000 5000)
-# Environment: DURATION (wrk duration, default 10s), PORT (default 18888).
+# Environment: DURATION (wrk duration, default 10s), RUNS (default 3; the
+# median run by req/s is printed last), PORT (default 18888), FORMS (default
+# "NodeNames Nodes"). Each run's line starts with the 1-minute load average.
 set -euo pipefail
 build=${1:?usage: $0 BUILD_DIR [NODES...]}
 shift
@@ -13,6 +20,7 @@ sizes=("$@")
 here=$(cd "$(dirname "$0")" && pwd)
 binary="$build/extender/mpshare-extender"
 [ -x "$binary" ] || { echo "$0: $binary not built" >&2; exit 2; }
+command -v curl >/dev/null || { echo "$0: curl not installed" >&2; exit 2; }
 work=$(mktemp -d)
 server=""
 cleanup() {
@@ -21,32 +29,91 @@ cleanup() {
 }
 trap cleanup EXIT
 port=${PORT:-18888}
+runs=${RUNS:-3}
+duration=${DURATION:-10s}
+read -r -a forms <<<"${FORMS:-NodeNames Nodes}"
+export WRK_THREADS=1 WRK_CONNECTIONS=1
 
 for n in "${sizes[@]}"; do
   python3 - "$n" "$work" <<'PY'
-import json, sys
+import json, random, sys
 n, work = int(sys.argv[1]), sys.argv[2]
-labels = lambda i: {"mpshare.io/mps": "enabled", "nvidia.com/gpu.count": "8",
-                    "nvidia.com/gpu.memory": "81559", "nvidia.com/gpu.replicas": "48"}
-nodes = {"apiVersion": "v1", "kind": "NodeList",
-         "items": [{"metadata": {"name": f"gpu-{i}", "labels": labels(i)}} for i in range(n)]}
-json.dump(nodes, open(f"{work}/nodes.json", "w"))
-pod = {"metadata": {"name": "infer-0", "namespace": "ml", "uid": "uid-infer-0",
-                    "annotations": {"mpshare.io/thread-percentage": "30", "mpshare.io/memory-limit": "8Gi"}},
-       "spec": {"containers": [{"name": "server", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}
-json.dump({"Pod": pod, "Nodes": None, "NodeNames": [f"gpu-{i}" for i in range(n)]},
-          open(f"{work}/args.json", "w"))
+def node(i):
+    name = f"gpu-{i}"
+    return {"metadata": {"name": name, "labels": {
+                "mpshare.io/mps": "enabled", "nvidia.com/gpu.count": "8",
+                "nvidia.com/gpu.memory": "81559", "nvidia.com/gpu.replicas": "48",
+                "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3", "kubernetes.io/hostname": name}},
+            "status": {"capacity": {"cpu": "192", "memory": "2064000Mi", "nvidia.com/gpu": "384"}}}
+nodes = [node(i) for i in range(n)]
+node_list = {"apiVersion": "v1", "kind": "NodeList", "items": nodes}
+json.dump(node_list, open(f"{work}/nodes.json", "w"))
+# Pods already placed: about a third of the GPUs, each with one pod, bound
+# through the extender before the load so the policy has real choices to make.
+rng = random.Random(7)
+with open(f"{work}/placed.txt", "w") as placed:
+    for i in range(n):
+        for g in range(8):
+            if rng.randrange(3) == 0:
+                placed.write(f"gpu-{i} p-{i}-{g} {10 + rng.randrange(60)} {1024 + rng.randrange(40000)}Mi\n")
+def pod(name, threads, memory):
+    return {"metadata": {"name": name, "namespace": "ml", "uid": "uid-" + name,
+                         "annotations": {"mpshare.io/thread-percentage": str(threads),
+                                         "mpshare.io/memory-limit": memory}},
+            "spec": {"schedulerName": "mpshare-scheduler",
+                     "containers": [{"name": "server", "image": "nvcr.io/nvidia/tritonserver:24.08-py3",
+                                     "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}
+json.dump({"Pod": pod("infer-0", 30, "8Gi"), "Nodes": None, "NodeNames": [f"gpu-{i}" for i in range(n)]},
+          open(f"{work}/args-NodeNames.json", "w"), separators=(",", ":"))
+json.dump({"Pod": pod("infer-0", 30, "8Gi"), "Nodes": node_list, "NodeNames": None},
+          open(f"{work}/args-Nodes.json", "w"), separators=(",", ":"))
+with open(f"{work}/placed.txt") as placed, open(f"{work}/binds.jsonl", "w") as binds:
+    for line in placed:
+        node_name, name, threads, memory = line.split()
+        binds.write(json.dumps({"filter": {"Pod": pod(name, threads, memory), "Nodes": None,
+                                           "NodeNames": [node_name]},
+                                "bind": {"PodName": name, "PodNamespace": "ml", "PodUID": "uid-" + name,
+                                         "Node": node_name}}) + "\n")
 PY
   "$binary" serve --listen "127.0.0.1:$port" --standalone --nodes "$work/nodes.json" 2>"$work/server.log" &
   server=$!
-  for _ in $(seq 50); do
+  for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  for verb in filter prioritize; do
-    echo "== $n nodes x 8 GPUs, POST /scheduler/$verb (NodeNames form)"
-    "$here/wrk/run.sh" "http://127.0.0.1:$port/scheduler/$verb" "$work/args.json" "${DURATION:-10s}" |
-      grep -E "summary:|Latency|Requests/sec"
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "$0: extender did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+  # Place the existing pods: filter (so the extender learns the pod) then bind.
+  python3 - "$work/binds.jsonl" "$port" <<'PY'
+import http.client, json, sys
+path, port = sys.argv[1], int(sys.argv[2])
+conn = http.client.HTTPConnection("127.0.0.1", port)
+def post(verb, body):
+    conn.request("POST", "/scheduler/" + verb, json.dumps(body), {"Content-Type": "application/json"})
+    reply = json.loads(conn.getresponse().read())
+    if reply.get("Error"):
+        sys.exit(f"{verb} {body}: {reply['Error']}")
+bound = 0
+for line in open(path):
+    entry = json.loads(line)
+    post("filter", entry["filter"])
+    post("bind", entry["bind"])
+    bound += 1
+print(f"placed {bound} pods")
+PY
+  for form in "${forms[@]}"; do
+    body="$work/args-$form.json"
+    for verb in filter prioritize; do
+      echo "== $n nodes x 8 GPUs, POST /scheduler/$verb ($form form, $(wc -c <"$body") bytes)"
+      : >"$work/results"
+      for round in $(seq "$runs"); do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        line=$("$here/wrk/run.sh" "http://127.0.0.1:$port/scheduler/$verb" "$body" "$duration" | grep '^summary:')
+        echo "load1=$load ${line#summary: }" | tee -a "$work/results"
+      done
+      echo -n "median: "
+      sed 's/.*req\/s=\([0-9]*\).*/\1 &/' "$work/results" | sort -n |
+        awk -v n="$runs" 'NR == int((n + 1) / 2) { $1 = ""; print substr($0, 2) }'
+    done
   done
   kill "$server"
   wait "$server" 2>/dev/null || true
