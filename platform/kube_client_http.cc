@@ -1,6 +1,7 @@
 #include "platform/kube_client_http.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,7 +39,51 @@ bool isIpLiteral(const std::string& host) {
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-Result<int> connectTcp(const ServerAddress& server) {
+// Connects without blocking past `limits`: an unreachable server (packets
+// dropped, not refused) would otherwise hold the thread for minutes, and with
+// it a shutdown that has set `limits.cancel`.
+bool connectWithin(int fd, const sockaddr* address, socklen_t length, const ExchangeLimits& limits,
+                   std::string& reason) {
+  const int flags = fcntl(fd, F_GETFL, 0);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  if (connect(fd, address, length) != 0) {
+    if (errno != EINPROGRESS) {
+      reason = std::strerror(errno);
+      return false;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + limits.idle_timeout;
+    while (true) {
+      if (limits.cancel != nullptr && limits.cancel->load()) {
+        reason = "cancelled";
+        return false;
+      }
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        reason = "timed out after " + std::to_string(limits.idle_timeout.count()) + " ms";
+        return false;
+      }
+      pollfd p{fd, POLLOUT, 0};
+      const int rc = poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
+      if (rc < 0 && errno != EINTR) {
+        reason = std::strerror(errno);
+        return false;
+      }
+      if (rc > 0) break;
+    }
+    int error = 0;
+    socklen_t size = sizeof(error);
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
+    if (error != 0) {
+      reason = std::strerror(error);
+      return false;
+    }
+  }
+  fcntl(fd, F_SETFL, flags);
+  return true;
+}
+
+Result<int> connectTcp(const ServerAddress& server, const ExchangeLimits& limits) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
@@ -51,8 +96,7 @@ Result<int> connectTcp(const ServerAddress& server) {
   for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
     fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
-    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
-    last = std::strerror(errno);
+    if (connectWithin(fd, a->ai_addr, a->ai_addrlen, limits, last)) break;
     close(fd);
     fd = -1;
   }
@@ -224,7 +268,7 @@ HttpsConnector::~HttpsConnector() { SSL_CTX_free(ctx_); }
 
 Result<int> HttpsConnector::exchange(const ApiRequest& request, const std::string& bearer_token,
                                      const BodySink& sink, const ExchangeLimits& limits) const {
-  auto fd = connectTcp(server_);
+  auto fd = connectTcp(server_, limits);
   if (!fd) return fd.error();
   Connection conn(SSL_new(ctx_), *fd);
   BIO* bio = newNoSigpipeSocketBio(conn.fd());

@@ -47,8 +47,12 @@ core::Status ApiBinder::bind(const BindRequest& request) {
   }
   ++posts_;
   core::Status status = client_.bind(binding);
-  if (status || status.error().code != core::ErrorCode::kConflict) return status;
-  // 409: already bound. If it is bound where we wanted it, our earlier POST won.
+  if (status) return status;
+  const core::ErrorCode code = status.error().code;
+  // 409: already bound; kUnavailable: the POST may have landed and only its
+  // reply was lost. Either way, if the pod is now bound where we wanted it,
+  // the bind happened and the reservation must stay.
+  if (code != core::ErrorCode::kConflict && code != core::ErrorCode::kUnavailable) return status;
   auto current = client_.getPod(pod.namespace_name, pod.name);
   if (current) {
     auto view = platform::podFromJson(*current);

@@ -33,9 +33,10 @@ class ApiPodLookup : public PodLookup {
 };
 
 // Commits a bind as POST .../pods/{name}/binding with the uid precondition.
-// 409 with the pod already on the requested node is success (an earlier
-// attempt's reply was lost); any other 409 or a 404 is an error, and the
-// service then releases the reservation.
+// A 409 or a failed exchange (network, 5xx) with the pod found on the
+// requested node afterwards is success (this or an earlier attempt's reply was
+// lost); any other 409, a 404 or a 4xx is an error, and the service then
+// releases the reservation it took before the POST.
 class ApiBinder : public Binder {
  public:
   explicit ApiBinder(platform::KubeClient& client) : client_(client) {}

@@ -102,6 +102,20 @@ void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
   for (const auto& uid : gone) touched.insert(cache_.removePodLocked(uid));
   touched.erase("");
   for (const auto& node : touched) cache_.rebuildNodeLocked(node);
+  // A reservation bind took for a pod that is no longer live at all (deleted
+  // or finished while the watch was down, so its events were never seen)
+  // would otherwise hold its GPU share for ever. Pending pods are listed, so
+  // binds in flight for existing pods keep theirs.
+  std::vector<std::string> stale;
+  cache_.ledger_.read([&](const core::LedgerState& state) {
+    for (const auto& [uid, reservation] : state.reservations()) {
+      if (!listed.count(uid) && !cache_.placed_.count(uid)) stale.push_back(uid);
+    }
+  });
+  for (const auto& uid : stale) {
+    platform::logInfo("releasing the reservation of a pod that no longer exists", {{"uid", uid}});
+    cache_.ledger_.release(uid);
+  }
 }
 
 void ClusterCache::PodSink::apply(const std::string& type, const nlohmann::json& object) {

@@ -141,6 +141,40 @@ TEST(ClusterModeTest, BindPostsABindingWithTheGpuIndexAndRollsBackOnConflict) {
   EXPECT_EQ(server.store().bindings().size(), 1u);
 }
 
+TEST(ClusterModeTest, FailedPostRollsTheReservationBack) {
+  TestApiServer server;
+  server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
+  server.store().create(Kind::kPods, makePod({.name = "infer-0", .annotations = {{"mpshare.io/thread-percentage", "60"}}}));
+  auto extender = startExtender(server.clientConfig());
+  const std::string uid = uidOf(server, "ml/infer-0");
+  server.failNext(1, 500, "/binding");
+  const std::string error = extender->service().bind({"infer-0", "ml", uid, "gpu-a"});
+  EXPECT_NE(error.find("injected failure"), std::string::npos) << error;
+  EXPECT_FALSE(extender->service().ledger().reservation(uid).has_value());
+  EXPECT_FALSE(server.store().get(Kind::kPods, "ml/infer-0")->at("spec").contains("nodeName"));
+  // The scheduler's retry then succeeds: nothing of the failed attempt is left over.
+  EXPECT_EQ(extender->service().bind({"infer-0", "ml", uid, "gpu-a"}), "");
+  EXPECT_EQ(extender->service().ledger().reservation(uid)->per_gpu[0].threads, 60);
+}
+
+TEST(ClusterModeTest, ReservationOfAPodGoneWhileTheWatchWasDownIsReleasedByTheRelist) {
+  TestApiServer server;
+  server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
+  server.store().create(Kind::kPods, makePod({.name = "short", .annotations = {{"mpshare.io/thread-percentage", "60"}}}));
+  auto extender = startExtender(server.clientConfig());
+  const std::string uid = uidOf(server, "ml/short");
+  // The watches see nothing from here on: neither the binding nor the delete.
+  server.setStalled(true);
+  ASSERT_EQ(extender->service().bind({"short", "ml", uid, "gpu-a"}), "");
+  server.store().remove(Kind::kPods, "ml/short");
+  ASSERT_TRUE(extender->service().ledger().reservation(uid).has_value());
+  server.expireWatches();  // the history is gone: only a relist can tell
+  server.setStalled(false);
+  ASSERT_TRUE(eventually([&] { return !extender->service().ledger().reservation(uid).has_value(); }));
+  EXPECT_GE(extender->podStats().lists, 2);
+  EXPECT_EQ(extender->service().ledger().snapshot().nodes[0].gpus[0].reserved, core::GpuUsage{});
+}
+
 TEST(ClusterModeTest, PodsPlacedElsewhereCountAsWholeGpusAndReportOvercommit) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
@@ -210,21 +244,38 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
     std::string name;
     std::function<void(TestApiServer&)> inject;
     std::function<void(TestApiServer&)> clear;
+    // Proof that the fault really hit the extender (else the run proves nothing).
+    std::function<void(const TestApiServer&, const ClusterExtender&)> took_effect;
+  };
+  const auto failed = [](const TestApiServer&, const ClusterExtender& e) {
+    EXPECT_GE(e.podStats().failures + e.nodeStats().failures, 1);
+  };
+  const auto relisted = [](const TestApiServer&, const ClusterExtender& e) {
+    EXPECT_GE(e.podStats().expired, 1);
+    EXPECT_GE(e.podStats().lists, 2);
   };
   const std::vector<Fault> faults{
-      {"drop mid-event", [](TestApiServer& s) { s.dropWatchesMidEvent(); }, nullptr},
-      {"stall", [](TestApiServer& s) { s.setStalled(true); }, [](TestApiServer& s) { s.setStalled(false); }},
-      {"500s", [](TestApiServer& s) { s.failNext(4, 500); s.closeWatches(); }, nullptr},
-      {"410 event", [](TestApiServer& s) { s.expireWatches(false); }, nullptr},
-      {"410 status", [](TestApiServer& s) { s.expireWatches(true); s.closeWatches(); }, nullptr},
+      {"drop mid-event", [](TestApiServer& s) { s.dropWatchesMidEvent(); }, nullptr, failed},
+      {"stall", [](TestApiServer& s) { s.setStalled(true); }, [](TestApiServer& s) { s.setStalled(false); },
+       failed},
+      {"500s", [](TestApiServer& s) { s.failNext(4, 500); s.closeWatches(); }, nullptr, failed},
+      {"410 event", [](TestApiServer& s) { s.expireWatches(false); }, nullptr, relisted},
+      {"410 status", [](TestApiServer& s) { s.expireWatches(true); s.closeWatches(); }, nullptr, relisted},
       {"token rotation",
        [&](TestApiServer& s) {
+         // The server moves on first: requests with the old token get 401 until
+         // the file (a projected token) is rewritten.
          s.setToken("rotated");
-         std::ofstream(dir / "token") << "rotated";
          s.closeWatches();
+         EXPECT_TRUE(eventually([&] { return s.unauthorized() >= 2; }));
+         std::ofstream(dir / "token") << "rotated";
        },
+       nullptr, [](const TestApiServer& s, const ClusterExtender& e) {
+         EXPECT_GE(s.unauthorized(), 2);
+         EXPECT_GE(e.podStats().failures + e.nodeStats().failures, 1);
+       }},
+      {"random chunking + bookmarks", [](TestApiServer& s) { s.setRandomChunking(42); s.sendBookmarks(); }, nullptr,
        nullptr},
-      {"random chunking + bookmarks", [](TestApiServer& s) { s.setRandomChunking(42); s.sendBookmarks(); }, nullptr},
   };
   for (const auto& fault : faults) {
     SCOPED_TRACE(fault.name);
@@ -235,25 +286,41 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
     kube.token_file = (dir / "token").string();
     auto extender = startExtender(kube);
     firstHalf(server);
+    // Let the watches deliver the first half, so the fault hits open streams.
+    ASSERT_TRUE(eventually([&] { return extender->service().ledger().snapshot().reservations.size() == 8; }));
     fault.inject(server);
     secondHalf(server);
     if (fault.name == "stall") std::this_thread::sleep_for(std::chrono::milliseconds(600));
     if (fault.clear) fault.clear(server);
     EXPECT_TRUE(eventually([&] { return extender->service().ledger().snapshot() == want; }));
     EXPECT_EQ(extender->service().ledger().snapshot(), want);
+    if (fault.took_effect) fault.took_effect(server, *extender);
   }
   std::filesystem::remove_all(dir);
+}
+
+// /state without pod UIDs, each GPU's pods in name order: equal for the same
+// placements even when a pod was recreated under a new UID.
+json withoutUids(json state) {
+  for (auto& node : state["nodes"]) {
+    for (auto& gpu : node["gpus"]) {
+      for (auto& pod : gpu["pods"]) pod.erase("uid");
+      std::sort(gpu["pods"].begin(), gpu["pods"].end(),
+                [](const json& a, const json& b) { return a["pod"] < b["pod"]; });
+    }
+  }
+  return state;
 }
 
 TEST(ClusterModeTest, RestartRebuildsTheSameStateBeforeReady) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a"));
   server.store().create(Kind::kNodes, makeNode("gpu-b", 1));
-  for (int i = 0; i < 6; ++i) {
-    server.store().create(Kind::kPods, makePod({.name = "w" + std::to_string(i),
-                                                .annotations = {{"mpshare.io/thread-percentage", "25"},
-                                                                {"mpshare.io/memory-limit", "10Gi"}}}));
-  }
+  const auto workload = [](const std::string& name) {
+    return makePod({.name = name,
+                    .annotations = {{"mpshare.io/thread-percentage", "25"}, {"mpshare.io/memory-limit", "10Gi"}}});
+  };
+  for (int i = 0; i < 6; ++i) server.store().create(Kind::kPods, workload("w" + std::to_string(i)));
   json before;
   {
     auto first = startExtender(server.clientConfig());
@@ -261,27 +328,31 @@ TEST(ClusterModeTest, RestartRebuildsTheSameStateBeforeReady) {
       const std::string name = "w" + std::to_string(i);
       ASSERT_EQ(first->service().bind({name, "ml", uidOf(server, "ml/" + name), i % 2 ? "gpu-a" : "gpu-b"}), "");
     }
-    // Keep events flowing while the extender goes away.
     ASSERT_TRUE(eventually([&] { return first->service().ledger().snapshot().reservations.size() == 6; }));
     before = stateOf(*first);
+    // Keep events flowing while the extender goes away.
     setPhase(server, "ml/w0", "Succeeded");
   }
-  setPhase(server, "ml/w0", "Running");  // seen only by the restarted extender (as a no-op)
+  // A restart right after it: ready means rebuilt, so no waiting after waitReady().
+  {
+    auto restarted = startExtender(server.clientConfig());
+    const auto rebuilt = restarted->service().ledger().snapshot();
+    EXPECT_EQ(rebuilt.reservations.size(), 5u);
+    EXPECT_FALSE(restarted->service().ledger().reservation(uidOf(server, "ml/w0")).has_value());
+  }
+  // w0 is deleted and created again (a new UID); the scheduler binds it again.
   server.store().remove(Kind::kPods, "ml/w0");
-  server.store().create(Kind::kPods, makePod({.name = "w0",
-                                              .annotations = {{"mpshare.io/thread-percentage", "25"},
-                                                              {"mpshare.io/memory-limit", "10Gi"}}}));
+  server.store().create(Kind::kPods, workload("w0"));
   auto second = startExtender(server.clientConfig());
-  // Ready means rebuilt: no waiting after waitReady().
-  const json after = stateOf(*second);
-  ASSERT_TRUE(second->service().bind({"w0", "ml", uidOf(server, "ml/w0"), "gpu-b"}).empty());
-  ASSERT_TRUE(eventually([&] { return stateOf(*second) == stateOf(*second); }));
-  // Everything but the pod that ended and came back is identical.
-  EXPECT_EQ(after["nodes"].size(), before["nodes"].size());
-  const json rebuilt = stateOf(*second);
-  EXPECT_EQ(rebuilt["nodes"].size(), before["nodes"].size());
-  auto restarted = startExtender(server.clientConfig());
-  EXPECT_EQ(stateOf(*restarted), stateOf(*second));
+  ASSERT_EQ(second->service().bind({"w0", "ml", uidOf(server, "ml/w0"), "gpu-b"}), "");
+  EXPECT_EQ(withoutUids(stateOf(*second)), withoutUids(before));
+  // And once more: a restart with nothing changing reproduces /state exactly.
+  ASSERT_TRUE(eventually([&] {
+    return second->service().ledger().reservation(uidOf(server, "ml/w0")).has_value() &&
+           server.store().get(Kind::kPods, "ml/w0")->at("spec").contains("nodeName");
+  }));
+  auto third = startExtender(server.clientConfig());
+  EXPECT_EQ(stateOf(*third), stateOf(*second));
 }
 
 }  // namespace
