@@ -99,32 +99,57 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and .Values.scheduler.extender.enableHTTPS (eq .Values.extender.mode "sidecar") -}}
 {{- fail "scheduler.extender.enableHTTPS needs extender.mode: deployment (the sidecar is reached on 127.0.0.1 over plain HTTP)" -}}
 {{- end -}}
+{{- if not (has .Values.extender.tls.mode (list "helm" "certManager")) -}}
+{{- fail (printf "extender.tls.mode must be helm or certManager, got %q" (toString .Values.extender.tls.mode)) -}}
+{{- end -}}
 {{- if empty .Values.gpuResourceNames -}}
 {{- fail "gpuResourceNames must list at least one resource name, e.g. nvidia.com/gpu" -}}
 {{- end -}}
 {{- end -}}
 
+{{- define "mpshare.extender.tlsSecret" -}}
+{{- printf "%s-tls" (include "mpshare.extender.fullname" .) -}}
+{{- end -}}
+
+{{/* The scheduler calls a standalone extender over HTTPS (validated: deployment mode only). */}}
+{{- define "mpshare.extender.https" -}}
+{{- if and (eq .Values.extender.mode "deployment") (eq (toString .Values.scheduler.extender.enableHTTPS) "true") -}}
+true
+{{- end -}}
+{{- end -}}
+
 {{/*
-Webhook TLS material for tls.mode=helm, generated once per render and shared by the
-Secret and the MutatingWebhookConfiguration (both must carry the same CA). An existing
-Secret is reused so that upgrades do not rotate the CA under running API servers.
-Returns a dict {caCert, cert, key}.
+TLS material for tls.mode=helm, generated once per render and cached in the
+component's tls values, so every object that needs it (the Secret, the CA the
+client trusts) carries the same CA. An existing Secret is reused so that upgrades do
+not rotate the CA under running clients. Returns a dict {caCert, cert, key}.
+Call with (dict "root" $ "tls" .Values.webhook.tls "service" NAME "secret" NAME).
 */}}
-{{- define "mpshare.webhook.tlsMaterial" -}}
-{{- if not (hasKey .Values.webhook.tls "generated") -}}
-{{- $secretName := include "mpshare.webhook.tlsSecret" . -}}
-{{- $existing := lookup "v1" "Secret" .Release.Namespace $secretName -}}
+{{- define "mpshare.tlsMaterial" -}}
+{{- $root := .root -}}
+{{- if not (hasKey .tls "generated") -}}
+{{- $existing := lookup "v1" "Secret" $root.Release.Namespace .secret -}}
 {{- if and $existing $existing.data (hasKey $existing.data "ca.crt") -}}
-{{- $_ := set .Values.webhook.tls "generated" (dict "caCert" (index $existing.data "ca.crt" | b64dec) "cert" (index $existing.data "tls.crt" | b64dec) "key" (index $existing.data "tls.key" | b64dec)) -}}
+{{- $_ := set .tls "generated" (dict "caCert" (index $existing.data "ca.crt" | b64dec) "cert" (index $existing.data "tls.crt" | b64dec) "key" (index $existing.data "tls.key" | b64dec)) -}}
 {{- else -}}
-{{- $svc := include "mpshare.webhook.fullname" . -}}
-{{- $ns := .Release.Namespace -}}
-{{- $days := int .Values.webhook.tls.validityDays -}}
+{{- $svc := .service -}}
+{{- $ns := $root.Release.Namespace -}}
+{{- $days := int .tls.validityDays -}}
 {{- $ca := genCA (printf "%s-ca" $svc) $days -}}
 {{- $dns := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
 {{- $cert := genSignedCert (printf "%s.%s.svc" $svc $ns) nil $dns $days $ca -}}
-{{- $_ := set .Values.webhook.tls "generated" (dict "caCert" $ca.Cert "cert" $cert.Cert "key" $cert.Key) -}}
+{{- $_ := set .tls "generated" (dict "caCert" $ca.Cert "cert" $cert.Cert "key" $cert.Key) -}}
 {{- end -}}
 {{- end -}}
-{{- toYaml .Values.webhook.tls.generated -}}
+{{- toYaml .tls.generated -}}
+{{- end -}}
+
+{{/* Webhook TLS material for webhook.tls.mode=helm (Secret and caBundle). */}}
+{{- define "mpshare.webhook.tlsMaterial" -}}
+{{- include "mpshare.tlsMaterial" (dict "root" . "tls" .Values.webhook.tls "service" (include "mpshare.webhook.fullname" .) "secret" (include "mpshare.webhook.tlsSecret" .)) -}}
+{{- end -}}
+
+{{/* Extender TLS material for extender.tls.mode=helm (Secret and the scheduler's CA). */}}
+{{- define "mpshare.extender.tlsMaterial" -}}
+{{- include "mpshare.tlsMaterial" (dict "root" . "tls" .Values.extender.tls "service" (include "mpshare.extender.fullname" .) "secret" (include "mpshare.extender.tlsSecret" .)) -}}
 {{- end -}}

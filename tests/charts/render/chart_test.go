@@ -273,6 +273,7 @@ func TestInvalidValuesFailWithAClearMessage(t *testing.T) {
 		{"scheduler.extender.weight=0", "scheduler.extender.weight must be >= 1"},
 		{"scheduler.extender.enableHTTPS=true", "scheduler.extender.enableHTTPS needs extender.mode: deployment"},
 		{"gpuResourceNames=[]", "gpuResourceNames must list at least one resource name"},
+		{"extender.tls.mode=vault", `extender.tls.mode must be helm or certManager, got "vault"`},
 	}
 	for _, c := range cases {
 		_, err := Render(filepath.Join(repoRoot, kChartDir), Options{ReleaseName: "m", Namespace: "m", Set: []string{c.set}})
