@@ -1,0 +1,153 @@
+// ClusterCache without a server: the ledger it builds depends only on which
+// pods and nodes exist, never on the order their events arrive in, and an
+// overcommit is pinned on the pod placed outside mpshare.
+
+#include "extender/cluster/cluster_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "extender/service.h"
+#include "extender/standalone.h"
+#include "tests/kube/fixtures.h"
+
+namespace mpshare::extender {
+namespace {
+
+using kubetest::makeNode;
+using kubetest::makePod;
+using kubetest::PodSpec;
+using nlohmann::json;
+
+json pod(const PodSpec& spec, const std::string& uid, const std::string& created) {
+  json object = makePod(spec);
+  object["metadata"]["uid"] = uid;
+  object["metadata"]["creationTimestamp"] = created;
+  return object;
+}
+
+struct Reported {
+  std::string pod;
+  std::string node;
+  int gpu = 0;
+  bool operator==(const Reported&) const = default;
+};
+
+// A service, its ledger and a cache feeding it, as ClusterExtender wires them.
+struct Harness {
+  MemoryPodLookup lookup;
+  MemoryBinder binder;
+  ExtenderService service{ExtenderConfig{}, lookup, binder};
+  std::vector<Reported> reported;
+  ClusterCache cache{service.config(), service, service.ledger(),
+                     [this](const std::string& p, const std::string& n, int g) { reported.push_back({p, n, g}); }};
+};
+
+// gpu-a: GPU0 shared by two of ours (60 % + 30 %) and a pod placed by hand
+// (counted whole: the one that overcommits); GPU1 holds one of ours.
+// gpu-b: a pod whose gpu-index names a GPU the node lacks (counted whole on GPU0).
+const std::vector<json>& nodes() {
+  static const std::vector<json> kNodes{makeNode("gpu-a", 2), makeNode("gpu-b", 1)};
+  return kNodes;
+}
+
+const std::vector<json>& pods() {
+  static const std::vector<json> kPods{
+      pod({.name = "by-hand", .node = "gpu-a", .phase = "Running"}, "u1", "2026-11-24T01:00:00Z"),
+      pod({.name = "ours-60", .node = "gpu-a", .phase = "Running",
+           .annotations = {{"mpshare.io/thread-percentage", "60"}, {"mpshare.io/memory-limit", "8Gi"},
+                           {"mpshare.io/gpu-index", "0"}}},
+          "u2", "2026-11-24T02:00:00Z"),
+      pod({.name = "ours-30", .node = "gpu-a", .phase = "Running",
+           .annotations = {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "8Gi"},
+                           {"mpshare.io/gpu-index", "0"}}},
+          "u3", "2026-11-24T03:00:00Z"),
+      pod({.name = "ours-gpu1", .node = "gpu-a", .phase = "Running",
+           .annotations = {{"mpshare.io/thread-percentage", "50"}, {"mpshare.io/gpu-index", "1"}}},
+          "u4", "2026-11-24T04:00:00Z"),
+      pod({.name = "bad-index", .node = "gpu-b", .phase = "Running",
+           .annotations = {{"mpshare.io/thread-percentage", "20"}, {"mpshare.io/gpu-index", "5"}}},
+          "u5", "2026-11-24T05:00:00Z"),
+      pod({.name = "pending", .phase = "Pending", .annotations = {{"mpshare.io/thread-percentage", "20"}}}, "u6",
+          "2026-11-24T06:00:00Z"),
+      pod({.name = "cpu-only", .node = "gpu-a", .phase = "Running", .gpus = 0}, "u7", "2026-11-24T07:00:00Z"),
+  };
+  return kPods;
+}
+
+TEST(ClusterCacheTest, AListRecordsFromAnnotationsAndPinsTheOvercommitOnTheForeignPod) {
+  Harness h;
+  h.cache.nodeSink().replace(nodes());
+  h.cache.podSink().replace(pods());
+  const auto& ledger = h.service.ledger();
+  EXPECT_EQ(h.cache.podCount(), 5u);  // not the pending or the CPU-only pod
+  const auto foreign = ledger.reservation("u1");
+  ASSERT_TRUE(foreign.has_value());
+  EXPECT_EQ(foreign->gpu_indices, std::vector<int>{0});
+  EXPECT_EQ(foreign->per_gpu[0].threads, 100);
+  EXPECT_TRUE(foreign->overcommitted);
+  EXPECT_FALSE(ledger.reservation("u2")->overcommitted);
+  EXPECT_FALSE(ledger.reservation("u3")->overcommitted);
+  EXPECT_EQ(ledger.reservation("u4")->gpu_indices, std::vector<int>{1});
+  EXPECT_EQ(ledger.reservation("u5")->gpu_indices, std::vector<int>{0});
+  EXPECT_EQ(ledger.reservation("u5")->per_gpu[0].threads, 100);
+  EXPECT_EQ(h.reported, (std::vector<Reported>{{"ml/by-hand", "gpu-a", 0}}));
+}
+
+TEST(ClusterCacheTest, AnyEventOrderEndsInTheLedgerOfTheList) {
+  Harness listed;
+  listed.cache.nodeSink().replace(nodes());
+  listed.cache.podSink().replace(pods());
+  const core::LedgerSnapshot want = listed.service.ledger().snapshot();
+
+  // Node and pod events interleaved at random, as two independent watches deliver them.
+  std::mt19937 random(2026);
+  for (int round = 0; round < 200; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    Harness h;
+    std::vector<std::pair<bool, const json*>> events;
+    for (const auto& n : nodes()) events.emplace_back(true, &n);
+    for (const auto& p : pods()) events.emplace_back(false, &p);
+    std::shuffle(events.begin(), events.end(), random);
+    for (const auto& [is_node, object] : events) {
+      (is_node ? h.cache.nodeSink() : h.cache.podSink()).apply("ADDED", *object);
+    }
+    ASSERT_EQ(h.service.ledger().snapshot(), want);
+    // Reported once, and always the foreign pod.
+    ASSERT_EQ(h.reported, listed.reported);
+  }
+}
+
+TEST(ClusterCacheTest, EndedPodsReleaseAndTheOvercommitClears) {
+  Harness h;
+  h.cache.nodeSink().replace(nodes());
+  h.cache.podSink().replace(pods());
+  json finished = pods()[1];  // ours-60
+  finished["status"]["phase"] = "Succeeded";
+  h.cache.podSink().apply("MODIFIED", finished);
+  EXPECT_FALSE(h.service.ledger().reservation("u2").has_value());
+  // 30 % + a whole GPU is still over budget; deleting the hand-placed pod ends it.
+  h.cache.podSink().apply("DELETED", pods()[0]);
+  const auto snapshot = h.service.ledger().snapshot();
+  EXPECT_EQ(snapshot.reservations.size(), 3u);
+  EXPECT_TRUE(std::none_of(snapshot.reservations.begin(), snapshot.reservations.end(),
+                           [](const core::Reservation& r) { return r.overcommitted; }));
+  EXPECT_EQ(h.service.ledger().reservation("u3")->per_gpu[0].threads, 30);
+}
+
+TEST(ClusterCacheTest, ANodeThatLeavesAndComesBackCountsItsPodsAgain) {
+  Harness h;
+  h.cache.nodeSink().replace(nodes());
+  h.cache.podSink().replace(pods());
+  const core::LedgerSnapshot before = h.service.ledger().snapshot();
+  h.cache.nodeSink().apply("DELETED", nodes()[0]);
+  EXPECT_FALSE(h.service.ledger().reservation("u2").has_value());
+  EXPECT_EQ(h.cache.podCount(), 5u);  // still cached for when it returns
+  h.cache.nodeSink().apply("ADDED", nodes()[0]);
+  EXPECT_EQ(h.service.ledger().snapshot(), before);
+}
+
+}  // namespace
+}  // namespace mpshare::extender
