@@ -70,21 +70,25 @@ std::vector<int> shapeIds(const std::vector<SimPod>& pods, int* count) {
 
 }  // namespace
 
-std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods) {
-  std::map<std::tuple<int, int, int64_t, std::vector<std::string>>, double> counts;
+std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods, TypeWeight weight) {
+  using Shape = std::tuple<int, int, int64_t, int64_t, std::vector<std::string>>;
+  std::map<Shape, double> weights;
   for (const SimPod& p : pods) {
     if (p.gpus > 0) {
-      counts[std::make_tuple(p.gpus, p.gpu_milli, p.cpu_milli, p.models)] += p.gpuShare();
+      weights[std::make_tuple(p.gpus, p.gpu_milli, p.cpu_milli, p.memory_mib, p.models)] +=
+          weight == TypeWeight::kPodCount ? 1.0 : p.gpuShare();
     }
   }
   std::vector<core::PodType> types;
-  for (const auto& [key, count] : counts) {
+  types.reserve(weights.size());
+  for (const auto& [shape, w] : weights) {
     core::PodType t;
-    t.gpus = std::get<0>(key);
-    t.share = std::get<1>(key) / 1000.0;
-    t.cpu_milli = std::get<2>(key);
-    t.products = std::get<3>(key);
-    t.weight = count;
+    t.gpus = std::get<0>(shape);
+    t.share = std::get<1>(shape) / 1000.0;
+    t.cpu_milli = std::get<2>(shape);
+    t.host_memory_mib = std::get<3>(shape);
+    t.products = std::get<4>(shape);
+    t.weight = w;
     types.push_back(std::move(t));
   }
   return core::normalisePodTypes(std::move(types));
@@ -123,7 +127,8 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   if (pods.empty()) {
     return core::invalidArgument("--pods", "the pod list is empty");
   }
-  const std::vector<core::PodType> types = podTypesOf(pods);
+  const std::vector<core::PodType> placement_types = podTypesOf(pods, TypeWeight::kGpuCapacity);
+  const std::vector<core::PodType> measure_types = podTypesOf(pods, TypeWeight::kPodCount);
   const bool equal = options.policy == "equal-slices";
   if (equal && (options.slices < 1 || options.slices > core::kMpsMaxClientsPerGpu)) {
     return core::invalidArgument("--policy", "equal-slices needs N in 1..48, got " +
@@ -131,7 +136,7 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   }
   std::unique_ptr<core::PlacementPolicy> policy;
   if (options.policy == "fgd") {
-    policy = core::makeFgdPolicy(types);
+    policy = core::makeFgdPolicy(placement_types);
   } else {
     auto made = core::makePolicy(equal ? "binpack" : options.policy);
     if (!made) {
@@ -200,7 +205,7 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
     double frag = 0.0;
     for (SimNodeState& s : cluster) {
       if (s.frag_version != s.version) {
-        s.fragmentation = core::nodeFragmentation(core::shapeOf(*s.state), types);
+        s.fragmentation = core::nodeFragmentation(core::shapeOf(*s.state), measure_types);
         s.frag_version = s.version;
       }
       frag += s.fragmentation;

@@ -39,7 +39,9 @@ struct SamplePoint {
   double allocated_share = 0.0;
   int64_t failed_pods = 0;
   double failed_gpus = 0.0;         // GPU capacity asked by failed pods
-  double fragmented_gpus = 0.0;     // expected fragmentation over the workload, in GPUs
+  // Expected fragmentation over the workload's pod shapes weighted by popularity
+  // (the paper's measure, core::nodeFragmentation summed over nodes), in GPUs.
+  double fragmented_gpus = 0.0;
   double unallocated_gpus = 0.0;    // capacity - allocated
 };
 
@@ -54,12 +56,25 @@ struct SimulationResult {
   double seconds = 0.0;  // wall time of the placement loop
 };
 
-// The workload's pod shapes, each weighted by the GPU capacity its pods ask for
-// (count x GPUs x share), so expected fragmentation is per GPU arriving rather than
-// per pod arriving: one 8-GPU pod weighs as much as sixteen half-GPU pods. GPU pods
-// only (host-only pods never use GPU capacity). Shape = GPUs, share, host CPU, models.
-// Example: 3 pods of 0.5 and 1 of 2 GPUs -> {0.5: 1.5/3.5}, {2 GPUs: 2/3.5}.
-std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods);
+// How the workload's pod shapes are weighted.
+enum class TypeWeight {
+  // By the GPU capacity the shape's pods ask for (count x GPUs x share), so
+  // expected fragmentation is per GPU arriving rather than per pod arriving: one
+  // 8-GPU pod weighs as much as sixteen half-GPU pods. FGD places with these; on
+  // the trace they leave fewer GPUs unallocated than pod counts (docs/packing.md).
+  kGpuCapacity,
+  // By how many pods have the shape: the paper's "popularity". The reported
+  // fragmentation uses these, so it is the paper's measure.
+  kPodCount,
+};
+
+// The workload's GPU pod shapes (host-only pods never use GPU capacity), each
+// with its weight. Shape = GPUs, share, host CPU and memory, allowed models; host
+// resources are part of it because a node whose CPU or memory runs out strands
+// its free GPUs for that shape.
+// Example: 3 pods of 0.5 and 1 of 2 GPUs -> kGpuCapacity {0.5: 1.5/3.5},
+// {2 GPUs: 2/3.5}; kPodCount {0.5: 3/4}, {2 GPUs: 1/4}.
+std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods, TypeWeight weight);
 
 // What a trace pod asks of a GPU of `gpu_memory_mib` under mpshare: threads =
 // gpu_milli / 10 %, memory = the same share of the GPU (rounded down, so shares

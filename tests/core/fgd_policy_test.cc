@@ -84,6 +84,13 @@ TEST(TypeFragmentation, HandComputedCases) {
   lacks_cpu.cpu_milli = 2000;
   PodType other_model = type(0.2);
   other_model.products = {"A10"};
+  PodType lacks_memory = type(0.2);
+  lacks_memory.host_memory_mib = 8192;
+  NodeShape little_memory = shape({0.3, 1.0});
+  little_memory.memory_tracked = true;
+  little_memory.free_memory_mib = 4096;
+  NodeShape enough_memory = little_memory;
+  enough_memory.free_memory_mib = 8192;
   NodeShape no_slot = shape({0.3, 1.0});
   no_slot.has_client_slot[1] = false;
   const struct {
@@ -99,6 +106,8 @@ TEST(TypeFragmentation, HandComputedCases) {
       {"one whole GPU fits", shape({0.3, 1.0}), type(1.0), 0.3},
       {"host CPU lacking: everything free", shape({0.3, 1.0}, 1000), lacks_cpu, 1.3},
       {"GPU model not allowed: everything free", shape({0.3, 1.0}), other_model, 1.3},
+      {"host memory lacking: everything free", little_memory, lacks_memory, 1.3},
+      {"host memory just enough", enough_memory, lacks_memory, 0.0},
       {"GPU without a client slot is a fragment", no_slot, type(0.2), 1.0},
       {"full node has no fragment", shape({0.0, 0.0}), type(0.5), 0.0},
   };
