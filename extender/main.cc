@@ -10,10 +10,13 @@ namespace {
 
 constexpr const char* kUsage = R"(usage:
   mpshare-extender serve --listen ADDR:PORT [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
-                         [--config FILE] [--standalone] [--nodes FILE]
+                         [--config FILE] [--kubeconfig FILE | --standalone [--nodes FILE]]
       Serve POST {urlPrefix}/filter, /prioritize, /bind and GET /healthz, /readyz,
-      /metrics, /state. --standalone: no API server; nodes come from the requests
-      (Nodes form) or from --nodes (a NodeList in YAML or JSON); binds are kept in memory.
+      /metrics, /state. By default (cluster mode) nodes and pods are watched and
+      pods bound through the API server found in --kubeconfig FILE, else
+      $KUBECONFIG, else the in-cluster service account.
+      --standalone: no API server; nodes come from the requests (Nodes form) or
+      from --nodes (a NodeList in YAML or JSON); binds are kept in memory.
   mpshare-extender simulate ...
       Replay a pod trace or kubectl lists through the placement policies
       (`mpshare-extender simulate --help`).
