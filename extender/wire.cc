@@ -1,5 +1,6 @@
 #include "extender/wire.h"
 
+#include <algorithm>
 #include <string>
 
 #include "platform/kube_json.h"
@@ -37,6 +38,23 @@ const json* field(const json& object, std::string_view key) {
     }
   }
   return nullptr;
+}
+
+// Appends `text` as a JSON string. Node names are DNS names, copied as they
+// are; anything that needs escaping (or UTF-8 checking) goes through
+// nlohmann's serializer, so the result never differs from json::dump.
+void appendJsonString(std::string& out, const std::string& text) {
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out += '"';
+    out += text;
+    out += '"';
+  } else {
+    out += json(text).dump();
+  }
 }
 
 core::Result<std::string> stringField(const json& object, std::string_view key, bool required) {
@@ -157,11 +175,24 @@ std::string renderFilterError(const std::string& error) {
 }
 
 std::string renderHostPriorityList(const std::vector<HostScore>& scores) {
-  json reply = json::array();
+  // Written out directly rather than through a json array of objects: those
+  // cost a map and several allocations per node, which at thousands of nodes was
+  // most of a prioritize call. The bytes are the same as json::dump's.
+  std::string out;
+  out.reserve(2 + scores.size() * 32);
+  out += '[';
   for (const HostScore& score : scores) {
-    reply.push_back({{"Host", score.host}, {"Score", score.score}});
+    if (out.size() > 1) {
+      out += ',';
+    }
+    out += R"({"Host":)";
+    appendJsonString(out, score.host);
+    out += R"(,"Score":)";
+    out += std::to_string(score.score);
+    out += '}';
   }
-  return reply.dump();
+  out += ']';
+  return out;
 }
 
 core::Result<BindingArgs> parseBindingArgs(std::string_view body) {

@@ -6,6 +6,7 @@
 
 #include "extender/node_file.h"
 #include "extender/standalone_extender.h"
+#include "extender/wire.h"
 
 namespace mpshare::extender {
 namespace {
@@ -98,6 +99,23 @@ TEST(RoutesTest, MalformedBodiesAre400WithTheReason) {
   }
   const auto bind = call(*extender, "POST", "/scheduler/bind", R"({"PodName":1})");
   EXPECT_EQ(bind.status, 400);
+}
+
+// The priority list is written out by hand for speed; it must stay exactly
+// what the json library would write, escaping included.
+TEST(RenderHostPriorityList, WritesTheSameBytesAsTheJsonLibrary) {
+  const std::vector<HostScore> scores{{"gpu-a", 10},
+                                      {"quote\"and\\backslash", 0},
+                                      {"tab\tnewline\ncontrol\x01", 5},
+                                      {"n\xc3\xa9ud", 3}};
+  nlohmann::json want = nlohmann::json::array();
+  for (const HostScore& score : scores) {
+    want.push_back({{"Host", score.host}, {"Score", score.score}});
+  }
+  EXPECT_EQ(renderHostPriorityList(scores), want.dump());
+  EXPECT_EQ(renderHostPriorityList({{"gpu-a", 10}, {"gpu-b", 0}}),
+            R"([{"Host":"gpu-a","Score":10},{"Host":"gpu-b","Score":0}])");
+  EXPECT_EQ(renderHostPriorityList({}), "[]");
 }
 
 }  // namespace
