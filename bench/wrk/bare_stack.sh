@@ -4,7 +4,10 @@
 #   bench/wrk/bare_stack.sh [BUILD_DIR] [DURATION]     (defaults: build, 10s)
 # Environment: PIN_CPUS=0,1 runs server and wrk on those CPUs only (taskset),
 # to reproduce a small machine on a large one; HTTP_THREADS=N sizes the
-# server's thread pool (default: the library's kDefaultHttpThreads).
+# server's thread pool (default: the library's kDefaultHttpThreads);
+# BODY=FILE posts that file to /echo instead of the 2 KiB pad (e.g. the
+# AdmissionReview bench/webhook_wrk.sh sends, to split the webhook's cost
+# into stack, request body and review).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build} duration=${2:-10s}
@@ -27,8 +30,12 @@ for _ in $(seq 50); do [ -s "$tmp/url" ] && break; sleep 0.1; done
 base=$(head -1 "$tmp/url")
 [ -n "$base" ] || { echo "$0: server did not start" >&2; exit 1; }
 
-python3 -c 'import json; print(json.dumps({"pad": "x" * 2000}))' >"$tmp/body.json"
+if [ -n "${BODY:-}" ]; then
+  cp "$BODY" "$tmp/body.json"
+else
+  python3 -c 'import json; print(json.dumps({"pad": "x" * 2000}))' >"$tmp/body.json"
+fi
 echo "== GET $base/healthz"
 "${pin[@]}" "$here/run.sh" "$base/healthz" - "$duration"
-echo "== POST $base/echo (2 KiB)"
+echo "== POST $base/echo ($(wc -c <"$tmp/body.json") bytes)"
 "${pin[@]}" "$here/run.sh" "$base/echo" "$tmp/body.json" "$duration"
