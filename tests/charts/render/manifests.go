@@ -10,19 +10,27 @@ import (
 )
 
 // The plain manifests under manifests/ are this chart rendered with
-// manifests/install/values.yaml; a test re-renders them so they never drift.
+// manifests/install-values.yaml; a test re-renders them so they never drift.
+// manifests/install/ is applied whole (kubectl apply -f DIR), so it holds nothing but
+// Kubernetes objects, in files whose name order is a valid apply order. The
+// MutatingWebhookConfiguration lives only in manifests/webhook/: applied with the
+// rest, it would refuse pod creation cluster-wide until the webhook answers.
 const (
 	kChartDir          = "charts/mpshare"
-	kPlainValues       = "manifests/install/values.yaml"
+	kPlainValues       = "manifests/install-values.yaml"
 	kInstallDir        = "manifests/install"
 	kWebhookReference  = "manifests/webhook/mutating-webhook-configuration.yaml"
 	kSchedulerConfig   = "manifests/scheduler/kube-scheduler-config.yaml"
 	kWebhookTemplate   = "webhook-mutatingwebhookconfiguration.yaml"
 	kSchedulerTemplate = "scheduler-configmap.yaml"
 	kSchedulerDataKey  = "kube-scheduler-config.yaml"
-	kGeneratedHeader   = "# Generated from charts/mpshare with manifests/install/values.yaml by\n" +
+	kGeneratedHeader   = "# Generated from charts/mpshare with manifests/install-values.yaml by\n" +
 		"# tests/charts/render (-write-manifests). Edit the chart, not this file.\n"
 )
+
+// kubectl applies a directory's files in name order; the namespace must exist
+// before the objects in it.
+var kInstallFileNames = map[string]string{"namespace.yaml": "00-namespace.yaml"}
 
 // PlainManifests renders the chart at repoRoot into the file set committed under
 // manifests/: path relative to repoRoot -> content.
@@ -42,7 +50,13 @@ func PlainManifests(repoRoot string) (map[string]string, error) {
 		if base == "NOTES.txt" {
 			continue
 		}
-		files[filepath.Join(kInstallDir, base)] = kGeneratedHeader + strings.TrimLeft(m.Content, "\n")
+		if base != kWebhookTemplate {
+			name := base
+			if renamed, ok := kInstallFileNames[base]; ok {
+				name = renamed
+			}
+			files[filepath.Join(kInstallDir, name)] = kGeneratedHeader + strings.TrimLeft(m.Content, "\n")
+		}
 		switch base {
 		case kWebhookTemplate:
 			files[kWebhookReference] = kGeneratedHeader + strings.TrimLeft(m.Content, "\n")
@@ -76,10 +90,8 @@ func writeManifests(repoRoot string) error {
 	}
 	old, _ := filepath.Glob(filepath.Join(repoRoot, kInstallDir, "*.yaml"))
 	for _, f := range old {
-		if filepath.Base(f) != filepath.Base(kPlainValues) {
-			if err := os.Remove(f); err != nil {
-				return err
-			}
+		if err := os.Remove(f); err != nil {
+			return err
 		}
 	}
 	for rel, content := range files {
