@@ -263,6 +263,21 @@ func TestOverrides(t *testing.T) {
 	})
 }
 
+// The MPS daemon uses host IPC and hostPath volumes, refused below Pod Security
+// "privileged"; a namespace the chart creates must allow it.
+func TestCreatedNamespaceAdmitsTheDaemon(t *testing.T) {
+	objs := renderObjects(t, Options{Set: []string{"createNamespace=true"}})
+	labels, _ := get(objs.must(t, "Namespace/mpshare"), "metadata.labels").(map[string]interface{})
+	if got := str(labels["pod-security.kubernetes.io/enforce"]); got != "privileged" {
+		t.Errorf("Namespace pod-security.kubernetes.io/enforce = %s, want privileged", got)
+	}
+	objs = renderObjects(t, Options{Set: []string{"createNamespace=true", "mpsDaemon.enabled=false"}})
+	labels, _ = get(objs.must(t, "Namespace/mpshare"), "metadata.labels").(map[string]interface{})
+	if _, ok := labels["pod-security.kubernetes.io/enforce"]; ok {
+		t.Errorf("Namespace relaxes Pod Security without the MPS daemon")
+	}
+}
+
 func TestInvalidValuesFailWithAClearMessage(t *testing.T) {
 	cases := []struct{ set, want string }{
 		{"webhook.failurePolicy=Maybe", `webhook.failurePolicy must be Fail or Ignore, got "Maybe"`},
