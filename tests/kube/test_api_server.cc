@@ -336,7 +336,7 @@ void TestApiServer::handle(Stream& stream, const Request& request) {
 void TestApiServer::handleList(Stream& stream, Kind kind, const Request& request) {
   const auto get = [&](const char* key) { return request.query.count(key) ? request.query.at(key) : ""; };
   const size_t limit = get("limit").empty() ? 0 : std::stoul(get("limit"));
-  std::vector<json> items;
+  std::shared_ptr<const std::vector<json>> snapshot;
   int64_t rv = 0;
   size_t offset = 0;
   std::string token = get("continue");
@@ -348,7 +348,7 @@ void TestApiServer::handleList(Stream& stream, Kind kind, const Request& request
       if (it == continues_.end()) {
         expired = true;
       } else {
-        items = it->second.first;
+        snapshot = it->second.first;
         rv = it->second.second;
         offset = std::stoul(token.substr(token.find(':') + 1));
       }
@@ -364,8 +364,9 @@ void TestApiServer::handleList(Stream& stream, Kind kind, const Request& request
       stream.respond(400, statusObject(400, "BadRequest", selector.error().describe()));
       return;
     }
-    items = store_.list(kind, *selector, &rv);
+    snapshot = std::make_shared<const std::vector<json>>(store_.list(kind, *selector, &rv));
   }
+  const std::vector<json>& items = *snapshot;
   const size_t end = limit == 0 ? items.size() : std::min(items.size(), offset + limit);
   json page = {{"kind", kind == Kind::kPods ? "PodList" : "NodeList"},
                {"apiVersion", "v1"},
@@ -381,9 +382,13 @@ void TestApiServer::handleList(Stream& stream, Kind kind, const Request& request
     std::lock_guard lock(mutex_);
     // A continue token pins the snapshot, so every page is read at one version.
     const std::string id = token.empty() ? "c" + std::to_string(++continue_counter_) : token.substr(0, token.find(':'));
-    if (token.empty()) continues_[id] = {items, rv};
+    if (token.empty()) continues_[id] = {snapshot, rv};
     page["metadata"]["continue"] = id + ":" + std::to_string(end);
     page["metadata"]["remainingItemCount"] = items.size() - end;
+  } else if (!token.empty()) {
+    // The last page: the pinned snapshot is no longer needed.
+    std::lock_guard lock(mutex_);
+    continues_.erase(token.substr(0, token.find(':')));
   }
   stream.respond(200, page);
 }

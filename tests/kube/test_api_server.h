@@ -83,7 +83,8 @@ class TestApiServer {
   int fail_status_ = 500;
   std::string fail_path_;
   bool expire_as_http_ = false;
-  std::map<std::string, std::pair<std::vector<json>, int64_t>> continues_;
+  // Continue id -> the snapshot its pages are read from (shared, not copied per page).
+  std::map<std::string, std::pair<std::shared_ptr<const std::vector<json>>, int64_t>> continues_;
   int continue_counter_ = 0;
   std::atomic<uint64_t> chunk_seed_{0};
   std::atomic<bool> stalled_{false};

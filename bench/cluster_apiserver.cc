@@ -1,0 +1,107 @@
+// mpshare-test-apiserver: the in-process test API server as a program, so the
+// real `mpshare-extender serve` can run in cluster mode on a machine without
+// Kubernetes. It seeds a synthetic cluster, writes DIR/kubeconfig (its address,
+// CA and bearer token) and serves until SIGINT or SIGTERM.
+//
+//   mpshare-test-apiserver --dir /tmp/api [--nodes 1000] [--pods 10000] [--gpus-per-node 8]
+//   mpshare-extender serve --listen 127.0.0.1:8888 --kubeconfig /tmp/api/kubeconfig
+
+#include <openssl/evp.h>
+#include <signal.h>
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bench/cluster_seed.h"
+#include "tests/kube/test_api_server.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: mpshare-test-apiserver --dir DIR [--nodes N] [--pods N] [--gpus-per-node N]\n"
+    "  Serves a synthetic cluster on 127.0.0.1 (HTTPS, bearer token) and writes DIR/kubeconfig.\n";
+
+std::string base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+bool parseCount(const std::string& flag, const std::string& text, int& out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec != std::errc() || end != text.data() + text.size() || out < 0) {
+    std::cerr << "mpshare-test-apiserver: " << flag << ": expected a whole number >= 0, got \"" << text << "\"\n";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir;
+  mpshare::bench::ClusterShape shape{.nodes = 3, .pods = 0, .gpus_per_node = 2};
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (flag == "--help" || flag == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (i + 1 >= args.size()) {
+      std::cerr << "mpshare-test-apiserver: " << flag << " needs a value\n" << kUsage;
+      return 2;
+    }
+    const std::string& value = args[++i];
+    if (flag == "--dir") {
+      dir = value;
+    } else if (flag == "--nodes") {
+      if (!parseCount(flag, value, shape.nodes)) return 2;
+    } else if (flag == "--pods") {
+      if (!parseCount(flag, value, shape.pods)) return 2;
+    } else if (flag == "--gpus-per-node") {
+      if (!parseCount(flag, value, shape.gpus_per_node)) return 2;
+    } else {
+      std::cerr << "mpshare-test-apiserver: unknown flag " << flag
+                << " (takes --dir, --nodes, --pods, --gpus-per-node)\n";
+      return 2;
+    }
+  }
+  if (dir.empty()) {
+    std::cerr << "mpshare-test-apiserver: --dir is required\n" << kUsage;
+    return 2;
+  }
+  if (shape.pods > 0 && shape.nodes == 0) {
+    std::cerr << "mpshare-test-apiserver: --pods needs at least one node (--nodes >= 1)\n";
+    return 2;
+  }
+  // Clients hang up on watches at any moment; a write to them must not end us.
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  mpshare::kubetest::TestApiServer server;
+  mpshare::bench::seedCluster(server.store(), shape);
+  std::filesystem::create_directories(dir);
+  const auto config = server.clientConfig();
+  const std::string path = (std::filesystem::path(dir) / "kubeconfig").string();
+  std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+                      << "clusters:\n- name: test\n  cluster:\n    server: https://127.0.0.1:" << server.port()
+                      << "\n    certificate-authority-data: " << base64(server.caPem()) << "\n"
+                      << "users:\n- name: test\n  user:\n    token: " << config.token << "\n"
+                      << "contexts:\n- name: test\n  context: {cluster: test, user: test}\n";
+  std::cout << "serving " << shape.nodes << " nodes and " << shape.pods << " pods on https://127.0.0.1:"
+            << server.port() << "; kubeconfig: " << path << std::endl;
+  int signal_number = 0;
+  sigwait(&stop, &signal_number);
+  return 0;
+}
