@@ -12,21 +12,17 @@
 
 #include "extender/node_file.h"
 #include "extender/standalone_extender.h"
+#include "tests/support/read_file.h"
 
 namespace mpshare::extender {
 namespace {
+
+using testing_support::readFile;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 const fs::path kFixtures = fs::path(MPSHARE_SOURCE_DIR) / "tests/fixtures/extender";
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 platform::HttpRequest toRequest(const json& spec) {
   platform::HttpRequest request;
@@ -57,7 +53,7 @@ TEST(RoutesFixtureTest, EveryCaseAnswersAsRecorded) {
     FileNodeSource nodes((kFixtures / "nodes.yaml").string());
     auto extender = StandaloneExtender::create(ExtenderConfig{}, &nodes);
     ASSERT_TRUE(extender.ok()) << extender.error().describe();
-    const json spec = json::parse(slurp(dir / "request.json"));
+    const json spec = json::parse(readFile(dir / "request.json"));
     for (const json& step : spec.value("setup", json::array())) {
       const auto reply = (*extender)->routes().handle(toRequest(step));
       ASSERT_EQ(reply.status, 200) << reply.body;
@@ -69,7 +65,7 @@ TEST(RoutesFixtureTest, EveryCaseAnswersAsRecorded) {
       continue;
     }
     ASSERT_TRUE(fs::exists(dir / "response.json"));
-    const json want = json::parse(slurp(dir / "response.json"));
+    const json want = json::parse(readFile(dir / "response.json"));
     EXPECT_EQ(got, want) << "got:\n" << got.dump(1);
   }
 }

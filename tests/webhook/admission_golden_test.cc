@@ -11,23 +11,19 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/read_file.h"
 #include "tests/webhook/base64.h"
 #include "webhook/review.h"
 
 namespace mpshare::webhook {
 namespace {
 
+using testing_support::readFile;
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 const fs::path kFixtures = fs::path(MPSHARE_SOURCE_DIR) / "tests/fixtures/admission";
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void writeJson(const fs::path& path, const json& value) {
   std::ofstream(path) << value.dump(2) << "\n";

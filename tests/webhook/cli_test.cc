@@ -18,21 +18,17 @@
 
 #include "platform/self_signed_cert.h"
 #include "tests/platform/test_client.h"
+#include "tests/support/read_file.h"
 
 namespace mpshare::webhook {
 namespace {
+
+using testing_support::readFile;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 const fs::path kFixtures = fs::path(MPSHARE_SOURCE_DIR) / "tests/fixtures/admission";
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 struct CliRun {
   int exit_code = -1;

@@ -15,23 +15,19 @@
 #include "platform/metrics.h"
 #include "platform/self_signed_cert.h"
 #include "tests/platform/test_client.h"
+#include "tests/support/read_file.h"
 #include "webhook/routes.h"
 
 namespace mpshare::webhook {
 namespace {
+
+using testing_support::readFile;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using platform::testing::ClientOptions;
 using platform::testing::fetch;
 using platform::testing::TestConnection;
-
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 const fs::path kFixtures = fs::path(MPSHARE_SOURCE_DIR) / "tests/fixtures/admission";
 
