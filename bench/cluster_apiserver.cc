@@ -3,7 +3,7 @@
 // Kubernetes. It seeds a synthetic cluster, writes DIR/kubeconfig (its address,
 // CA and bearer token) and serves until SIGINT or SIGTERM.
 //
-//   mpshare-test-apiserver --dir /tmp/api [--nodes 1000] [--pods 10000] [--gpus-per-node 8]
+//   mpshare-test-apiserver --dir /tmp/api [--nodes 1000] [--pods 10000] [--gpus-per-node 8] [--pending 5]
 //   mpshare-extender serve --listen 127.0.0.1:8888 --kubeconfig /tmp/api/kubeconfig
 
 #include <openssl/evp.h>
@@ -17,13 +17,16 @@
 #include <vector>
 
 #include "bench/cluster_seed.h"
+#include "tests/kube/fixtures.h"
 #include "tests/kube/test_api_server.h"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: mpshare-test-apiserver --dir DIR [--nodes N] [--pods N] [--gpus-per-node N]\n"
-    "  Serves a synthetic cluster on 127.0.0.1 (HTTPS, bearer token) and writes DIR/kubeconfig.\n";
+    "usage: mpshare-test-apiserver --dir DIR [--nodes N] [--pods N] [--gpus-per-node N] [--pending N]\n"
+    "  Serves a synthetic cluster on 127.0.0.1 (HTTPS, bearer token) and writes DIR/kubeconfig.\n"
+    "  --pods: running pods already bound with mpshare.io/gpu-index; --pending: unbound pods\n"
+    "  pending-0.. in namespace ml (30 % threads, 4Gi) for trying /filter and /bind.\n";
 
 std::string base64(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
@@ -46,6 +49,7 @@ bool parseCount(const std::string& flag, const std::string& text, int& out) {
 
 int main(int argc, char** argv) {
   std::string dir;
+  int pending = 0;
   mpshare::bench::ClusterShape shape{.nodes = 3, .pods = 0, .gpus_per_node = 2};
   const std::vector<std::string> args(argv + 1, argv + argc);
   for (size_t i = 0; i < args.size(); ++i) {
@@ -67,9 +71,11 @@ int main(int argc, char** argv) {
       if (!parseCount(flag, value, shape.pods)) return 2;
     } else if (flag == "--gpus-per-node") {
       if (!parseCount(flag, value, shape.gpus_per_node)) return 2;
+    } else if (flag == "--pending") {
+      if (!parseCount(flag, value, pending)) return 2;
     } else {
       std::cerr << "mpshare-test-apiserver: unknown flag " << flag
-                << " (takes --dir, --nodes, --pods, --gpus-per-node)\n";
+                << " (takes --dir, --nodes, --pods, --gpus-per-node, --pending)\n";
       return 2;
     }
   }
@@ -91,6 +97,12 @@ int main(int argc, char** argv) {
 
   mpshare::kubetest::TestApiServer server;
   mpshare::bench::seedCluster(server.store(), shape);
+  for (int i = 0; i < pending; ++i) {
+    server.store().create(mpshare::kubetest::Kind::kPods,
+                          mpshare::kubetest::makePod({.name = "pending-" + std::to_string(i),
+                                                      .annotations = {{"mpshare.io/thread-percentage", "30"},
+                                                                      {"mpshare.io/memory-limit", "4Gi"}}}));
+  }
   std::filesystem::create_directories(dir);
   const auto config = server.clientConfig();
   const std::string path = (std::filesystem::path(dir) / "kubeconfig").string();
@@ -99,7 +111,8 @@ int main(int argc, char** argv) {
                       << "\n    certificate-authority-data: " << base64(server.caPem()) << "\n"
                       << "users:\n- name: test\n  user:\n    token: " << config.token << "\n"
                       << "contexts:\n- name: test\n  context: {cluster: test, user: test}\n";
-  std::cout << "serving " << shape.nodes << " nodes and " << shape.pods << " pods on https://127.0.0.1:"
+  std::cout << "serving " << shape.nodes << " nodes, " << shape.pods << " running and " << pending
+            << " pending pods on https://127.0.0.1:"
             << server.port() << "; kubeconfig: " << path << std::endl;
   int signal_number = 0;
   sigwait(&stop, &signal_number);

@@ -81,7 +81,8 @@ Result<int> KubeClient::send(const ApiRequest& request, const BodySink& sink, co
   }
 }
 
-Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size) {
+Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size,
+                                    const std::function<void(std::vector<json>&)>& on_page) {
   ListResult result;
   std::string continue_token;
   do {
@@ -97,9 +98,11 @@ Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size) {
     if (*status != 200) {
       return Error{ErrorCode::kUnavailable, query.path, "list failed: " + statusMessage(*status, body)};
     }
+    std::vector<json> items;
     try {
       json page = json::parse(body);
-      for (auto& item : page.at("items")) result.items.push_back(std::move(item));
+      body = {};  // the text is no longer needed once parsed
+      for (auto& item : page.at("items")) items.push_back(std::move(item));
       const json& meta = page.at("metadata");
       result.resource_version = meta.value("resourceVersion", "");
       continue_token = meta.value("continue", "");
@@ -107,6 +110,11 @@ Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size) {
       return Error{ErrorCode::kUnavailable, query.path, std::string("malformed list page: ") + e.what()};
     }
     ++result.pages;
+    if (on_page) {
+      on_page(items);
+    } else {
+      for (auto& item : items) result.items.push_back(std::move(item));
+    }
   } while (!continue_token.empty());
   return result;
 }

@@ -62,9 +62,12 @@ class KubeClient {
  public:
   static core::Result<std::unique_ptr<KubeClient>> create(const KubeConfig& config);
 
-  // Lists every page (limit/continue). Errors: kUnavailable (network, 5xx, 410 on
-  // an expired continue token), kInvalidArgument (401/403, with the server's message).
-  core::Result<ListResult> list(const ResourceQuery& query, int page_size = 500);
+  // Lists every page (limit/continue). With `on_page`, each page's items go
+  // there as they arrive (it may move them out) and ListResult.items stays
+  // empty. Errors: kUnavailable (network, 5xx, 410 on an expired continue
+  // token), kInvalidArgument (401/403, with the server's message).
+  core::Result<ListResult> list(const ResourceQuery& query, int page_size = 500,
+                                const std::function<void(std::vector<nlohmann::json>&)>& on_page = nullptr);
 
   // Watches from `resource_version` with bookmarks until the stream ends; never
   // throws. `limits.idle_timeout` detects a stalled stream.

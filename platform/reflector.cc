@@ -50,7 +50,9 @@ void Reflector::run() {
   std::string resource_version;
   while (!stopped_) {
     if (need_list) {
-      auto listed = client_.list(options_.query, options_.page_size);
+      sink_.beginList();
+      auto listed = client_.list(options_.query, options_.page_size,
+                                 [&](std::vector<nlohmann::json>& page) { sink_.listPage(page); });
       {
         std::lock_guard lock(mutex_);
         ++stats_.lists;
@@ -63,7 +65,7 @@ void Reflector::run() {
         pause(delay);
         continue;
       }
-      sink_.replace(listed->items);
+      sink_.endList();
       resource_version = listed->resource_version;
       need_list = false;
       synced_ = true;

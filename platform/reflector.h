@@ -40,13 +40,31 @@ class Backoff {
 };
 
 // Where a reflector delivers what it sees. Called from the reflector's thread only.
+//
+// A (re)list arrives as beginList(), listPage() per page as it is read, and
+// endList() once the last page is in; anything not listed is then gone. A list
+// that fails midway gets no endList(), only a fresh beginList() on the next
+// attempt. By default the pages are collected and handed to replace() whole;
+// a sink that overrides the three page calls never holds more than one page of
+// JSON (a parsed pod is several KiB; ten thousand of them, hundreds of MiB).
 class ReflectorSink {
  public:
   virtual ~ReflectorSink() = default;
+  virtual void beginList() { pending_.clear(); }
+  virtual void listPage(std::vector<nlohmann::json>& items) {
+    for (auto& item : items) pending_.push_back(std::move(item));
+  }
+  virtual void endList() {
+    replace(pending_);
+    pending_ = {};
+  }
   // The complete collection after a (re)list: anything not in `items` is gone.
   virtual void replace(const std::vector<nlohmann::json>& items) = 0;
   // One watch event: ADDED, MODIFIED or DELETED (BOOKMARKs are not forwarded).
   virtual void apply(const std::string& type, const nlohmann::json& object) = 0;
+
+ private:
+  std::vector<nlohmann::json> pending_;
 };
 
 struct ReflectorOptions {

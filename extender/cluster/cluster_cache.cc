@@ -63,17 +63,27 @@ size_t ClusterCache::podCount() const {
   return placed_.size();
 }
 
-void ClusterCache::NodeSink::replace(const std::vector<nlohmann::json>& items) {
+void ClusterCache::NodeSink::addPage(const std::vector<nlohmann::json>& items) {
   std::lock_guard lock(cache_.mutex_);
-  std::set<std::string> listed;
   for (const auto& item : items) {
-    listed.insert(nameOf(item));
+    listed_.insert(nameOf(item));
     cache_.upsertNodeLocked(item);
   }
+}
+
+void ClusterCache::NodeSink::endList() {
+  std::lock_guard lock(cache_.mutex_);
   const std::set<std::string> known = cache_.node_names_;
   for (const auto& name : known) {
-    if (!listed.count(name)) cache_.removeNodeLocked(name);
+    if (!listed_.count(name)) cache_.removeNodeLocked(name);
   }
+  listed_.clear();
+}
+
+void ClusterCache::NodeSink::replace(const std::vector<nlohmann::json>& items) {
+  beginList();
+  addPage(items);
+  endList();
 }
 
 void ClusterCache::NodeSink::apply(const std::string& type, const nlohmann::json& object) {
@@ -85,23 +95,30 @@ void ClusterCache::NodeSink::apply(const std::string& type, const nlohmann::json
   }
 }
 
-void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
+void ClusterCache::PodSink::beginList() {
+  listed_.clear();
+  touched_.clear();
+}
+
+void ClusterCache::PodSink::addPage(const std::vector<nlohmann::json>& items) {
   std::lock_guard lock(cache_.mutex_);
-  // Each node is rebuilt once, after all its pods are known, not once per pod.
-  std::set<std::string> touched;
-  std::set<std::string> listed;
   for (const auto& item : items) {
     const auto meta = item.find("metadata");
-    if (meta != item.end() && meta->is_object()) listed.insert(meta->value("uid", ""));
-    touched.insert(cache_.upsertPodLocked("MODIFIED", item));
+    if (meta != item.end() && meta->is_object()) listed_.insert(meta->value("uid", ""));
+    touched_.insert(cache_.upsertPodLocked("MODIFIED", item));
   }
+}
+
+void ClusterCache::PodSink::endList() {
+  std::lock_guard lock(cache_.mutex_);
   std::vector<std::string> gone;
   for (const auto& [uid, pod] : cache_.placed_) {
-    if (!listed.count(uid)) gone.push_back(uid);
+    if (!listed_.count(uid)) gone.push_back(uid);
   }
-  for (const auto& uid : gone) touched.insert(cache_.removePodLocked(uid));
-  touched.erase("");
-  for (const auto& node : touched) cache_.rebuildNodeLocked(node);
+  for (const auto& uid : gone) touched_.insert(cache_.removePodLocked(uid));
+  touched_.erase("");
+  // Each node is rebuilt once, after all its pods are known, not once per pod.
+  for (const auto& node : touched_) cache_.rebuildNodeLocked(node);
   // A reservation bind took for a pod that is no longer live at all (deleted
   // or finished while the watch was down, so its events were never seen)
   // would otherwise hold its GPU share for ever. Pending pods are listed, so
@@ -109,13 +126,21 @@ void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
   std::vector<std::string> stale;
   cache_.ledger_.read([&](const core::LedgerState& state) {
     for (const auto& [uid, reservation] : state.reservations()) {
-      if (!listed.count(uid) && !cache_.placed_.count(uid)) stale.push_back(uid);
+      if (!listed_.count(uid) && !cache_.placed_.count(uid)) stale.push_back(uid);
     }
   });
   for (const auto& uid : stale) {
     platform::logInfo("releasing the reservation of a pod that no longer exists", {{"uid", uid}});
     cache_.ledger_.release(uid);
   }
+  listed_.clear();
+  touched_.clear();
+}
+
+void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
+  beginList();
+  addPage(items);
+  endList();
 }
 
 void ClusterCache::PodSink::apply(const std::string& type, const nlohmann::json& object) {

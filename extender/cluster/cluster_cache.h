@@ -52,23 +52,36 @@ class ClusterCache {
   [[nodiscard]] size_t podCount() const;
 
  private:
+  // Both take a list page by page: what a relist is building lives here
+  // (reflector thread only), the cache itself under the cache's mutex.
   class NodeSink : public platform::ReflectorSink {
    public:
     explicit NodeSink(ClusterCache& cache) : cache_(cache) {}
+    void beginList() override { listed_.clear(); }
+    void listPage(std::vector<nlohmann::json>& items) override { addPage(items); }
+    void endList() override;
     void replace(const std::vector<nlohmann::json>& items) override;
     void apply(const std::string& type, const nlohmann::json& object) override;
 
    private:
+    void addPage(const std::vector<nlohmann::json>& items);
     ClusterCache& cache_;
+    std::set<std::string> listed_;  // names
   };
   class PodSink : public platform::ReflectorSink {
    public:
     explicit PodSink(ClusterCache& cache) : cache_(cache) {}
+    void beginList() override;
+    void listPage(std::vector<nlohmann::json>& items) override { addPage(items); }
+    void endList() override;
     void replace(const std::vector<nlohmann::json>& items) override;
     void apply(const std::string& type, const nlohmann::json& object) override;
 
    private:
+    void addPage(const std::vector<nlohmann::json>& items);
     ClusterCache& cache_;
+    std::set<std::string> listed_;   // UIDs
+    std::set<std::string> touched_;  // nodes to rebuild once the list is complete
   };
 
   // What the ledger needs of a placed pod, worked out once when the pod changes

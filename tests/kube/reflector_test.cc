@@ -144,6 +144,49 @@ TEST_F(ReflectorTest, ListsEveryPageThenWatchesOnlyWhatCameAfter) {
   EXPECT_EQ(reflector_->stats().lists, 1);
 }
 
+// A sink that takes the list page by page, as the cluster cache does.
+class PagedSink : public RecordingSink {
+ public:
+  void beginList() override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("begin");
+  }
+  void listPage(std::vector<json>& items) override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("page " + std::to_string(items.size()));
+  }
+  void endList() override {
+    std::lock_guard lock(mutex_);
+    calls_.push_back("end");
+  }
+  std::vector<std::string> calls() const {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> calls_;
+};
+
+TEST(ReflectorPagesTest, APagedSinkGetsEachPageAsItArrivesAndNoWholeList) {
+  TestApiServer server;
+  for (int i = 0; i < 5; ++i) server.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
+  auto client = KubeClient::create(server.clientConfig());
+  ASSERT_TRUE(client.ok());
+  PagedSink sink;
+  ReflectorOptions options;
+  options.query = {"/api/v1/pods", "", ""};
+  options.page_size = 2;
+  Reflector reflector(**client, sink, options);
+  std::thread thread([&] { reflector.run(); });
+  ASSERT_TRUE(eventually([&] { return reflector.synced(); }));
+  reflector.stop();
+  thread.join();
+  EXPECT_EQ(sink.calls(), (std::vector<std::string>{"begin", "page 2", "page 2", "page 1", "end"}));
+  EXPECT_EQ(sink.replaces(), 0);
+}
+
 TEST_F(ReflectorTest, ExpiredVersionRelistsAndDropsWhatIsGone) {
   for (int i = 0; i < 3; ++i) server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
   start();
