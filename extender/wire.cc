@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "platform/kube_json.h"
 
@@ -57,6 +58,10 @@ void appendJsonString(std::string& out, const std::string& text) {
   }
 }
 
+json* field(json& object, std::string_view key) {
+  return const_cast<json*>(field(std::as_const(object), key));
+}
+
 core::Result<std::string> stringField(const json& object, std::string_view key, bool required) {
   const json* value = field(object, key);
   if (value == nullptr || value->is_null()) {
@@ -78,7 +83,7 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
   if (!parsed) {
     return parsed.error();
   }
-  const json& root = *parsed;
+  json& root = *parsed;
   ExtenderArgs args;
   const json* pod = field(root, "Pod");
   if (pod == nullptr || !pod->is_object()) {
@@ -92,7 +97,7 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
   }
   args.pod = std::move(*view);
 
-  const json* nodes = field(root, "Nodes");
+  json* nodes = field(root, "Nodes");
   const json* names = field(root, "NodeNames");
   if (nodes != nullptr && !nodes->is_null()) {
     if (!nodes->is_object()) {
@@ -104,7 +109,6 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
       return invalidArgument("Nodes.items", "expected an array");
     }
     args.nodes_form = true;
-    args.node_list = *nodes;
     if (items != nullptr && items->is_array()) {
       args.nodes.reserve(items->size());
       args.node_names.reserve(items->size());
@@ -119,6 +123,8 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
         args.nodes.push_back(std::move(*node));
       }
     }
+    // Moved, not copied: the list can be megabytes and the parsed body is ours.
+    args.node_list = std::move(*nodes);
   } else if (names != nullptr && !names->is_null()) {
     if (!names->is_array()) {
       return invalidArgument("NodeNames", std::string("expected an array of strings or null, got ") +
@@ -140,7 +146,14 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
 std::string renderFilterResult(const FilterResult& result, const ExtenderArgs& args) {
   json reply;
   if (args.nodes_form) {
-    json list = args.node_list;
+    // The list's other members as sent; its items are rebuilt from the passing
+    // nodes below, so copying them first would copy every node twice.
+    json list = json::object();
+    for (auto it = args.node_list.begin(); it != args.node_list.end(); ++it) {
+      if (it.key() != "items") {
+        list[it.key()] = *it;
+      }
+    }
     json items = json::array();
     // Passing names are a subsequence of the request order, so one merge walk suffices.
     const json* sent = field(args.node_list, "items");
