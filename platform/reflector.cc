@@ -44,6 +44,12 @@ void Reflector::pause(std::chrono::milliseconds delay) {
   wake_.wait_for(lock, delay, [&] { return stopped_.load(); });
 }
 
+void Reflector::observe(const char* call, const char* outcome, std::chrono::steady_clock::time_point started) {
+  if (!options_.observe) return;
+  options_.observe(call, outcome,
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
 void Reflector::run() {
   const std::string& what = options_.query.path;
   bool need_list = true;
@@ -51,6 +57,7 @@ void Reflector::run() {
   while (!stopped_) {
     if (need_list) {
       sink_.beginList();
+      const auto list_started = std::chrono::steady_clock::now();
       auto listed = client_.list(options_.query, options_.page_size,
                                  [&](std::vector<nlohmann::json>& page) { sink_.listPage(page); });
       {
@@ -59,6 +66,7 @@ void Reflector::run() {
         if (!listed) ++stats_.failures;
       }
       if (!listed) {
+        observe("list", "error", list_started);
         const auto delay = backoff_.next();
         logWarn("list failed; retrying",
                 {{"path", what}, {"error", listed.error().describe()}, {"retry_ms", std::to_string(delay.count())}});
@@ -66,6 +74,7 @@ void Reflector::run() {
         continue;
       }
       sink_.endList();
+      observe("list", "ok", list_started);
       resource_version = listed->resource_version;
       need_list = false;
       synced_ = true;
@@ -86,6 +95,8 @@ void Reflector::run() {
       if (outcome.end == WatchEnd::kFailed || outcome.end == WatchEnd::kUnauthorized) ++stats_.failures;
     }
     if (stopped_) break;
+    static constexpr const char* kEnds[] = {"closed", "expired", "unauthorized", "failed"};
+    observe("watch", kEnds[static_cast<int>(outcome.end)], started);
     if (outcome.events > 0) backoff_.reset();
     switch (outcome.end) {
       case WatchEnd::kExpired:

@@ -78,6 +78,9 @@ struct ReflectorOptions {
   uint64_t seed = 0x6d707368;
   // Waits between attempts; tests inject a recorder. Default: an interruptible wait.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Told of every list and every end of a watch, for metrics:
+  // ("list", "ok"|"error", seconds) and ("watch", "closed"|"expired"|"unauthorized"|"failed", seconds).
+  std::function<void(const std::string& call, const std::string& outcome, double seconds)> observe;
 };
 
 struct ReflectorStats {
@@ -100,6 +103,7 @@ class Reflector {
 
  private:
   void pause(std::chrono::milliseconds delay);
+  void observe(const char* call, const char* outcome, std::chrono::steady_clock::time_point started);
 
   KubeClient& client_;
   ReflectorSink& sink_;

@@ -50,8 +50,14 @@ struct Overcommit {
 }  // namespace
 
 ClusterCache::ClusterCache(const ExtenderConfig& config, InventorySink& sink, core::Ledger& ledger,
-                           OvercommitReporter overcommit)
-    : config_(config), sink_(sink), ledger_(ledger), overcommit_(std::move(overcommit)) {}
+                           OvercommitReporter overcommit, platform::Gauge* objects)
+    : config_(config), sink_(sink), ledger_(ledger), overcommit_(std::move(overcommit)), objects_(objects) {}
+
+void ClusterCache::publishSizesLocked() {
+  if (objects_ == nullptr) return;
+  objects_->set({{"resource", "nodes"}}, static_cast<double>(node_names_.size()));
+  objects_->set({{"resource", "pods"}}, static_cast<double>(placed_.size()));
+}
 
 size_t ClusterCache::nodeCount() const {
   std::lock_guard lock(mutex_);
@@ -78,6 +84,7 @@ void ClusterCache::NodeSink::endList() {
     if (!listed_.count(name)) cache_.removeNodeLocked(name);
   }
   listed_.clear();
+  cache_.publishSizesLocked();
 }
 
 void ClusterCache::NodeSink::replace(const std::vector<nlohmann::json>& items) {
@@ -93,6 +100,7 @@ void ClusterCache::NodeSink::apply(const std::string& type, const nlohmann::json
   } else {
     cache_.upsertNodeLocked(object);
   }
+  cache_.publishSizesLocked();
 }
 
 void ClusterCache::PodSink::beginList() {
@@ -135,6 +143,7 @@ void ClusterCache::PodSink::endList() {
   }
   listed_.clear();
   touched_.clear();
+  cache_.publishSizesLocked();
 }
 
 void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
@@ -147,6 +156,7 @@ void ClusterCache::PodSink::apply(const std::string& type, const nlohmann::json&
   std::lock_guard lock(cache_.mutex_);
   const std::string node = cache_.upsertPodLocked(type, object);
   if (!node.empty()) cache_.rebuildNodeLocked(node);
+  cache_.publishSizesLocked();
 }
 
 void ClusterCache::upsertNodeLocked(const nlohmann::json& object) {

@@ -31,6 +31,7 @@
 #include "core/ledger.h"
 #include "extender/config.h"
 #include "extender/seams.h"
+#include "platform/metrics.h"
 #include "platform/reflector.h"
 
 namespace mpshare::extender {
@@ -42,8 +43,10 @@ class ClusterCache {
  public:
   // `sink` receives node upserts/removals (the extender service); `ledger` is the
   // service's ledger. Both must outlive the cache.
+  // `objects`, when given, is kept at the cache's size:
+  // {resource="nodes"} = nodes reported, {resource="pods"} = placed GPU pods.
   ClusterCache(const ExtenderConfig& config, InventorySink& sink, core::Ledger& ledger,
-               OvercommitReporter overcommit);
+               OvercommitReporter overcommit, platform::Gauge* objects = nullptr);
 
   platform::ReflectorSink& nodeSink() { return nodes_; }
   platform::ReflectorSink& podSink() { return pods_; }
@@ -100,11 +103,13 @@ class ClusterCache {
   // Re-records every placed pod of `node` in canonical order and reports new overcommits.
   void rebuildNodeLocked(const std::string& node);
   PlacedPod placedPodOf(const core::PodView& pod) const;
+  void publishSizesLocked();
 
   const ExtenderConfig& config_;
   InventorySink& sink_;
   core::Ledger& ledger_;
   OvercommitReporter overcommit_;
+  platform::Gauge* objects_;
   NodeSink nodes_{*this};
   PodSink pods_{*this};
 

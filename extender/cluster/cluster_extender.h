@@ -66,13 +66,18 @@ class ClusterExtender {
 
  private:
   ClusterExtender(ExtenderConfig config, std::unique_ptr<platform::KubeClient> client, const ClusterOptions& options);
-  platform::ReflectorOptions reflectorOptions(platform::ResourceQuery query, const ClusterOptions& options) const;
+  platform::ReflectorOptions reflectorOptions(platform::ResourceQuery query, const ClusterOptions& options,
+                                              const std::string& resource);
 
   const ExtenderConfig config_;
   std::unique_ptr<platform::KubeClient> client_;
   platform::MetricsRegistry registry_;
   ExtenderMetrics metrics_;
   platform::Counter& overcommits_;
+  platform::Counter& lists_;
+  platform::Gauge& list_seconds_;
+  platform::Counter& watches_;
+  platform::Gauge& cache_objects_;
   ApiPodLookup pods_;
   ApiBinder binder_;
   ExtenderService service_;

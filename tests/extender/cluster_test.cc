@@ -191,6 +191,12 @@ TEST(ClusterModeTest, PodsPlacedElsewhereCountAsWholeGpusAndReportOvercommit) {
   const auto metrics = extender->routes().handle(request).body;
   EXPECT_NE(metrics.find("mpshare_extender_overcommits_total{gpu=\"0\",node=\"gpu-a\"} 1"), std::string::npos)
       << metrics;
+  // Ready means both lists went through, and the cache holds both pods.
+  EXPECT_NE(metrics.find("mpshare_extender_apiserver_lists_total{outcome=\"ok\",resource=\"pods\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("mpshare_extender_cache_objects{resource=\"pods\"} 2"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("mpshare_extender_cache_objects{resource=\"nodes\"} 1"), std::string::npos) << metrics;
 }
 
 // The same cluster history, in two halves around a fault.
@@ -245,14 +251,19 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
     std::function<void(TestApiServer&)> inject;
     std::function<void(TestApiServer&)> clear;
     // Proof that the fault really hit the extender (else the run proves nothing).
-    std::function<void(const TestApiServer&, const ClusterExtender&)> took_effect;
+    std::function<void(const TestApiServer&, ClusterExtender&)> took_effect;
   };
-  const auto failed = [](const TestApiServer&, const ClusterExtender& e) {
+  const auto failed = [](const TestApiServer&, ClusterExtender& e) {
     EXPECT_GE(e.podStats().failures + e.nodeStats().failures, 1);
   };
-  const auto relisted = [](const TestApiServer&, const ClusterExtender& e) {
+  const auto relisted = [](const TestApiServer&, ClusterExtender& e) {
     EXPECT_GE(e.podStats().expired, 1);
     EXPECT_GE(e.podStats().lists, 2);
+    platform::HttpRequest request{"GET", "/metrics", "", {}, ""};
+    const auto metrics = e.routes().handle(request).body;
+    EXPECT_NE(metrics.find("mpshare_extender_apiserver_watches_total{end=\"expired\",resource=\"pods\"}"),
+              std::string::npos)
+        << metrics;
   };
   const std::vector<Fault> faults{
       {"drop mid-event", [](TestApiServer& s) { s.dropWatchesMidEvent(); }, nullptr, failed},
@@ -270,7 +281,7 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
          EXPECT_TRUE(eventually([&] { return s.unauthorized() >= 2; }));
          std::ofstream(dir / "token") << "rotated";
        },
-       nullptr, [](const TestApiServer& s, const ClusterExtender& e) {
+       nullptr, [](const TestApiServer& s, ClusterExtender& e) {
          EXPECT_GE(s.unauthorized(), 2);
          EXPECT_GE(e.podStats().failures + e.nodeStats().failures, 1);
        }},
