@@ -101,8 +101,8 @@ Demand demandOnGpu(const SimPod& pod, int64_t gpu_memory_mib) {
   d.host_memory_mib = pod.memory_mib;
   if (pod.sharesGpu()) {
     d.thread_percentage = std::max(1, pod.gpu_milli / 10);
-    d.memory_mib = pod.gpu_memory_mib.value_or(
-        std::max<int64_t>(1, pod.gpu_milli * gpu_memory_mib / 1000));
+    d.memory_mib =
+        pod.gpu_memory_mib.value_or(std::max<int64_t>(1, pod.gpu_milli * gpu_memory_mib / 1000));
   }
   return d;
 }
@@ -131,8 +131,8 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   const std::vector<core::PodType> measure_types = podTypesOf(pods, TypeWeight::kPodCount);
   const bool equal = options.policy == "equal-slices";
   if (equal && (options.slices < 1 || options.slices > core::kMpsMaxClientsPerGpu)) {
-    return core::invalidArgument("--policy", "equal-slices needs N in 1..48, got " +
-                                                 std::to_string(options.slices));
+    return core::invalidArgument(
+        "--policy", "equal-slices needs N in 1..48, got " + std::to_string(options.slices));
   }
   std::unique_ptr<core::PlacementPolicy> policy;
   if (options.policy == "fgd") {
@@ -285,9 +285,9 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
                              : demandOnGpu(pod, best->spec->gpu_memory_mib);
       auto reserved = ledger.reserve(request);
       if (!reserved) {
-        return core::Error{core::ErrorCode::kInternal, "simulate",
-                           "the policy chose a placement the ledger refused: " +
-                               reserved.error().describe()};
+        return core::Error{
+            core::ErrorCode::kInternal, "simulate",
+            "the policy chose a placement the ledger refused: " + reserved.error().describe()};
       }
       ++best->version;
       now.allocated_gpus += pod.gpuShare();
@@ -308,7 +308,8 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (const std::string broken = ledger.checkInvariant(); !broken.empty()) {
-    return core::Error{core::ErrorCode::kInternal, "simulate", "ledger invariant broken: " + broken};
+    return core::Error{core::ErrorCode::kInternal, "simulate",
+                       "ledger invariant broken: " + broken};
   }
   return result;
 }

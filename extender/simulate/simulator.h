@@ -32,17 +32,17 @@ struct SimulationOptions {
 
 // The cluster after some arrivals. Shares are of the cluster's GPU capacity.
 struct SamplePoint {
-  double arrived_share = 0.0;   // GPU capacity asked by arrived pods / capacity
-  double arrived_gpus = 0.0;    // GPU capacity asked by arrived pods, in GPUs
+  double arrived_share = 0.0;  // GPU capacity asked by arrived pods / capacity
+  double arrived_gpus = 0.0;   // GPU capacity asked by arrived pods, in GPUs
   int64_t arrived_pods = 0;
   double allocated_gpus = 0.0;  // GPU capacity asked by placed pods, in GPUs
   double allocated_share = 0.0;
   int64_t failed_pods = 0;
-  double failed_gpus = 0.0;         // GPU capacity asked by failed pods
+  double failed_gpus = 0.0;  // GPU capacity asked by failed pods
   // Expected fragmentation over the workload's pod shapes weighted by popularity
   // (the paper's measure, core::nodeFragmentation summed over nodes), in GPUs.
   double fragmented_gpus = 0.0;
-  double unallocated_gpus = 0.0;    // capacity - allocated
+  double unallocated_gpus = 0.0;  // capacity - allocated
 };
 
 struct SimulationResult {

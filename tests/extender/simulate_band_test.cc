@@ -42,8 +42,10 @@ struct Band {
 TEST(SimulateBand, DefaultTraceSeed42) {
   // Allocated share of GPU capacity when arrivals reach 100 % of it.
   const std::map<std::string, Band> at_capacity{
-      {"fgd", {0.940, 0.960}},           {"binpack", {0.885, 0.910}},
-      {"spread", {0.835, 0.865}},        {"equal-slices 2", {0.855, 0.880}},
+      {"fgd", {0.940, 0.960}},
+      {"binpack", {0.885, 0.910}},
+      {"spread", {0.835, 0.865}},
+      {"equal-slices 2", {0.855, 0.880}},
       {"equal-slices 4", {0.805, 0.830}},
   };
   std::map<std::string, SimulationResult> results;

@@ -50,8 +50,9 @@ TEST(DemandOnGpu, SameShareOfThreadsAndMemory) {
     EXPECT_EQ(d.host_memory_mib, 1024);
   }
   // Shares that sum to one GPU always fit together, despite rounding.
-  EXPECT_LE(*demandOnGpu(pod(1, 300), 16384).memory_mib + *demandOnGpu(pod(1, 700), 16384).memory_mib,
-            16384);
+  EXPECT_LE(
+      *demandOnGpu(pod(1, 300), 16384).memory_mib + *demandOnGpu(pod(1, 700), 16384).memory_mib,
+      16384);
 }
 
 TEST(EqualSliceDemand, SliceOrWholeGpu) {
@@ -136,8 +137,8 @@ TEST(Simulate, ReportsThePapersFragmentation) {
   // weights, 0.6 : 0.3, would give 2/3 x 0.1.)
   SimulationOptions options;
   options.policy = "fgd";
-  auto result = simulate({node("a", 1)}, {pod(1, 600), pod(1, 100), pod(1, 100), pod(1, 100)},
-                         options);
+  auto result =
+      simulate({node("a", 1)}, {pod(1, 600), pod(1, 100), pod(1, 100), pod(1, 100)}, options);
   ASSERT_TRUE(result.ok()) << result.error().describe();
   EXPECT_EQ(result->final_point.failed_pods, 0);
   EXPECT_NEAR(result->final_point.fragmented_gpus, 0.025, 1e-9);
