@@ -8,10 +8,19 @@ namespace mpshare::extender {
 namespace {
 
 nlohmann::json pointJson(const SamplePoint& p) {
-  return {{"arrived_share", p.arrived_share},     {"arrived_pods", p.arrived_pods},
-          {"arrived_gpus", p.arrived_gpus},       {"allocated_gpus", p.allocated_gpus},
-          {"allocated_share", p.allocated_share}, {"unallocated_gpus", p.unallocated_gpus},
-          {"failed_pods", p.failed_pods},         {"failed_gpus", p.failed_gpus},
+  return {{"arrived_share", p.arrived_share},
+          {"arrived_pods", p.arrived_pods},
+          {"arrived_gpus", p.arrived_gpus},
+          {"allocated_gpus", p.allocated_gpus},
+          {"allocated_share", p.allocated_share},
+          {"unallocated_gpus", p.unallocated_gpus},
+          {"failed_pods", p.failed_pods},
+          {"failed_gpus", p.failed_gpus},
+          {"failed_by_ask",
+           {{"sharing", p.failed_sharing_pods},
+            {"whole_gpu", p.failed_whole_gpu_pods},
+            {"multi_gpu", p.failed_multi_gpu_pods},
+            {"host_only", p.failed_host_only_pods}}},
           {"fragmented_gpus", p.fragmented_gpus}};
 }
 
@@ -27,7 +36,11 @@ std::string pointText(const char* label, const SamplePoint& p, int gpus) {
          " of " + std::to_string(gpus) + " GPUs (" + fixed(100 * p.allocated_share, 2) +
          " %), unallocated " + fixed(p.unallocated_gpus, 1) + ", failed pods " +
          std::to_string(p.failed_pods) + " (" + fixed(p.failed_gpus, 1) +
-         " GPUs), fragmentation " + fixed(p.fragmented_gpus, 1) + " GPUs\n";
+         " GPUs: " + std::to_string(p.failed_sharing_pods) + " sharing, " +
+         std::to_string(p.failed_whole_gpu_pods) + " whole-GPU, " +
+         std::to_string(p.failed_multi_gpu_pods) + " multi-GPU, " +
+         std::to_string(p.failed_host_only_pods) + " host-only), fragmentation " +
+         fixed(p.fragmented_gpus, 1) + " GPUs\n";
 }
 
 }  // namespace
@@ -36,8 +49,8 @@ core::Result<ReportFormat> parseReportFormat(std::string_view name) {
   if (name == "text") return ReportFormat::kText;
   if (name == "json") return ReportFormat::kJson;
   if (name == "csv") return ReportFormat::kCsv;
-  return core::invalidArgument("--format",
-                               "\"" + std::string(name) + "\" is not a format; known: text, json, csv");
+  return core::invalidArgument(
+      "--format", "\"" + std::string(name) + "\" is not a format; known: text, json, csv");
 }
 
 std::string formatReport(const SimulationResult& r, ReportFormat format) {

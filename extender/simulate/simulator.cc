@@ -275,6 +275,15 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
     if (best == nullptr) {
       ++now.failed_pods;
       now.failed_gpus += pod.gpuShare();
+      if (pod.gpus == 0) {
+        ++now.failed_host_only_pods;
+      } else if (pod.sharesGpu()) {
+        ++now.failed_sharing_pods;
+      } else if (pod.gpus == 1) {
+        ++now.failed_whole_gpu_pods;
+      } else {
+        ++now.failed_multi_gpu_pods;
+      }
     } else {
       core::ReserveRequest request;
       request.uid = std::to_string(uid);

@@ -39,6 +39,12 @@ struct SamplePoint {
   double allocated_share = 0.0;
   int64_t failed_pods = 0;
   double failed_gpus = 0.0;  // GPU capacity asked by failed pods
+  // failed_pods by what they asked: a share of one GPU, one whole GPU, several
+  // whole GPUs, no GPU.
+  int64_t failed_sharing_pods = 0;
+  int64_t failed_whole_gpu_pods = 0;
+  int64_t failed_multi_gpu_pods = 0;
+  int64_t failed_host_only_pods = 0;
   // Expected fragmentation over the workload's pod shapes weighted by popularity
   // (the paper's measure, core::nodeFragmentation summed over nodes), in GPUs.
   double fragmented_gpus = 0.0;

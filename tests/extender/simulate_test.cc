@@ -149,11 +149,18 @@ TEST(Simulate, HonoursModelsHostResourcesAndSlices) {
   SimPod needs_a10 = pod(1, 1000);
   needs_a10.models = {"A10"};
   SimPod huge_cpu = pod(1, 100, 100000);  // more CPU than any node
+  SimPod host_hog = pod(0, 0, 100000);
   SimulationOptions options;
   options.policy = "binpack";
-  auto result = simulate(nodes, {needs_a10, needs_a10, huge_cpu}, options);
+  auto result = simulate(nodes, {needs_a10, needs_a10, huge_cpu, pod(2, 1000), host_hog}, options);
   ASSERT_TRUE(result.ok()) << result.error().describe();
-  EXPECT_EQ(result->final_point.failed_pods, 2);  // second A10 pod and the CPU hog
+  // The second A10 pod, the CPU hogs and the 2-GPU pod (no node has 2 GPUs) fail,
+  // each counted by what it asked.
+  EXPECT_EQ(result->final_point.failed_pods, 4);
+  EXPECT_EQ(result->final_point.failed_whole_gpu_pods, 1);
+  EXPECT_EQ(result->final_point.failed_sharing_pods, 1);
+  EXPECT_EQ(result->final_point.failed_multi_gpu_pods, 1);
+  EXPECT_EQ(result->final_point.failed_host_only_pods, 1);
   EXPECT_DOUBLE_EQ(result->final_point.allocated_gpus, 1.0);
 
   // Equal slices of 1/2 on two GPUs (4 slices): each 0.3 pod takes a slice, the
@@ -204,6 +211,7 @@ TEST(Report, FormatsAreParseable) {
   auto result = simulate({node("a", 1)}, {pod(1, 500)}, options);
   ASSERT_TRUE(result.ok());
   EXPECT_THAT(formatReport(*result, ReportFormat::kJson), HasSubstr("\"at_capacity\""));
+  EXPECT_THAT(formatReport(*result, ReportFormat::kJson), HasSubstr("\"failed_by_ask\""));
   EXPECT_THAT(formatReport(*result, ReportFormat::kCsv),
               testing::StartsWith("policy,seed,arrived_share"));
   EXPECT_THAT(formatReport(*result, ReportFormat::kText), HasSubstr("allocated 0.5 of 1 GPUs"));
