@@ -78,6 +78,26 @@ TEST_F(KubeClientTest, WatchFromListVersionSeesOnlyLaterEventsOverRandomChunks) 
   EXPECT_EQ(outcome.resource_version, std::to_string(server_.store().resourceVersion()));
 }
 
+TEST_F(KubeClientTest, AClientHangingUpMidStreamCostsTheServerAWriteNotTheProcess) {
+  auto client = connect(server_.clientConfig());
+  auto listed = client->list(kPods);
+  ASSERT_TRUE(listed.ok());
+  server_.store().create(Kind::kPods, makePod({.name = "p0"}));
+  Seen seen;
+  watchFor(*client, kPods, listed->resource_version, 1, seen);  // takes the event and hangs up
+  EXPECT_EQ(seen.lines.size(), 1u);
+  // More events for the dead stream, each written in many small pieces: the
+  // first write draws a reset, the next fails with EPIPE. Without MSG_NOSIGNAL
+  // that write raises SIGPIPE, which ends this process.
+  server_.setRandomChunking(5);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  for (int i = 0; server_.openWatches() > 0 && std::chrono::steady_clock::now() < deadline; ++i) {
+    server_.store().create(Kind::kPods, makePod({.name = "late-" + std::to_string(i)}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(server_.openWatches(), 0);
+}
+
 TEST_F(KubeClientTest, BookmarkAdvancesTheResourceVersion) {
   auto client = connect(server_.clientConfig());
   auto listed = client->list(kPods);
