@@ -231,6 +231,10 @@ Result<std::unique_ptr<HttpsConnector>> HttpsConnector::create(const KubeConfig&
       BIO* bio = BIO_new_mem_buf(config.ca_pem.data(), static_cast<int>(config.ca_pem.size()));
       int added = 0;
       while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+        // OpenSSL fills a certificate's extension cache lazily, on first use;
+        // with the CA shared by concurrent handshakes (node and pod watches,
+        // binds) that first fill races with readers. Fill it here, once.
+        X509_check_purpose(cert, -1, 0);
         X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), cert);
         X509_free(cert);
         ++added;

@@ -185,6 +185,10 @@ void FakeStore::waitPast(int64_t after, std::chrono::steady_clock::time_point de
 void FakeStore::compact() {
   std::lock_guard lock(mutex_);
   history_.clear();
+  // The resourceVersion is global (other resources' writes move it too): step
+  // it, so that every version a client may hold, the newest included, is now
+  // too old, while a list from here on starts a valid watch.
+  ++resource_version_;
   compacted_ = resource_version_;
   changed_.notify_all();
 }

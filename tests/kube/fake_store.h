@@ -76,7 +76,7 @@ class FakeStore {
   // Waits until the resourceVersion passes `after` or the deadline.
   void waitPast(int64_t after, std::chrono::steady_clock::time_point deadline) const;
   void notifyAll() const { changed_.notify_all(); }
-  // Forgets the history: watches from any older version now get 410.
+  // Forgets the history: watches from any version issued so far get 410.
   void compact();
 
   // POST .../pods/{name}/binding.

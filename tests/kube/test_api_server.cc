@@ -19,6 +19,12 @@
 namespace mpshare::kubetest {
 namespace {
 
+// Compiled once before main(): compiling a std::regex fills libstdc++'s shared
+// ctype cache, which connection threads compiling at once would race on.
+const std::regex kContentLength("\r\n[Cc]ontent-[Ll]ength: *([0-9]+)");
+const std::regex kAuthorization("\r\n[Aa]uthorization: *([^\r]*)");
+const std::regex kPod("^/api/v1/namespaces/([^/]+)/pods/([^/]+)(/binding)?$");
+
 std::string urlDecode(const std::string& text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -90,7 +96,7 @@ class TestApiServer::Stream {
         if (header_end != std::string::npos) {
           std::smatch m;
           const std::string head = data.substr(0, header_end);
-          if (std::regex_search(head, m, std::regex("\r\n[Cc]ontent-[Ll]ength: *([0-9]+)"))) {
+          if (std::regex_search(head, m, kContentLength)) {
             content_length = std::stoul(m[1]);
           }
         }
@@ -112,7 +118,7 @@ class TestApiServer::Stream {
       }
     }
     std::smatch m;
-    if (std::regex_search(head, m, std::regex("\r\n[Aa]uthorization: *([^\r]*)"))) request.authorization = m[1];
+    if (std::regex_search(head, m, kAuthorization)) request.authorization = m[1];
     return true;
   }
 
@@ -306,7 +312,6 @@ void TestApiServer::handle(Stream& stream, const Request& request) {
     watch ? handleWatch(stream, kind, request) : handleList(stream, kind, request);
     return;
   }
-  static const std::regex kPod("^/api/v1/namespaces/([^/]+)/pods/([^/]+)(/binding)?$");
   std::smatch m;
   if (std::regex_match(request.path, m, kPod)) {
     const std::string ns = m[1];
