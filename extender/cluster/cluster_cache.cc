@@ -275,7 +275,7 @@ void ClusterCache::rebuildNodeLocked(const std::string& node) {
     for (const auto& [foreign, created, uid, pod] : order) {
       const core::ReserveRequest request = foreign ? asWholeGpus(pod->request) : pod->request;
       auto recorded = state.record(request);
-      if (!recorded) continue;  // a node without GPU 0: nothing to assume
+      if (!recorded) continue;  // more GPUs asked for than the node has: it cannot run there
       if (!recorded->overcommitted) {
         fitting.insert(uid);
         continue;
