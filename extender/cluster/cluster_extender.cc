@@ -89,6 +89,23 @@ ClusterExtender::~ClusterExtender() {
   pod_thread_.join();
 }
 
+platform::HttpResponse ClusterExtender::handle(const platform::HttpRequest& request) {
+  const std::string& prefix = config_.url_prefix;
+  const bool verb = request.method == "POST" && request.path.size() > prefix.size() &&
+                    request.path.compare(0, prefix.size() + 1, prefix + "/") == 0;
+  if (verb && !readiness_.ready()) {
+    return {503, "application/json",
+            nlohmann::json{{"error", "mpshare-extender is still rebuilding its ledger from the API server (" +
+                                         readiness_.reason() + "); retry"}}
+                .dump()};
+  }
+  return routes_.handle(request);
+}
+
+platform::HttpHandler ClusterExtender::handler() {
+  return [this](const platform::HttpRequest& request) { return handle(request); };
+}
+
 bool ClusterExtender::waitReady(std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!readiness_.ready()) {

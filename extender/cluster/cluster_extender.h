@@ -58,6 +58,13 @@ class ClusterExtender {
   bool waitReady(std::chrono::milliseconds timeout) const;
 
   [[nodiscard]] ExtenderRoutes& routes() { return routes_; }
+  // What serve answers with: the routes, except that filter, prioritize and
+  // bind get 503 until the ledger is rebuilt. Answering from a half-built
+  // ledger would pass nodes that are already full (kube-scheduler treats the
+  // 503 as a failed attempt and retries the pod; in sidecar mode no readiness
+  // probe holds the scheduler back).
+  platform::HttpResponse handle(const platform::HttpRequest& request);
+  [[nodiscard]] platform::HttpHandler handler();
   [[nodiscard]] ExtenderService& service() { return service_; }
   [[nodiscard]] const ClusterReadiness& readiness() const { return readiness_; }
   [[nodiscard]] const ClusterCache& cache() const { return cache_; }

@@ -23,9 +23,9 @@ int runClusterServe(const ServeOptions& options, const ExtenderConfig& config, c
   }
   std::unique_ptr<platform::HttpServer> server;
   try {
-    // Serving starts at once so /healthz answers; /readyz stays 503 until the
-    // caches have synced and the ledger holds every existing placement.
-    server = platform::startHttpServer(options.server, (*extender)->routes().handler());
+    // Serving starts at once so /healthz answers; /readyz and the verbs answer
+    // 503 until the caches have synced and the ledger holds every placement.
+    server = platform::startHttpServer(options.server, (*extender)->handler());
   } catch (const std::exception& e) {
     std::cerr << "mpshare-extender serve: " << e.what() << "\n";
     return 1;

@@ -323,6 +323,34 @@ json withoutUids(json state) {
   return state;
 }
 
+TEST(ClusterModeTest, VerbsWaitForTheLedgerToBeRebuilt) {
+  TestApiServer server;
+  server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
+  server.store().create(Kind::kPods, makePod({.name = "full", .node = "gpu-a", .phase = "Running",
+                                              .annotations = {{"mpshare.io/gpu-index", "0"}}}));
+  server.failNext(1000000, 500, "/api/v1/pods");  // the pod list keeps failing
+  auto started = ClusterExtender::start(ExtenderConfig{}, server.clientConfig(), fastOptions());
+  ASSERT_TRUE(started.ok());
+  auto& extender = **started;
+  // The node is known, but not yet the pod that fills its GPU: answering now
+  // would pass a full node.
+  ASSERT_TRUE(eventually([&] { return extender.nodeStats().lists == 1 && extender.podStats().failures >= 1; }));
+  const std::string filter_body = R"({"Pod":)" + makePod({.name = "new"}).dump() + R"(,"NodeNames":["gpu-a"]})";
+  const platform::HttpRequest filter{"POST", "/scheduler/filter", "", {}, filter_body};
+  auto answer = extender.handle(filter);
+  EXPECT_EQ(answer.status, 503);
+  EXPECT_NE(answer.body.find("pod cache not synced"), std::string::npos) << answer.body;
+  EXPECT_EQ(extender.handle({"GET", "/readyz", "", {}, ""}).status, 503);
+  EXPECT_EQ(extender.handle({"GET", "/healthz", "", {}, ""}).status, 200);
+
+  server.failNext(0, 500);
+  ASSERT_TRUE(extender.waitReady(kWait));
+  answer = extender.handle(filter);
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_NE(answer.body.find("gpu-a"), std::string::npos) << answer.body;  // named among the failed nodes
+  EXPECT_EQ(json::parse(answer.body)["NodeNames"], json::array());
+}
+
 TEST(ClusterModeTest, RestartRebuildsTheSameStateBeforeReady) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a"));
