@@ -12,8 +12,10 @@ namespace {
 // A share within this of the asked one still counts as fitting: shares come from
 // integer percentages and MiB, so exact comparisons would flip on rounding.
 constexpr double kShareEpsilon = 1e-9;
-// Weight of "fuller node first" among placements of equal fragmentation.
-constexpr double kFullerNodeTieBreak = 1e-7;
+// The paper's plugin returns an integer node score 0..100 (kube-scheduler's
+// MaxNodeScore); placements whose fragmentation changes differ by less than a
+// step score the same and are left to the scheduler's choice among equals.
+constexpr double kScoreSteps = 100.0;
 
 double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
   if (gpu.capacity.threads <= 0 || gpu.capacity.memory_mib <= 0) {
@@ -58,7 +60,7 @@ class FgdPolicy : public PlacementPolicy {
     }
     if (demand.gpus <= 0) {
       choice.fits = true;
-      choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before, after);
+      choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before);
       return choice;
     }
     const auto fitting = fittingGpus(node, demand);
@@ -75,7 +77,6 @@ class FgdPolicy : public PlacementPolicy {
     };
     if (demand.gpus == 1) {
       double best = std::numeric_limits<double>::infinity();
-      NodeShape best_shape;
       for (const GpuState* gpu : fitting) {
         NodeShape trial = after;
         take(trial, gpu);
@@ -83,12 +84,11 @@ class FgdPolicy : public PlacementPolicy {
         // Strictly better only: ties keep the lowest ordinal, so runs are reproducible.
         if (increase < best - kShareEpsilon) {
           best = increase;
-          best_shape = trial;
           choice.gpu_indices = {gpu->capacity.index};
         }
       }
       choice.fits = true;
-      choice.score = scoreOf(best, best_shape);
+      choice.score = scoreOf(best);
       return choice;
     }
     // Whole GPUs: every fitting GPU is entirely free, so which ones does not change
@@ -98,19 +98,13 @@ class FgdPolicy : public PlacementPolicy {
       choice.gpu_indices.push_back(fitting[static_cast<size_t>(i)]->capacity.index);
     }
     choice.fits = true;
-    choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before, after);
+    choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before);
     return choice;
   }
 
  private:
-  // The tie-break term stays far below any real difference in fragmentation
-  // (shares move in steps of 0.01 GPU, weights are >= 1e-4).
-  static double scoreOf(double increase, const NodeShape& after) {
-    double free = 0.0;
-    for (double f : after.free_share) {
-      free += f;
-    }
-    return 1.0 / (1.0 + std::exp(increase)) - kFullerNodeTieBreak * free;
+  static double scoreOf(double increase) {
+    return std::floor(kScoreSteps / (1.0 + std::exp(increase))) / kScoreSteps;
   }
 
   std::vector<PodType> types_;
@@ -142,7 +136,7 @@ double typeFragmentation(const NodeShape& node, const PodType& type) {
   int fitting = 0;
   for (size_t i = 0; i < node.free_share.size(); ++i) {
     total += node.free_share[i];
-    if (gpuFits(node, i, type)) {
+    if (type.gpus > 0 && gpuFits(node, i, type)) {
       ++fitting;
     } else {
       unusable += node.free_share[i];
@@ -150,7 +144,8 @@ double typeFragmentation(const NodeShape& node, const PodType& type) {
   }
   const bool host_ok = (!node.cpu_tracked || node.free_cpu_milli >= type.cpu_milli) &&
                        (!node.memory_tracked || node.free_memory_mib >= type.host_memory_mib);
-  if (!host_ok || !productAllowed(node, type) || fitting < std::max(type.gpus, 1)) {
+  // A host-only type uses no GPU, so all free GPU capacity is a fragment to it.
+  if (type.gpus <= 0 || !host_ok || !productAllowed(node, type) || fitting < type.gpus) {
     return total;
   }
   return unusable;

@@ -20,7 +20,7 @@ namespace mpshare::core {
 
 // One shape of pod in the expected workload and how often it arrives.
 struct PodType {
-  int gpus = 1;           // GPUs taken; > 1 means whole GPUs
+  int gpus = 1;           // GPUs taken; > 1 means whole GPUs; 0 = host resources only
   double share = 1.0;     // share of each GPU, (0, 1]; 1 = whole GPU
   int64_t cpu_milli = 0;  // host CPU; 0 = none
   int64_t host_memory_mib = 0;
@@ -46,9 +46,10 @@ NodeShape shapeOf(const NodeState& node);
 
 // Fragmentation of `node` for one pod type, in GPUs: the free GPU capacity that
 // type cannot use. When the type cannot run on the node at all (host resources,
-// GPU product, too few fitting GPUs) every free share is a fragment; otherwise
-// the free shares of the GPUs too small for it are.
-// Example: free shares {0.3, 1.0}, type share 0.5 -> 0.3; type of 2 whole GPUs -> 1.3.
+// GPU product, too few fitting GPUs) or uses no GPU, every free share is a
+// fragment; otherwise the free shares of the GPUs too small for it are.
+// Example: free shares {0.3, 1.0}, type share 0.5 -> 0.3; type of 2 whole GPUs -> 1.3;
+// host-only type -> 1.3.
 double typeFragmentation(const NodeShape& node, const PodType& type);
 
 // Expected fragmentation over the workload: sum of weight x typeFragmentation.
@@ -60,11 +61,13 @@ double nodeFragmentation(const NodeShape& node, const std::vector<PodType>& type
 std::vector<PodType> normalisePodTypes(std::vector<PodType> types);
 
 // The FGD policy over `types`. For a one-GPU sharing pod it tries every fitting
-// GPU; for whole-GPU pods the emptiest fitting GPUs (all give the same result).
-// Score = 1 / (1 + e^(increase)) - 1e-7 x (free GPU share left on the node): a
-// smaller fragmentation increase scores higher, and among equal increases the
-// fuller node wins, so empty nodes stay whole for multi-GPU pods. A pod with
-// gpus == 0 (host resources only) is also accepted.
+// GPU and keeps the one with the smallest increase (lowest ordinal among equals);
+// for whole-GPU pods the emptiest fitting GPUs (all give the same result).
+// Score = floor(100 / (1 + e^(increase))) / 100, the paper's integer node score
+// 0..100 scaled to [0, 1]: a smaller fragmentation increase scores higher, and
+// increases within one step of each other score the same, leaving the choice
+// among them to the scheduler (the paper's simulator took the first node in its
+// node order). A pod with gpus == 0 (host resources only) is also accepted.
 std::unique_ptr<PlacementPolicy> makeFgdPolicy(std::vector<PodType> types);
 
 }  // namespace mpshare::core

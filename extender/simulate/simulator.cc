@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -71,24 +72,44 @@ std::vector<int> shapeIds(const std::vector<SimPod>& pods, int* count) {
 }  // namespace
 
 std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods, TypeWeight weight) {
+  // (GPUs, share in milli, host CPU, host memory, models); memory stays 0 for kTypical.
   using Shape = std::tuple<int, int, int64_t, int64_t, std::vector<std::string>>;
-  std::map<Shape, double> weights;
+  std::map<Shape, double> counts;
   for (const SimPod& p : pods) {
-    if (p.gpus > 0) {
-      weights[std::make_tuple(p.gpus, p.gpu_milli, p.cpu_milli, p.memory_mib, p.models)] +=
-          weight == TypeWeight::kPodCount ? 1.0 : p.gpuShare();
+    if (weight == TypeWeight::kTypical) {
+      counts[std::make_tuple(p.gpus, p.gpus > 0 ? p.gpu_milli : 0, p.cpu_milli, int64_t{0},
+                             p.gpus > 0 ? p.models : std::vector<std::string>{})] += 1.0;
+    } else if (p.gpus > 0) {
+      counts[std::make_tuple(p.gpus, p.gpu_milli, p.cpu_milli, p.memory_mib, p.models)] += 1.0;
     }
   }
+  std::vector<std::pair<Shape, double>> ranked(counts.begin(), counts.end());
+  double kept_pods = std::numeric_limits<double>::infinity();
+  if (weight == TypeWeight::kTypical) {
+    // Most popular first; among equal counts the larger shape first (host CPU,
+    // then share, GPUs and models), as the paper's reverse sort orders them.
+    auto paper_key = [](const Shape& k) {
+      return std::tie(std::get<2>(k), std::get<1>(k), std::get<0>(k), std::get<4>(k));
+    };
+    std::stable_sort(ranked.begin(), ranked.end(), [&](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : paper_key(a.first) > paper_key(b.first);
+    });
+    kept_pods = kTypicalPodShare * static_cast<double>(pods.size());
+  }
   std::vector<core::PodType> types;
-  types.reserve(weights.size());
-  for (const auto& [shape, w] : weights) {
+  double covered = 0.0;
+  for (const auto& [shape, count] : ranked) {
+    if (covered >= kept_pods) {
+      break;
+    }
+    covered += count;
     core::PodType t;
     t.gpus = std::get<0>(shape);
-    t.share = std::get<1>(shape) / 1000.0;
+    t.share = t.gpus > 0 ? std::get<1>(shape) / 1000.0 : 0.0;
     t.cpu_milli = std::get<2>(shape);
     t.host_memory_mib = std::get<3>(shape);
     t.products = std::get<4>(shape);
-    t.weight = w;
+    t.weight = count;
     types.push_back(std::move(t));
   }
   return core::normalisePodTypes(std::move(types));
@@ -127,7 +148,7 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   if (pods.empty()) {
     return core::invalidArgument("--pods", "the pod list is empty");
   }
-  const std::vector<core::PodType> placement_types = podTypesOf(pods, TypeWeight::kGpuCapacity);
+  const std::vector<core::PodType> placement_types = podTypesOf(pods, TypeWeight::kTypical);
   const std::vector<core::PodType> measure_types = podTypesOf(pods, TypeWeight::kPodCount);
   const bool equal = options.policy == "equal-slices";
   if (equal && (options.slices < 1 || options.slices > core::kMpsMaxClientsPerGpu)) {
@@ -182,7 +203,14 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   }
 
   std::mt19937_64 rng(options.seed);
-  std::mt19937_64 tie_rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
+  // The order nodes are visited in, which decides among equal scores.
+  std::vector<SimNodeState*> visit_order;
+  visit_order.reserve(cluster.size());
+  for (SimNodeState& s : cluster) {
+    visit_order.push_back(&s);
+  }
+  std::mt19937_64 node_rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
+  std::shuffle(visit_order.begin(), visit_order.end(), node_rng);
   std::vector<size_t> order(pods.size());
   std::iota(order.begin(), order.end(), 0);
   size_t next_in_order = order.size();
@@ -236,8 +264,8 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
 
     SimNodeState* best = nullptr;
     const CachedChoice* best_choice = nullptr;
-    int64_t ties = 0;
-    for (SimNodeState& s : cluster) {
+    for (SimNodeState* node : visit_order) {
+      SimNodeState& s = *node;
       if (pod.gpus > s.spec->gpus || (pod.gpus > 0 && !modelAllowed(pod, *s.spec))) {
         continue;
       }
@@ -260,14 +288,9 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
       if (!cached.fits) {
         continue;
       }
-      // Equal scores are broken at random (seeded), as kube-scheduler does, so no
-      // policy gains from the order of the node list.
+      // Equal scores keep the first node visited: the visiting order is a seeded
+      // shuffle, so no policy gains from the order of the node list.
       if (best_choice == nullptr || cached.score > best_choice->score + kScoreTie) {
-        best = &s;
-        best_choice = &cached;
-        ties = 1;
-      } else if (cached.score >= best_choice->score - kScoreTie &&
-                 std::uniform_int_distribution<int64_t>(0, ties++)(tie_rng) == 0) {
         best = &s;
         best_choice = &cached;
       }

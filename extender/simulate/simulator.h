@@ -6,7 +6,9 @@
 //
 // Protocol (as in the FGD paper's simulator): pods arrive one at a time in a
 // seeded random order and are placed on the best-scoring node or fail; nothing
-// departs. With `inflate`, arrivals continue over fresh shuffles of the pod list
+// departs. Nodes are visited in a seeded random order and equal scores go to the
+// first node visited, as the paper's simulator did (it prefixes node names with
+// a seeded random permutation index and takes the first of equal scores). With `inflate`, arrivals continue over fresh shuffles of the pod list
 // until the GPU capacity they ask for reaches `target` x the cluster's GPUs.
 
 #include <cstdint>
@@ -62,30 +64,25 @@ struct SimulationResult {
   double seconds = 0.0;  // wall time of the placement loop
 };
 
-// How the workload's pod shapes are weighted.
+// Which of the workload's pod shapes count, and how much.
 enum class TypeWeight {
-  // By the GPU capacity the shape's pods ask for (count x GPUs x share), so
-  // expected fragmentation is per GPU arriving rather than per pod arriving: one
-  // 8-GPU pod weighs as much as sixteen half-GPU pods. FGD places with these; on
-  // the trace they leave fewer GPUs unallocated than pod counts (docs/packing.md).
-  kGpuCapacity,
-  // By how many pods have the shape: the paper's "popularity". The reported
-  // fragmentation uses these, so it is the paper's measure.
+  // The paper's "typical pods", which FGD places with: shapes keyed by GPUs,
+  // share, host CPU and allowed models (host memory is not part of the paper's
+  // shapes), host-only pods included, each weighted by how many pods have it;
+  // only the most popular shapes are kept, until they cover kTypicalPodShare of
+  // the pods (the paper's popularity threshold 95, step 1), then renormalised.
+  kTypical,
+  // Every GPU shape (GPUs, share, host CPU and memory, allowed models) by how
+  // many pods have it: the paper's "popularity". The reported fragmentation uses
+  // these.
   kPodCount,
 };
+inline constexpr double kTypicalPodShare = 0.95;
 
-// The workload's GPU pod shapes (host-only pods never use GPU capacity), each
-// with its weight. Shape = GPUs, share, host CPU and memory, allowed models; host
-// resources are part of it because a node whose CPU or memory runs out strands
-// its free GPUs for that shape.
-// Example: 3 pods of 0.5 and 1 of 2 GPUs -> kGpuCapacity {0.5: 1.5/3.5},
-// {2 GPUs: 2/3.5}; kPodCount {0.5: 3/4}, {2 GPUs: 1/4}.
+// The workload's pod shapes with their weights, normalised to sum 1.
+// Example: 3 pods of 0.5 GPU and 1 of 2 GPUs -> kPodCount {0.5: 3/4}, {2 GPUs: 1/4}.
 std::vector<core::PodType> podTypesOf(const std::vector<SimPod>& pods, TypeWeight weight);
 
-// What a trace pod asks of a GPU of `gpu_memory_mib` under mpshare: threads =
-// gpu_milli / 10 %, memory = the same share of the GPU (rounded down, so shares
-// that sum to one GPU always fit), whole GPUs for gpu_milli 1000.
-// Example: gpu_milli 460 on a 16384 MiB GPU -> 46 % / 7536 MiB.
 core::Demand demandOnGpu(const SimPod& pod, int64_t gpu_memory_mib);
 
 // The same pod under the device plugin's equal slices of 1/N GPU: a pod asking

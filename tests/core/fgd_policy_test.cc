@@ -110,6 +110,8 @@ TEST(TypeFragmentation, HandComputedCases) {
       {"host memory just enough", enough_memory, lacks_memory, 0.0},
       {"GPU without a client slot is a fragment", no_slot, type(0.2), 1.0},
       {"full node has no fragment", shape({0.0, 0.0}), type(0.5), 0.0},
+      {"host-only type: every free share is a fragment", shape({0.3, 1.0}), type(0.0, 1.0, 0),
+       1.3},
   };
   for (const auto& c : cases) {
     EXPECT_NEAR(typeFragmentation(c.node, c.type), c.want, 1e-9) << c.name;
@@ -142,7 +144,7 @@ TEST(FgdPolicy, PicksTheGpuThatKeepsRoomForTheTypicalPod) {
   const NodeChoice choice = policy->choose(n, shareDemand(0.3));
   ASSERT_TRUE(choice.fits);
   EXPECT_THAT(choice.gpu_indices, testing::ElementsAre(1));
-  EXPECT_NEAR(choice.score, 0.5, 1e-6);  // increase 0 -> 1 / (1 + e^0)
+  EXPECT_DOUBLE_EQ(choice.score, 0.5);  // increase 0 -> floor(100 / (1 + e^0)) / 100
 }
 
 TEST(FgdPolicy, FillsAGpuWhenThatRemovesAFragment) {
@@ -154,7 +156,7 @@ TEST(FgdPolicy, FillsAGpuWhenThatRemovesAFragment) {
   const NodeChoice choice = policy->choose(n, shareDemand(0.4));
   ASSERT_TRUE(choice.fits);
   EXPECT_THAT(choice.gpu_indices, testing::ElementsAre(0));
-  EXPECT_NEAR(choice.score, 1.0 / (1.0 + std::exp(-0.4)), 1e-6);
+  EXPECT_DOUBLE_EQ(choice.score, 0.59);  // floor(100 / (1 + e^-0.4)) = floor(59.87)
 }
 
 TEST(FgdPolicy, NodeThatLosesAFragmentScoresHigher) {
@@ -168,15 +170,23 @@ TEST(FgdPolicy, NodeThatLosesAFragmentScoresHigher) {
   EXPECT_GT(on_stranded.score, on_empty.score);
 }
 
-TEST(FgdPolicy, EqualIncreaseGoesToTheFullerNode) {
-  // Typical pod 0.5; a 0.5 pod leaves no fragment on either node, so the node it
-  // fills completely wins and the empty one stays whole.
+TEST(FgdPolicy, ScoresOnThePapersIntegerScale) {
+  // Typical pod 0.5; a 0.5 pod leaves no fragment on either node (increase 0), so
+  // both score 50/100 and the scheduler chooses between them.
   NodeBuilder b;
   const NodeState& half = b.node({0.5});
   const NodeState& empty = b.node({0.0});
   const auto policy = makeFgdPolicy({type(0.5)});
-  EXPECT_GT(policy->choose(half, shareDemand(0.5)).score,
-            policy->choose(empty, shareDemand(0.5)).score);
+  EXPECT_DOUBLE_EQ(policy->choose(half, shareDemand(0.5)).score, 0.5);
+  EXPECT_DOUBLE_EQ(policy->choose(empty, shareDemand(0.5)).score, 0.5);
+  // A decrease smaller than one step scores the same: typical pods 0.5 (weight
+  // 98) and 0.6 (weight 2). Filling the half-used GPU removes the 0.5 the 0.6
+  // pods could not use (increase -0.01): 100 / (1 + e^-0.01) = 50.25 -> 50.
+  const auto two_types = makeFgdPolicy({type(0.5, 98.0), type(0.6, 2.0)});
+  EXPECT_DOUBLE_EQ(two_types->choose(half, shareDemand(0.5)).score, 0.5);
+  // An increase of the same size drops a step: on the empty GPU the 0.5 left is
+  // a fragment for the 0.6 pods (+0.01): 49.75 -> 49.
+  EXPECT_DOUBLE_EQ(two_types->choose(empty, shareDemand(0.5)).score, 0.49);
 }
 
 TEST(FgdPolicy, WholeGpusAndRejections) {
@@ -209,7 +219,7 @@ TEST(FgdPolicy, HostOnlyPodPaysForTheGpusItStrands) {
   const NodeChoice choice = policy->choose(n, host);
   ASSERT_TRUE(choice.fits);
   EXPECT_TRUE(choice.gpu_indices.empty());
-  EXPECT_NEAR(choice.score, 1.0 / (1.0 + std::exp(1.0)), 1e-6);
+  EXPECT_DOUBLE_EQ(choice.score, 0.26);  // floor(100 / (1 + e^1)) = floor(26.89)
   host.cpu_milli = 5000;
   EXPECT_FALSE(policy->choose(n, host).fits);
 }

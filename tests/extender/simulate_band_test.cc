@@ -42,7 +42,7 @@ struct Band {
 TEST(SimulateBand, DefaultTraceSeed42) {
   // Allocated share of GPU capacity when arrivals reach 100 % of it.
   const std::map<std::string, Band> at_capacity{
-      {"fgd", {0.940, 0.960}},
+      {"fgd", {0.942, 0.962}},
       {"binpack", {0.885, 0.910}},
       {"spread", {0.835, 0.865}},
       {"equal-slices 2", {0.855, 0.880}},

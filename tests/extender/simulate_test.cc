@@ -69,19 +69,38 @@ TEST(EqualSliceDemand, SliceOrWholeGpu) {
   EXPECT_TRUE(equalSliceDemand(pod(2, 1000), 16384, 4).wholeGpu());
 }
 
-TEST(PodTypesOf, WeightedByGpuCapacityOrByPodCount) {
+TEST(PodTypesOf, ByPodCount) {
   const std::vector<SimPod> pods{pod(1, 500), pod(1, 500), pod(1, 500), pod(2, 1000), pod(0, 0)};
-  const auto by_capacity = podTypesOf(pods, TypeWeight::kGpuCapacity);
-  ASSERT_EQ(by_capacity.size(), 2u);  // the host-only pod is no GPU shape
-  EXPECT_EQ(by_capacity[0].gpus, 1);
-  EXPECT_DOUBLE_EQ(by_capacity[0].share, 0.5);
-  EXPECT_DOUBLE_EQ(by_capacity[0].weight, 1.5 / 3.5);
-  EXPECT_EQ(by_capacity[1].gpus, 2);
-  EXPECT_DOUBLE_EQ(by_capacity[1].weight, 2.0 / 3.5);
   const auto by_count = podTypesOf(pods, TypeWeight::kPodCount);
-  ASSERT_EQ(by_count.size(), 2u);
+  ASSERT_EQ(by_count.size(), 2u);  // the host-only pod is no GPU shape
+  EXPECT_EQ(by_count[0].gpus, 1);
+  EXPECT_DOUBLE_EQ(by_count[0].share, 0.5);
   EXPECT_DOUBLE_EQ(by_count[0].weight, 3.0 / 4.0);
+  EXPECT_EQ(by_count[1].gpus, 2);
   EXPECT_DOUBLE_EQ(by_count[1].weight, 1.0 / 4.0);
+}
+
+TEST(PodTypesOf, TypicalPodsAsThePaperKeepsThem) {
+  // 20 pods: 18 of half a GPU, one host-only (4000m CPU), one of two GPUs
+  // (1000m). The most popular shapes are kept until they cover 95 % (19 pods):
+  // the half-GPU shape, then of the two single pods the one asking more CPU.
+  std::vector<SimPod> pods(18, pod(1, 500));
+  SimPod host_only = pod(0, 0, 4000);
+  host_only.memory_mib = 65536;
+  pods.push_back(host_only);
+  pods.push_back(pod(2, 1000));
+  const auto typical = podTypesOf(pods, TypeWeight::kTypical);
+  ASSERT_EQ(typical.size(), 2u);
+  EXPECT_EQ(typical[0].gpus, 1);
+  EXPECT_DOUBLE_EQ(typical[0].share, 0.5);
+  EXPECT_DOUBLE_EQ(typical[0].weight, 18.0 / 19.0);
+  EXPECT_EQ(typical[0].host_memory_mib, 0);  // the paper's shapes carry no host memory
+  EXPECT_EQ(typical[1].gpus, 0);
+  EXPECT_EQ(typical[1].cpu_milli, 4000);
+  EXPECT_DOUBLE_EQ(typical[1].weight, 1.0 / 19.0);
+  // With 20 more half-GPU pods (38 of 40) that shape alone covers 95 %.
+  pods.insert(pods.end(), 20, pod(1, 500));
+  EXPECT_EQ(podTypesOf(pods, TypeWeight::kTypical).size(), 1u);
 }
 
 TEST(PodTypesOf, ShapesCarryHostResourcesAndModels) {
@@ -106,23 +125,22 @@ TEST(PodTypesOf, ShapesCarryHostResourcesAndModels) {
   EXPECT_TRUE(saw_big && saw_a10);
 }
 
-TEST(Simulate, FgdDoesNotStrandAGpuBehindHostMemory) {
-  // The typical pod (a whole GPU with 48 GiB of host memory) fits either node.
-  // A host-only pod of 32 GiB arrives first; on "small" (64 GiB) it would leave
-  // 32 GiB and strand that node's GPU, on "large" (128 GiB) it leaves room. FGD
-  // sees the host memory in the pod shape, so both GPU pods fit afterwards.
-  const std::vector<SimNode> nodes{SimNode{"small", "T4", 1, 16384, 48, 64000, 65536},
-                                   SimNode{"large", "T4", 1, 16384, 48, 64000, 131072}};
-  SimPod host_only = pod(0, 0);
-  host_only.memory_mib = 32768;
-  SimPod typical = pod(1, 1000);
-  typical.memory_mib = 49152;
+TEST(Simulate, FgdDoesNotStrandAGpuBehindHostCpu) {
+  // The typical GPU pod (a whole GPU with 48 cores) fits either node. A host-only
+  // pod of 32 cores arriving first would leave "small" (64 cores) 32 and strand
+  // its GPU; on "large" (128 cores) it leaves room. FGD sees the host CPU in the
+  // pod shape, so both GPU pods fit afterwards, whichever node comes first.
+  const std::vector<SimNode> nodes{SimNode{"small", "T4", 1, 16384, 48, 64000, 262144},
+                                   SimNode{"large", "T4", 1, 16384, 48, 128000, 262144}};
+  const SimPod host_only = pod(0, 0, 32000);
+  const SimPod typical = pod(1, 1000, 48000);
   SimulationOptions options;
   options.policy = "fgd";
   for (uint64_t seed = 1; seed <= 30; ++seed) {
     options.seed = seed;
-    // Arrival order is shuffled; runs where the host-only pod comes first test
-    // the choice (a third of them), and every order must end with both GPUs used.
+    // Arrival and node order are shuffled; runs where the host-only pod comes
+    // first test the choice (a third of them), and every order must end with
+    // both GPUs used.
     auto result = simulate(nodes, {host_only, typical, typical}, options);
     ASSERT_TRUE(result.ok()) << result.error().describe();
     EXPECT_EQ(result->final_point.failed_pods, 0) << "seed " << seed;
