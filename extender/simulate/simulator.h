@@ -8,8 +8,9 @@
 // seeded random order and are placed on the best-scoring node or fail; nothing
 // departs. Nodes are visited in a seeded random order and equal scores go to the
 // first node visited, as the paper's simulator did (it prefixes node names with
-// a seeded random permutation index and takes the first of equal scores). With `inflate`, arrivals continue over fresh shuffles of the pod list
-// until the GPU capacity they ask for reaches `target` x the cluster's GPUs.
+// a seeded random permutation index and takes the first of equal scores).
+// With `inflate`, arrivals continue over fresh shuffles of the pod list until
+// the GPU capacity they ask for reaches `target` x the cluster's GPUs.
 
 #include <cstdint>
 #include <functional>

@@ -110,8 +110,7 @@ TEST(TypeFragmentation, HandComputedCases) {
       {"host memory just enough", enough_memory, lacks_memory, 0.0},
       {"GPU without a client slot is a fragment", no_slot, type(0.2), 1.0},
       {"full node has no fragment", shape({0.0, 0.0}), type(0.5), 0.0},
-      {"host-only type: every free share is a fragment", shape({0.3, 1.0}), type(0.0, 1.0, 0),
-       1.3},
+      {"host-only type: every free share is a fragment", shape({0.3, 1.0}), type(0.0, 1.0, 0), 1.3},
   };
   for (const auto& c : cases) {
     EXPECT_NEAR(typeFragmentation(c.node, c.type), c.want, 1e-9) << c.name;
