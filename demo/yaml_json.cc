@@ -1,49 +1,21 @@
 #include "demo/yaml_json.h"
 
-#include <yaml-cpp/yaml.h>
-
-#include <regex>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
+#include "platform/yaml_json.h"
+
 namespace mpshare::demo {
-namespace {
-
-nlohmann::json convert(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      nlohmann::json out = nlohmann::json::object();
-      for (const auto& entry : node) out[entry.first.Scalar()] = convert(entry.second);
-      return out;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json out = nlohmann::json::array();
-      for (const auto& item : node) out.push_back(convert(item));
-      return out;
-    }
-    case YAML::NodeType::Scalar: {
-      const std::string& s = node.Scalar();
-      if (node.Tag() == "!") return s;  // quoted: always a string
-      static const std::regex integer(R"([-+]?[0-9]+)");
-      if (std::regex_match(s, integer)) return std::stoll(s);
-      if (s == "true" || s == "false") return s == "true";
-      if (s == "null" || s == "~") return nullptr;
-      return s;
-    }
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      return nullptr;
-  }
-  return nullptr;
-}
-
-}  // namespace
 
 nlohmann::json loadYamlAsJson(const std::string& path) {
-  try {
-    return convert(YAML::LoadFile(path));
-  } catch (const YAML::Exception& e) {
-    throw std::runtime_error(path + ": " + e.what());
-  }
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot read");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto document = platform::yamlToJson(text.str(), platform::YamlScalars::kTyped);
+  if (!document) throw std::runtime_error(path + ": " + document.error().message);
+  return std::move(*document);
 }
 
 }  // namespace mpshare::demo

@@ -1,50 +1,20 @@
 #include "extender/node_file.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "platform/kube_json.h"
+#include "platform/yaml_json.h"
 
 namespace mpshare::extender {
-namespace {
-
-// YAML -> JSON. Scalars stay strings: node names and labels are strings, and a
-// label like "81559" must not turn into a number.
-nlohmann::json toJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      nlohmann::json object = nlohmann::json::object();
-      for (const auto& entry : node) {
-        object[entry.first.Scalar()] = toJson(entry.second);
-      }
-      return object;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json array = nlohmann::json::array();
-      for (const auto& item : node) {
-        array.push_back(toJson(item));
-      }
-      return array;
-    }
-    case YAML::NodeType::Scalar:
-      return node.Scalar();
-    default:
-      return nullptr;
-  }
-}
-
-}  // namespace
 
 core::Result<std::vector<core::NodeView>> parseNodeList(std::string_view text) {
-  nlohmann::json document;
-  try {
-    document = toJson(YAML::Load(std::string(text)));
-  } catch (const YAML::Exception& e) {
-    return core::invalidArgument("nodes", std::string("is not valid YAML or JSON: ") + e.what());
+  auto parsed = platform::yamlToJson(text, platform::YamlScalars::kStrings);
+  if (!parsed) {
+    return core::invalidArgument("nodes", parsed.error().message);
   }
+  const nlohmann::json document = std::move(*parsed);
   std::vector<core::NodeView> nodes;
   if (!document.is_object()) {
     return core::invalidArgument("nodes", "must be a NodeList (kind: NodeList, items: [...])");

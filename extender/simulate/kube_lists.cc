@@ -1,7 +1,5 @@
 #include "extender/simulate/kube_lists.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -10,6 +8,7 @@
 #include "core/inventory.h"
 #include "core/quantity.h"
 #include "platform/kube_json.h"
+#include "platform/yaml_json.h"
 
 namespace mpshare::extender {
 namespace {
@@ -17,40 +16,14 @@ namespace {
 using core::Result;
 using nlohmann::json;
 
-// YAML (and JSON, which YAML reads too) -> JSON. Scalars stay strings: Kubernetes
-// quantities and labels are strings, and kube_json.h accepts numbers where it must.
-json toJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      json object = json::object();
-      for (const auto& entry : node) {
-        object[entry.first.as<std::string>()] = toJson(entry.second);
-      }
-      return object;
-    }
-    case YAML::NodeType::Sequence: {
-      json array = json::array();
-      for (const auto& item : node) {
-        array.push_back(toJson(item));
-      }
-      return array;
-    }
-    case YAML::NodeType::Scalar:
-      return node.as<std::string>();
-    default:
-      return nullptr;
-  }
-}
-
 Result<json> readItems(std::istream& in, std::string_view source) {
   std::stringstream buffer;
   buffer << in.rdbuf();
-  json document;
-  try {
-    document = toJson(YAML::Load(buffer.str()));
-  } catch (const YAML::Exception& e) {
-    return core::invalidArgument(std::string(source), std::string("not YAML/JSON: ") + e.what());
+  auto parsed = platform::yamlToJson(buffer.str(), platform::YamlScalars::kStrings);
+  if (!parsed) {
+    return core::invalidArgument(std::string(source), parsed.error().message);
   }
+  json document = std::move(*parsed);
   if (!document.is_object() || !document.contains("items") || !document["items"].is_array()) {
     return core::invalidArgument(std::string(source),
                                  "expected a list object with `items` (kubectl get -o yaml)");
