@@ -7,7 +7,6 @@
 //   mpshare-extender serve --listen 127.0.0.1:8888 --kubeconfig /tmp/api/kubeconfig
 
 #include <openssl/evp.h>
-#include <signal.h>
 
 #include <charconv>
 #include <filesystem>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "bench/cluster_seed.h"
+#include "platform/stop_signals.h"
 #include "tests/kube/fixtures.h"
 #include "tests/kube/test_api_server.h"
 
@@ -87,13 +87,8 @@ int main(int argc, char** argv) {
     std::cerr << "mpshare-test-apiserver: --pods needs at least one node (--nodes >= 1)\n";
     return 2;
   }
-  // Clients hang up on watches at any moment; a write to them must not end us.
-  signal(SIGPIPE, SIG_IGN);
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Clients hang up on watches at any moment; StopSignals also ignores SIGPIPE.
+  const mpshare::platform::StopSignals stop_signals;
 
   mpshare::kubetest::TestApiServer server;
   mpshare::bench::seedCluster(server.store(), shape);
@@ -114,7 +109,6 @@ int main(int argc, char** argv) {
   std::cout << "serving " << shape.nodes << " nodes, " << shape.pods << " running and " << pending
             << " pending pods on https://127.0.0.1:"
             << server.port() << "; kubeconfig: " << path << std::endl;
-  int signal_number = 0;
-  sigwait(&stop, &signal_number);
+  (void)stop_signals.wait();
   return 0;
 }

@@ -1,7 +1,5 @@
 #include "extender/serve_command.h"
 
-#include <signal.h>
-
 #include <charconv>
 #include <fstream>
 #include <iostream>
@@ -10,6 +8,7 @@
 #include "extender/node_file.h"
 #include "extender/standalone_extender.h"
 #include "platform/logging.h"
+#include "platform/stop_signals.h"
 
 namespace mpshare::extender {
 namespace {
@@ -123,12 +122,7 @@ int runServeCommand(int argc, char** argv) {
     }
     config = std::move(*parsed);
   }
-  // Block the stop signals before any thread starts, so only sigwait sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const platform::StopSignals stop_signals;  // before any thread starts
   if (!options->standalone) return runClusterServe(*options, config, stop_signals);
 
   std::unique_ptr<NodeSource> nodes;
@@ -153,8 +147,7 @@ int runServeCommand(int argc, char** argv) {
                      {"urlPrefix", config.url_prefix},
                      {"policy", config.policy},
                      {"mode", "standalone"}});
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = stop_signals.wait();
   platform::logInfo("mpshare-extender stopping", {{"signal", std::to_string(signal_number)}});
   server->stop();
   return 0;

@@ -3,8 +3,6 @@
 //                         [--metrics-listen ADDR:PORT]
 //   mpshare-webhook review [--config F]   (AdmissionReview on stdin -> response on stdout)
 
-#include <signal.h>
-
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -17,6 +15,7 @@
 #include "platform/http_server.h"
 #include "platform/logging.h"
 #include "platform/metrics.h"
+#include "platform/stop_signals.h"
 #include "webhook/config.h"
 #include "webhook/review.h"
 #include "webhook/routes.h"
@@ -120,12 +119,7 @@ int serve(int argc, char** argv) {
     metrics_address = parseAddress("--metrics-listen", flags.at("--metrics-listen"));
   }
 
-  // Block the stop signals before any thread starts so only sigwait sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const mpshare::platform::StopSignals stop_signals;  // before any thread starts
 
   mpshare::platform::MetricsRegistry registry;
   mpshare::webhook::WebhookRoutes routes(config, registry);
@@ -158,8 +152,7 @@ int serve(int argc, char** argv) {
   routes.setReady(true);
   mpshare::platform::logInfo("serving", {{"listen", host + ":" + std::to_string(server->port())},
                                          {"certificate", server->servingCertificate()}});
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = stop_signals.wait();
   mpshare::platform::logInfo("stopping", {{"signal", std::to_string(signal_number)}});
   routes.setReady(false);
   server->stop();

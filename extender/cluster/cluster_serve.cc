@@ -7,10 +7,8 @@
 
 namespace mpshare::extender {
 
-int runClusterServe(const ServeOptions& options, const ExtenderConfig& config, const sigset_t& stop_signals) {
-  // Watches and binds write to sockets the API server may close at any moment;
-  // a closed peer must fail that write (EPIPE), never end the process.
-  signal(SIGPIPE, SIG_IGN);
+int runClusterServe(const ServeOptions& options, const ExtenderConfig& config,
+                    const platform::StopSignals& stop_signals) {
   auto kube = platform::resolveKubeConfig(options.kubeconfig);
   if (!kube) {
     std::cerr << "mpshare-extender serve: " << kube.error().describe() << "\n";
@@ -35,8 +33,7 @@ int runClusterServe(const ServeOptions& options, const ExtenderConfig& config, c
                      {"tls", options.server.tls ? "on" : "off"},
                      {"apiserver", kube->server.host + ":" + std::to_string(kube->server.port)},
                      {"mode", "cluster"}});
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = stop_signals.wait();
   platform::logInfo("mpshare-extender stopping", {{"signal", std::to_string(signal_number)}});
   server->stop();
   return 0;

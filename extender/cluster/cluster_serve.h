@@ -4,14 +4,14 @@
 // $KUBECONFIG or the in-cluster service account; /readyz turns ready once the
 // ledger has been rebuilt from the cluster's pods.
 
-#include <signal.h>
-
 #include "extender/config.h"
 #include "extender/serve_command.h"
+#include "platform/stop_signals.h"
 
 namespace mpshare::extender {
 
-// Serves until a signal in `stop_signals` arrives; returns the exit code.
-int runClusterServe(const ServeOptions& options, const ExtenderConfig& config, const sigset_t& stop_signals);
+// Serves until SIGINT or SIGTERM arrives; returns the exit code.
+int runClusterServe(const ServeOptions& options, const ExtenderConfig& config,
+                    const platform::StopSignals& stop_signals);
 
 }  // namespace mpshare::extender
