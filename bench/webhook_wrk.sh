@@ -11,6 +11,9 @@
 #   RUNS=3            rounds (each round: one /healthz run, one /mutate run)
 #   FIXTURE=create-annotated   case under tests/fixtures/admission/ to POST
 #   PIN_CPUS=0,1      run server and wrk on those CPUs only (taskset)
+#   ECHO=1            also start mpshare-bare-server (target mpshare-bare-server)
+#                     and POST the same body to its /echo in each round: the
+#                     stack with the request and a reply of that size, no review
 # Each run's line starts with the 1-minute load average when it started, so a
 # run disturbed by other work on the machine shows.
 set -euo pipefail
@@ -26,10 +29,19 @@ request="$source_dir/tests/fixtures/admission/$fixture/request.json"
 [ -r "$request" ] || { echo "$0: no fixture $request (FIXTURE names a directory under tests/fixtures/admission/)" >&2; exit 2; }
 command -v openssl >/dev/null || { echo "$0: openssl not installed" >&2; exit 2; }
 
+bare_binary="$build/bench/wrk/mpshare-bare-server"
+endpoints=(healthz mutate)
+if [ -n "${ECHO:-}" ]; then
+  [ -x "$bare_binary" ] || { echo "$0: $bare_binary not built (target mpshare-bare-server)" >&2; exit 2; }
+  endpoints+=(echo)
+fi
+
 work=$(mktemp -d)
 server=""
+bare=""
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [ -n "$bare" ] && kill "$bare" 2>/dev/null && wait "$bare" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,21 +72,30 @@ base="https://127.0.0.1:$port"
 # One request first: the load must be measuring a patch, not an error.
 answer=$(curl -sk --fail-with-body -H 'Content-Type: application/json' --data-binary @"$work/review.json" "$base/mutate")
 grep -q '"patch"' <<<"$answer" || { echo "$0: /mutate answered without a patch: $answer" >&2; exit 1; }
+if [ -n "${ECHO:-}" ]; then
+  "${pin[@]}" "$bare_binary" --seconds 3600 >"$work/bare.url" &
+  bare=$!
+  for _ in $(seq 50); do [ -s "$work/bare.url" ] && break; sleep 0.1; done
+  bare_base=$(head -1 "$work/bare.url")
+  [ -n "$bare_base" ] || { echo "$0: mpshare-bare-server did not start" >&2; exit 1; }
+fi
 echo "body: $fixture, $(wc -c <"$work/review.json") bytes; answer: $(printf %s "$answer" | wc -c) bytes with a JSON Patch"
 
 for round in $(seq "$runs"); do
-  for endpoint in healthz mutate; do
+  for endpoint in "${endpoints[@]}"; do
     body=-
-    [ "$endpoint" = mutate ] && body="$work/review.json"
+    url="$base/$endpoint"
+    [ "$endpoint" != healthz ] && body="$work/review.json"
+    [ "$endpoint" = echo ] && url="$bare_base/echo"
     load=$(cut -d' ' -f1 /proc/loadavg)
-    line=$("${pin[@]}" "$here/wrk/run.sh" "$base/$endpoint" "$body" "$duration" | grep '^summary:')
+    line=$("${pin[@]}" "$here/wrk/run.sh" "$url" "$body" "$duration" | grep '^summary:')
     echo "$endpoint round=$round load1=$load ${line#summary: }" | tee -a "$work/results"
   done
 done
 
 # Median round by req/s, per endpoint (with that round's latencies).
 echo "== median of $runs rounds (wrk -t2 -c16 -d$duration, TLS, keep-alive)"
-for endpoint in healthz mutate; do
+for endpoint in "${endpoints[@]}"; do
   grep "^$endpoint " "$work/results" |
     sed 's/.*req\/s=\([0-9]*\).*/\1 &/' | sort -n | awk -v n="$runs" 'NR == int((n + 1) / 2) { $1 = ""; print substr($0, 2) }'
 done
