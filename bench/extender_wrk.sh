@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end HTTP load on the extender's filter and prioritize verbs: starts
 # `mpshare-extender serve --standalone` on 127.0.0.1 with N generated nodes x 8
-# GPUs (about a third of the GPUs partly reserved, as in extender_benchmark),
-# then times POST /scheduler/filter and /scheduler/prioritize for one GPU pod
-# with wrk (bench/wrk/run.sh) in both node forms:
+# GPUs, places about 2.7 pods per node through filter and bind (the ledger
+# binpack would have built), then times POST /scheduler/filter and
+# /scheduler/prioritize for one GPU pod with wrk (bench/wrk/run.sh) in both
+# node forms:
 #   NodeNames  names only (nodeCacheCapable: true), the form mpshare is set up for;
 #   Nodes      the full NodeList in every call (nodeCacheCapable: false).
 # Calls go one at a time (wrk -t1 -c1), as kube-scheduler makes them, so the
