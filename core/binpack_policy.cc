@@ -1,8 +1,10 @@
 // binpack and spread: the same candidate walk, opposite preferences. Kept in one
 // file because both change together when the fullness measure changes.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
+#include <vector>
 
 #include "core/placement.h"
 
@@ -33,6 +35,55 @@ double nodeFillAfter(const NodeState& node, const std::vector<int>& chosen, cons
   return sum / static_cast<double>(node.gpus.size());
 }
 
+// A candidate GPU: its preference and device ordinal.
+struct Candidate {
+  double preference;
+  int index;
+};
+
+// The k best candidates offered so far, best first. Candidates are offered in
+// ordinal order and an equal preference never overtakes, so the result is the
+// first k of a stable sort by preference: ties go to the lowest ordinal. Up to
+// kInline entries live on the stack, because choose() runs for every candidate
+// node of every filter and prioritize call and a heap buffer per node was most
+// of its cost.
+class TopCandidates {
+ public:
+  explicit TopCandidates(size_t k) : k_(k) {
+    if (k_ > kInline) {
+      heap_.resize(k_);
+    }
+  }
+
+  void offer(Candidate candidate) {
+    Candidate* items = data();
+    if (k_ == 0 || (size_ == k_ && !(candidate.preference > items[size_ - 1].preference))) {
+      return;
+    }
+    // When full, the last entry drops out; the rest shift down behind the newcomer.
+    size_t at = size_ < k_ ? size_ : k_ - 1;
+    while (at > 0 && candidate.preference > items[at - 1].preference) {
+      items[at] = items[at - 1];
+      --at;
+    }
+    items[at] = candidate;
+    size_ = std::min(size_ + 1, k_);
+  }
+
+  [[nodiscard]] const Candidate& operator[](size_t i) const { return data()[i]; }
+
+ private:
+  static constexpr size_t kInline = 16;
+
+  Candidate* data() { return heap_.empty() ? inline_.data() : heap_.data(); }
+  [[nodiscard]] const Candidate* data() const { return heap_.empty() ? inline_.data() : heap_.data(); }
+
+  size_t k_;
+  size_t size_ = 0;
+  std::array<Candidate, kInline> inline_;  // written before read: offer() fills from the front
+  std::vector<Candidate> heap_;
+};
+
 class FillPolicy : public PlacementPolicy {
  public:
   explicit FillPolicy(bool pack) : pack_(pack) {}
@@ -45,29 +96,28 @@ class FillPolicy : public PlacementPolicy {
       choice.reason = explainNoFit(node, demand);
       return choice;
     }
-    auto fitting = fittingGpus(node, demand);
-    if (static_cast<int>(fitting.size()) < demand.gpus || fitting.empty()) {
+    // One pass over the GPUs: fit check and preference together, without
+    // collecting the fitting GPUs first.
+    TopCandidates best(demand.gpus > 0 ? static_cast<size_t>(demand.gpus) : 0);
+    int fitting = 0;
+    for (const GpuState& gpu : node.gpus) {
+      const GpuDemand need = resolveOn(demand, gpu.capacity);
+      if (!gpu.fits(need)) {
+        continue;
+      }
+      ++fitting;
+      const double fill = balancedFill(gpu, need);
+      best.offer({pack_ ? fill : 1.0 - fill, gpu.capacity.index});
+    }
+    if (fitting < demand.gpus || fitting == 0) {
       choice.reason = explainNoFit(node, demand);
       return choice;
     }
-    struct Candidate {
-      double preference;
-      int index;
-    };
-    std::vector<Candidate> candidates;
-    candidates.reserve(fitting.size());
-    for (const GpuState* gpu : fitting) {
-      const double fill = balancedFill(*gpu, resolveOn(demand, gpu->capacity));
-      candidates.push_back({pack_ ? fill : 1.0 - fill, gpu->capacity.index});
-    }
-    // Highest preference first; ties go to the lowest ordinal so runs are reproducible.
-    std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-      return a.preference > b.preference;
-    });
     double gpu_preference = 0.0;
+    choice.gpu_indices.reserve(static_cast<size_t>(demand.gpus));
     for (int i = 0; i < demand.gpus; ++i) {
-      choice.gpu_indices.push_back(candidates[static_cast<size_t>(i)].index);
-      gpu_preference += candidates[static_cast<size_t>(i)].preference;
+      choice.gpu_indices.push_back(best[static_cast<size_t>(i)].index);
+      gpu_preference += best[static_cast<size_t>(i)].preference;
     }
     gpu_preference /= demand.gpus;
     std::sort(choice.gpu_indices.begin(), choice.gpu_indices.end());

@@ -31,6 +31,7 @@ std::string explainHost(const NodeState& node, const Demand& demand) {
 
 std::vector<const GpuState*> fittingGpus(const NodeState& node, const Demand& demand) {
   std::vector<const GpuState*> fitting;
+  fitting.reserve(node.gpus.size());
   for (const GpuState& gpu : node.gpus) {
     if (gpu.fits(resolveOn(demand, gpu.capacity))) {
       fitting.push_back(&gpu);
@@ -78,21 +79,6 @@ std::string explainNoFit(const NodeState& node, const Demand& demand) {
   return node.name() + ": no GPU fits " + demand.describe() + " (best: GPU" +
          std::to_string(best->capacity.index) + " has " + std::to_string(best->freeThreads()) +
          "% / " + std::to_string(best->freeMemoryMiB()) + " MiB free)";
-}
-
-double threadFill(const GpuState& gpu, const GpuDemand& add) {
-  if (gpu.capacity.threads <= 0) {
-    return 1.0;
-  }
-  return static_cast<double>(gpu.reserved.threads + add.threads) / gpu.capacity.threads;
-}
-
-double memoryFill(const GpuState& gpu, const GpuDemand& add) {
-  if (gpu.capacity.memory_mib <= 0) {
-    return 1.0;
-  }
-  return static_cast<double>(gpu.reserved.memory_mib + add.memory_mib) /
-         static_cast<double>(gpu.capacity.memory_mib);
 }
 
 int toNodeScore(double score) {

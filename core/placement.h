@@ -46,8 +46,20 @@ std::vector<const GpuState*> fittingGpus(const NodeState& node, const Demand& de
 std::string explainNoFit(const NodeState& node, const Demand& demand);
 
 // Utilisation of a GPU after adding `add` (0 when nothing is added), per dimension.
-double threadFill(const GpuState& gpu, const GpuDemand& add);
-double memoryFill(const GpuState& gpu, const GpuDemand& add);
+// Inline: the policies call them for every GPU of every candidate node.
+inline double threadFill(const GpuState& gpu, const GpuDemand& add) {
+  if (gpu.capacity.threads <= 0) {
+    return 1.0;
+  }
+  return static_cast<double>(gpu.reserved.threads + add.threads) / gpu.capacity.threads;
+}
+inline double memoryFill(const GpuState& gpu, const GpuDemand& add) {
+  if (gpu.capacity.memory_mib <= 0) {
+    return 1.0;
+  }
+  return static_cast<double>(gpu.reserved.memory_mib + add.memory_mib) /
+         static_cast<double>(gpu.capacity.memory_mib);
+}
 
 // Maps a choice score in [0, 1] onto the scheduler's 0..10 (rounded, clamped).
 int toNodeScore(double score);

@@ -140,6 +140,7 @@ FilterResult ExtenderService::filter(const ExtenderArgs& args) {
   }
   const core::Demand& want = **demand;
   std::vector<std::string> unknown;
+  result.passed.reserve(args.node_names.size());
   ledger_.read([&](const core::LedgerState& state) {
     for (const std::string& name : args.node_names) {
       const core::NodeState* node = state.node(name);

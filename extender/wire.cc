@@ -58,6 +58,23 @@ void appendJsonString(std::string& out, const std::string& text) {
   }
 }
 
+// Appends a string-to-string map as a JSON object, as json::dump writes it
+// (std::map iterates in the same sorted order as json's object).
+void appendJsonObject(std::string& out, const std::map<std::string, std::string>& entries) {
+  out += '{';
+  bool first = true;
+  for (const auto& [key, value] : entries) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    appendJsonString(out, key);
+    out += ':';
+    appendJsonString(out, value);
+  }
+  out += '}';
+}
+
 json* field(json& object, std::string_view key) {
   return const_cast<json*>(field(std::as_const(object), key));
 }
@@ -98,7 +115,7 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
   args.pod = std::move(*view);
 
   json* nodes = field(root, "Nodes");
-  const json* names = field(root, "NodeNames");
+  json* names = field(root, "NodeNames");
   if (nodes != nullptr && !nodes->is_null()) {
     if (!nodes->is_object()) {
       return invalidArgument("Nodes", std::string("expected a NodeList object or null, got ") +
@@ -135,7 +152,8 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
       if (!(*names)[i].is_string()) {
         return invalidArgument("NodeNames[" + std::to_string(i) + "]", "expected a string");
       }
-      args.node_names.push_back((*names)[i].get<std::string>());
+      // Moved out of the parsed body, which is ours and dropped on return.
+      args.node_names.push_back(std::move((*names)[i].get_ref<std::string&>()));
     }
   } else {
     return invalidArgument("body", "neither Nodes nor NodeNames is set (one must be non-null)");
@@ -144,7 +162,18 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
 }
 
 std::string renderFilterResult(const FilterResult& result, const ExtenderArgs& args) {
-  json reply;
+  // Written out directly, in json::dump's key order (sorted) and with its bytes,
+  // rather than through a json object: building one copied every passing name
+  // and failure reason into its own allocation. Only the Nodes form's NodeList
+  // still goes through json, being the request's own objects echoed back.
+  std::string out;
+  out.reserve(96 + result.passed.size() * 24 + (result.failed.size() + result.failed_unresolvable.size()) * 128);
+  out += R"({"Error":)";
+  appendJsonString(out, result.error);
+  out += R"(,"FailedAndUnresolvableNodes":)";
+  appendJsonObject(out, result.failed_unresolvable);
+  out += R"(,"FailedNodes":)";
+  appendJsonObject(out, result.failed);
   if (args.nodes_form) {
     // The list's other members as sent; its items are rebuilt from the passing
     // nodes below, so copying them first would copy every node twice.
@@ -165,16 +194,20 @@ std::string renderFilterResult(const FilterResult& result, const ExtenderArgs& a
       }
     }
     list["items"] = std::move(items);
-    reply["Nodes"] = std::move(list);
-    reply["NodeNames"] = nullptr;
+    out += R"(,"NodeNames":null,"Nodes":)";
+    out += list.dump();
   } else {
-    reply["Nodes"] = nullptr;
-    reply["NodeNames"] = result.passed;
+    out += R"(,"NodeNames":[)";
+    for (size_t i = 0; i < result.passed.size(); ++i) {
+      if (i > 0) {
+        out += ',';
+      }
+      appendJsonString(out, result.passed[i]);
+    }
+    out += R"(],"Nodes":null)";
   }
-  reply["FailedNodes"] = result.failed;
-  reply["FailedAndUnresolvableNodes"] = result.failed_unresolvable;
-  reply["Error"] = result.error;
-  return reply.dump();
+  out += '}';
+  return out;
 }
 
 std::string renderFilterError(const std::string& error) {
