@@ -6,7 +6,6 @@
 //   mpshare-test-apiserver --dir /tmp/api [--nodes 1000] [--pods 10000] [--gpus-per-node 8] [--pending 5]
 //   mpshare-extender serve --listen 127.0.0.1:8888 --kubeconfig /tmp/api/kubeconfig
 
-#include <openssl/evp.h>
 
 #include <charconv>
 #include <filesystem>
@@ -27,14 +26,6 @@ constexpr const char* kUsage =
     "  Serves a synthetic cluster on 127.0.0.1 (HTTPS, bearer token) and writes DIR/kubeconfig.\n"
     "  --pods: running pods already bound with mpshare.io/gpu-index; --pending: unbound pods\n"
     "  pending-0.. in namespace ml (30 % threads, 4Gi) for trying /filter and /bind.\n";
-
-std::string base64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 bool parseCount(const std::string& flag, const std::string& text, int& out) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -103,7 +94,7 @@ int main(int argc, char** argv) {
   const std::string path = (std::filesystem::path(dir) / "kubeconfig").string();
   std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
                       << "clusters:\n- name: test\n  cluster:\n    server: https://127.0.0.1:" << server.port()
-                      << "\n    certificate-authority-data: " << base64(server.caPem()) << "\n"
+                      << "\n    certificate-authority-data: " << mpshare::kubetest::base64Encode(server.caPem()) << "\n"
                       << "users:\n- name: test\n  user:\n    token: " << config.token << "\n"
                       << "contexts:\n- name: test\n  context: {cluster: test, user: test}\n";
   std::cout << "serving " << shape.nodes << " nodes, " << shape.pods << " running and " << pending

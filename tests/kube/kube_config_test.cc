@@ -1,22 +1,15 @@
 #include "platform/kube_config.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "tests/kube/fixtures.h"
+
 namespace mpshare::platform {
 namespace {
-
-std::string base64(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
 
 class TempDir {
  public:
@@ -138,9 +131,9 @@ users:
 std::string kubeconfigText() {
   std::string text = kKubeconfig;
   auto replace = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
-  replace("CADATA", base64("-----CA-----"));
-  replace("CERTDATA", base64("-----CERT-----"));
-  replace("KEYDATA", base64("-----KEY-----"));
+  replace("CADATA", kubetest::base64Encode("-----CA-----"));
+  replace("CERTDATA", kubetest::base64Encode("-----CERT-----"));
+  replace("KEYDATA", kubetest::base64Encode("-----KEY-----"));
   return text;
 }
 
