@@ -1,95 +1,105 @@
 #include "platform/kube_json.h"
 
-#include <nlohmann/json.hpp>
+#include "platform/json_view.h"
 
 namespace mpshare::platform {
 namespace {
 
-using nlohmann::json;
+// The readers are written once over a JSON view (platform/json_view.h) and
+// instantiated for nlohmann::json and simdjson's DOM at the bottom.
 
-const char* typeName(const json& j) { return j.type_name(); }
-
-core::Error wrongType(const std::string& path, const char* expected, const json& got) {
-  return core::invalidArgument(path, std::string("expected ") + expected + ", got " + typeName(got));
+template <typename View>
+core::Error wrongType(const std::string& path, const char* expected, const View& got) {
+  return core::invalidArgument(path,
+                               std::string("expected ") + expected + ", got " + jsonKindName(got.kind()));
 }
 
-// obj[key] when present and not null, else nullptr.
-const json* member(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return nullptr;
-  return &*it;
+// obj[key] when present and not null, else nullopt.
+template <typename View>
+std::optional<View> member(const View& obj, std::string_view key) {
+  auto found = obj.find(key);
+  if (!found || found->kind() == JsonKind::kNull) return std::nullopt;
+  return found;
 }
 
-core::Status readString(const json& obj, const char* key, const std::string& path, std::string* out) {
-  const json* v = member(obj, key);
-  if (v == nullptr) return {};
-  if (!v->is_string()) return wrongType(path + "." + key, "a string", *v);
-  *out = v->get<std::string>();
+template <typename View>
+core::Status readString(const View& obj, const char* key, const std::string& path,
+                        std::string* out) {
+  auto v = member(obj, key);
+  if (!v) return {};
+  if (v->kind() != JsonKind::kString) return wrongType(path + "." + key, "a string", *v);
+  *out = v->text();
   return {};
 }
 
 // A map of string to string (labels, annotations, resource lists). Resource
 // quantities may arrive as JSON numbers from hand-written clients; accept those.
-core::Status readStringMap(const json& obj, const char* key, const std::string& path,
+template <typename View>
+core::Status readStringMap(const View& obj, const char* key, const std::string& path,
                            std::map<std::string, std::string>* out, bool* present = nullptr) {
-  const json* v = member(obj, key);
-  if (present != nullptr) *present = v != nullptr;
-  if (v == nullptr) return {};
-  if (!v->is_object()) return wrongType(path + "." + key, "an object", *v);
-  for (const auto& [k, value] : v->items()) {
-    if (value.is_string()) {
-      (*out)[k] = value.get<std::string>();
-    } else if (value.is_number()) {
-      (*out)[k] = value.dump();
+  auto v = member(obj, key);
+  if (present != nullptr) *present = v.has_value();
+  if (!v) return {};
+  if (v->kind() != JsonKind::kObject) return wrongType(path + "." + key, "an object", *v);
+  return v->forEachMember([&](std::string_view k, const View& value) -> core::Status {
+    if (value.kind() == JsonKind::kString) {
+      (*out)[std::string(k)] = value.text();
+    } else if (value.kind() == JsonKind::kNumber) {
+      (*out)[std::string(k)] = value.numberText();
     } else {
-      return wrongType(path + "." + key + "." + k, "a string", value);
+      return wrongType(path + "." + key + "." + std::string(k), "a string", value);
     }
-  }
-  return {};
+    return {};
+  });
 }
 
-core::Status readContainers(const json& spec, const char* key, bool init, core::PodView* pod) {
-  const json* list = member(spec, key);
-  if (list == nullptr) return {};
+template <typename View>
+core::Status readEnv(const View& env, const std::string& path, core::ContainerView* view) {
+  if (env.kind() != JsonKind::kArray) return wrongType(path + ".env", "an array", env);
+  view->has_env = true;
+  return env.forEachElement([&](size_t index, const View& e) -> core::Status {
+    const std::string env_path = path + ".env[" + std::to_string(index) + "]";
+    if (e.kind() != JsonKind::kObject) return wrongType(env_path, "an object", e);
+    core::EnvVar var;
+    if (auto s = readString(e, "name", env_path, &var.name); !s) return s;
+    if (!member(e, "valueFrom")) {
+      std::string value;
+      if (auto s = readString(e, "value", env_path, &value); !s) return s;
+      var.value = std::move(value);  // an absent value is the empty string in Kubernetes
+    }
+    view->env.push_back(std::move(var));
+    return {};
+  });
+}
+
+template <typename View>
+core::Status readContainers(const View& spec, const char* key, bool init, core::PodView* pod) {
+  auto list = member(spec, key);
+  if (!list) return {};
   const std::string list_path = std::string("spec.") + key;
-  if (!list->is_array()) return wrongType(list_path, "an array", *list);
-  int index = 0;
-  for (const auto& c : *list) {
+  if (list->kind() != JsonKind::kArray) return wrongType(list_path, "an array", *list);
+  return list->forEachElement([&](size_t index, const View& c) -> core::Status {
     const std::string path = list_path + "[" + std::to_string(index) + "]";
-    if (!c.is_object()) return wrongType(path, "an object", c);
+    if (c.kind() != JsonKind::kObject) return wrongType(path, "an object", c);
     core::ContainerView view;
-    view.index = index++;
+    view.index = static_cast<int>(index);
     if (auto s = readString(c, "name", path, &view.name); !s) return s;
     std::string restart_policy;
     if (auto s = readString(c, "restartPolicy", path, &restart_policy); !s) return s;
     view.kind = !init                       ? core::ContainerKind::kRegular
                 : restart_policy == "Always" ? core::ContainerKind::kSidecar
                                              : core::ContainerKind::kInit;
-    if (const json* res = member(c, "resources")) {
-      if (!res->is_object()) return wrongType(path + ".resources", "an object", *res);
+    if (auto res = member(c, "resources")) {
+      if (res->kind() != JsonKind::kObject) return wrongType(path + ".resources", "an object", *res);
       if (auto s = readStringMap(*res, "limits", path + ".resources", &view.limits); !s) return s;
       if (auto s = readStringMap(*res, "requests", path + ".resources", &view.requests); !s) return s;
     }
-    if (const json* env = member(c, "env")) {
-      if (!env->is_array()) return wrongType(path + ".env", "an array", *env);
-      view.has_env = true;
-      int env_index = 0;
-      for (const auto& e : *env) {
-        const std::string env_path = path + ".env[" + std::to_string(env_index++) + "]";
-        if (!e.is_object()) return wrongType(env_path, "an object", e);
-        core::EnvVar var;
-        if (auto s = readString(e, "name", env_path, &var.name); !s) return s;
-        if (member(e, "valueFrom") == nullptr) {
-          std::string value;
-          if (auto s = readString(e, "value", env_path, &value); !s) return s;
-          var.value = value;  // an absent value is the empty string in Kubernetes
-        }
-        view.env.push_back(std::move(var));
-      }
+    if (auto env = member(c, "env")) {
+      if (auto s = readEnv(*env, path, &view); !s) return s;
     }
     pod->containers.push_back(std::move(view));
-  }
-  return {};
+    return {};
+  });
 }
 
 core::PodPhase phaseOf(const std::string& phase) {
@@ -100,13 +110,12 @@ core::PodPhase phaseOf(const std::string& phase) {
   return core::PodPhase::kPending;
 }
 
-}  // namespace
-
-core::Result<core::PodView> podFromJson(const json& pod) {
-  if (!pod.is_object()) return wrongType("pod", "an object", pod);
+template <typename View>
+core::Result<core::PodView> readPod(const View& pod) {
+  if (pod.kind() != JsonKind::kObject) return wrongType("pod", "an object", pod);
   core::PodView view;
-  if (const json* meta = member(pod, "metadata")) {
-    if (!meta->is_object()) return wrongType("metadata", "an object", *meta);
+  if (auto meta = member(pod, "metadata")) {
+    if (meta->kind() != JsonKind::kObject) return wrongType("metadata", "an object", *meta);
     if (auto s = readString(*meta, "name", "metadata", &view.name); !s) return s.error();
     if (auto s = readString(*meta, "namespace", "metadata", &view.namespace_name); !s) return s.error();
     if (auto s = readString(*meta, "uid", "metadata", &view.uid); !s) return s.error();
@@ -116,10 +125,10 @@ core::Result<core::PodView> podFromJson(const json& pod) {
       return s.error();
     }
     if (auto s = readStringMap(*meta, "labels", "metadata", &view.labels); !s) return s.error();
-    view.deleting = member(*meta, "deletionTimestamp") != nullptr;
+    view.deleting = member(*meta, "deletionTimestamp").has_value();
   }
-  if (const json* spec = member(pod, "spec")) {
-    if (!spec->is_object()) return wrongType("spec", "an object", *spec);
+  if (auto spec = member(pod, "spec")) {
+    if (spec->kind() != JsonKind::kObject) return wrongType("spec", "an object", *spec);
     if (auto s = readString(*spec, "nodeName", "spec", &view.node_name); !s) return s.error();
     if (auto s = readString(*spec, "schedulerName", "spec", &view.scheduler_name); !s) {
       return s.error();
@@ -127,8 +136,8 @@ core::Result<core::PodView> podFromJson(const json& pod) {
     if (auto s = readContainers(*spec, "containers", false, &view); !s) return s.error();
     if (auto s = readContainers(*spec, "initContainers", true, &view); !s) return s.error();
   }
-  if (const json* status = member(pod, "status")) {
-    if (!status->is_object()) return wrongType("status", "an object", *status);
+  if (auto status = member(pod, "status")) {
+    if (status->kind() != JsonKind::kObject) return wrongType("status", "an object", *status);
     std::string phase;
     if (auto s = readString(*status, "phase", "status", &phase); !s) return s.error();
     view.phase = phaseOf(phase);
@@ -136,17 +145,32 @@ core::Result<core::PodView> podFromJson(const json& pod) {
   return view;
 }
 
-core::Result<core::NodeView> nodeFromJson(const json& node) {
-  if (!node.is_object()) return wrongType("node", "an object", node);
+template <typename View>
+core::Result<core::NodeView> readNode(const View& node) {
+  if (node.kind() != JsonKind::kObject) return wrongType("node", "an object", node);
   core::NodeView view;
-  const json* meta = member(node, "metadata");
-  if (meta == nullptr) return core::invalidArgument("metadata", "is missing");
-  if (!meta->is_object()) return wrongType("metadata", "an object", *meta);
+  auto meta = member(node, "metadata");
+  if (!meta) return core::invalidArgument("metadata", "is missing");
+  if (meta->kind() != JsonKind::kObject) return wrongType("metadata", "an object", *meta);
   if (auto s = readString(*meta, "name", "metadata", &view.name); !s) return s.error();
   if (view.name.empty()) return core::invalidArgument("metadata.name", "is missing");
   if (auto s = readStringMap(*meta, "labels", "metadata", &view.labels); !s) return s.error();
-  view.deleting = member(*meta, "deletionTimestamp") != nullptr;
+  view.deleting = member(*meta, "deletionTimestamp").has_value();
   return view;
+}
+
+}  // namespace
+
+core::Result<core::PodView> podFromJson(const nlohmann::json& pod) {
+  return readPod(NlohmannView(pod));
+}
+
+core::Result<core::PodView> podFromSimdjson(const simdjson::dom::element& pod) {
+  return readPod(SimdjsonView(pod));
+}
+
+core::Result<core::NodeView> nodeFromJson(const nlohmann::json& node) {
+  return readNode(NlohmannView(node));
 }
 
 }  // namespace mpshare::platform

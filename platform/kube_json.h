@@ -5,6 +5,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+namespace simdjson::dom {
+class element;
+}  // namespace simdjson::dom
+
 #include "core/pod.h"
 #include "core/result.h"
 
@@ -14,6 +18,10 @@ namespace mpshare::platform {
 // are fine; a section of the wrong JSON type is an error naming its path, e.g.
 // `spec.containers[1].resources.limits: expected an object, got array`.
 core::Result<core::PodView> podFromJson(const nlohmann::json& pod);
+// The same, read from simdjson's DOM (a request body parsed with simdjson):
+// the same values and the same errors. (Another name, not an overload:
+// nlohmann::json converts implicitly to almost anything.)
+core::Result<core::PodView> podFromSimdjson(const simdjson::dom::element& pod);
 
 // A v1.Node object: name, labels, and whether it is being deleted.
 core::Result<core::NodeView> nodeFromJson(const nlohmann::json& node);

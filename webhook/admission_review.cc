@@ -1,176 +1,237 @@
 #include "webhook/admission_review.h"
 
+#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "platform/json_text.h"
+#include "platform/json_view.h"
 #include "platform/kube_json.h"
 
 namespace mpshare::webhook {
 namespace {
 
-using nlohmann::json;
+using platform::JsonKind;
+using platform::SimdjsonView;
+
+// Bodies up to this size are parsed by a parser kept per thread, whose buffers
+// are reused from request to request; a larger one gets a parser of its own,
+// freed afterwards, so one large request does not pin its size on every thread.
+constexpr size_t kReusedParserBytes = 256 * 1024;
 
 core::Error at(const std::string& path, const std::string& message) {
   return core::invalidArgument(path, message);
 }
 
-std::string shown(const json& j) {
-  std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+std::string shown(const SimdjsonView& value) {
+  std::string text = value.dump();
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text;
 }
 
-core::Error wrongType(const std::string& path, const char* expected, const json& got) {
-  return at(path, std::string("expected ") + expected + ", got " + got.type_name());
+core::Error wrongType(const std::string& path, const char* expected, const SimdjsonView& got) {
+  return at(path, std::string("expected ") + expected + ", got " + platform::jsonKindName(got.kind()));
+}
+
+bool present(const std::optional<SimdjsonView>& value) {
+  return value && value->kind() != JsonKind::kNull;
+}
+
+// simdjson names the kind of error, nlohmann where it is: parse again for the
+// position (only malformed bodies take this path).
+std::string describeInvalidJson(std::string_view body, simdjson::error_code error) {
+  try {
+    [[maybe_unused]] const auto parsed = nlohmann::json::parse(body.begin(), body.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    return e.what();
+  }
+  return simdjson::error_message(error);  // valid JSON that simdjson refuses, e.g. nested > 1024 deep
+}
+
+core::Status readHostPaths(const SimdjsonView& volumes, core::PodVolumes* out) {
+  if (volumes.kind() != JsonKind::kArray) {
+    return wrongType("request.object.spec.volumes", "an array", volumes);
+  }
+  out->has_volumes = true;
+  return volumes.forEachElement([out](size_t i, const SimdjsonView& v) -> core::Status {
+    const std::string path = "request.object.spec.volumes[" + std::to_string(i) + "]";
+    if (v.kind() != JsonKind::kObject) return wrongType(path, "an object", v);
+    auto name = v.find("name");
+    if (!name || name->kind() != JsonKind::kString) return at(path + ".name", "must be a string");
+    std::string host_path;
+    if (auto hp = v.find("hostPath"); hp && hp->kind() == JsonKind::kObject) {
+      if (auto p = hp->find("path"); p && p->kind() == JsonKind::kString) host_path = p->text();
+    }
+    out->host_paths[std::string(name->text())] = std::move(host_path);
+    return {};
+  });
+}
+
+core::Status readMounts(const SimdjsonView& spec, bool init, core::PodVolumes* out) {
+  const char* key = init ? "initContainers" : "containers";
+  auto list = spec.find(key);
+  if (!list || list->kind() != JsonKind::kArray) return {};
+  return list->forEachElement([&](size_t i, const SimdjsonView& c) -> core::Status {
+    if (c.kind() != JsonKind::kObject) return {};
+    auto mounts = c.find("volumeMounts");
+    if (!present(mounts)) return {};
+    const std::string path = std::string("request.object.spec.") + key + "[" + std::to_string(i) +
+                             "].volumeMounts";
+    if (mounts->kind() != JsonKind::kArray) return wrongType(path, "an array", *mounts);
+    core::ContainerMounts& cm = out->containers[{init, static_cast<int>(i)}];
+    cm.has_volume_mounts = true;
+    return mounts->forEachElement([&](size_t, const SimdjsonView& m) -> core::Status {
+      if (m.kind() != JsonKind::kObject) return wrongType(path + "[]", "an object", m);
+      core::VolumeMountView view;
+      if (auto n = m.find("name"); n && n->kind() == JsonKind::kString) view.name = n->text();
+      if (auto p = m.find("mountPath"); p && p->kind() == JsonKind::kString) {
+        view.mount_path = p->text();
+      }
+      cm.mounts.push_back(std::move(view));
+      return {};
+    });
+  });
 }
 
 // The volumeMounts of each container, and spec.volumes / spec.hostIPC: the state
-// daemon access edits. Shapes were partly checked by podFromJson already.
-core::Result<core::PodVolumes> volumesOf(const json& pod) {
+// daemon access edits. Shapes were partly checked by podFromSimdjson already.
+core::Result<core::PodVolumes> volumesOf(const SimdjsonView& pod) {
   core::PodVolumes out;
-  auto spec_it = pod.find("spec");
-  if (spec_it == pod.end() || !spec_it->is_object()) return out;
-  const json& spec = *spec_it;
-  if (auto ipc = spec.find("hostIPC"); ipc != spec.end() && !ipc->is_null()) {
-    if (!ipc->is_boolean()) return wrongType("request.object.spec.hostIPC", "a boolean", *ipc);
-    out.host_ipc = ipc->get<bool>();
-  }
-  if (auto vols = spec.find("volumes"); vols != spec.end() && !vols->is_null()) {
-    if (!vols->is_array()) return wrongType("request.object.spec.volumes", "an array", *vols);
-    out.has_volumes = true;
-    for (size_t i = 0; i < vols->size(); ++i) {
-      const json& v = (*vols)[i];
-      const std::string path = "request.object.spec.volumes[" + std::to_string(i) + "]";
-      if (!v.is_object()) return wrongType(path, "an object", v);
-      auto name = v.find("name");
-      if (name == v.end() || !name->is_string()) return at(path + ".name", "must be a string");
-      std::string host_path;
-      if (auto hp = v.find("hostPath"); hp != v.end() && hp->is_object()) {
-        if (auto p = hp->find("path"); p != hp->end() && p->is_string()) host_path = *p;
-      }
-      out.host_paths[name->get<std::string>()] = host_path;
+  auto spec = pod.find("spec");
+  if (!spec || spec->kind() != JsonKind::kObject) return out;
+  if (auto ipc = spec->find("hostIPC"); present(ipc)) {
+    if (ipc->kind() != JsonKind::kBoolean) {
+      return wrongType("request.object.spec.hostIPC", "a boolean", *ipc);
     }
+    out.host_ipc = ipc->boolean();
+  }
+  if (auto volumes = spec->find("volumes"); present(volumes)) {
+    if (auto s = readHostPaths(*volumes, &out); !s) return s.error();
   }
   for (const bool init : {false, true}) {
-    const char* key = init ? "initContainers" : "containers";
-    auto list = spec.find(key);
-    if (list == spec.end() || !list->is_array()) continue;
-    for (size_t i = 0; i < list->size(); ++i) {
-      const json& c = (*list)[i];
-      if (!c.is_object()) continue;
-      auto mounts = c.find("volumeMounts");
-      if (mounts == c.end() || mounts->is_null()) continue;
-      const std::string path = std::string("request.object.spec.") + key + "[" +
-                               std::to_string(i) + "].volumeMounts";
-      if (!mounts->is_array()) return wrongType(path, "an array", *mounts);
-      core::ContainerMounts& cm = out.containers[{init, static_cast<int>(i)}];
-      cm.has_volume_mounts = true;
-      for (const auto& m : *mounts) {
-        if (!m.is_object()) return wrongType(path + "[]", "an object", m);
-        core::VolumeMountView view;
-        if (auto n = m.find("name"); n != m.end() && n->is_string()) view.name = *n;
-        if (auto p = m.find("mountPath"); p != m.end() && p->is_string()) view.mount_path = *p;
-        cm.mounts.push_back(std::move(view));
-      }
-    }
+    if (auto s = readMounts(*spec, init, &out); !s) return s.error();
   }
   return out;
 }
 
-// obj[key] when it is a string; nullopt otherwise (never throws, unlike json::value).
-std::optional<std::string> stringAt(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return std::nullopt;
-  return it->get<std::string>();
+// obj[key] when it is a string; nullopt otherwise.
+std::optional<std::string_view> stringAt(const SimdjsonView& obj, const char* key) {
+  auto value = obj.find(key);
+  if (!value || value->kind() != JsonKind::kString) return std::nullopt;
+  return value->text();
 }
 
-core::Status expectString(const json& obj, const char* key, const std::string& path,
-                          std::string_view want) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return at(path, "is missing; must be \"" + std::string(want) + "\"");
-  if (!it->is_string() || it->get<std::string>() != want) {
-    return at(path, "must be \"" + std::string(want) + "\", got " + shown(*it));
+core::Status expectString(const SimdjsonView& obj, const char* key, std::string_view want) {
+  auto value = obj.find(key);
+  if (!value) return at(key, "is missing; must be \"" + std::string(want) + "\"");
+  if (value->kind() != JsonKind::kString || value->text() != want) {
+    return at(key, "must be \"" + std::string(want) + "\", got " + shown(*value));
   }
   return {};
 }
 
-}  // namespace
-
-core::Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
-  json review;
-  try {
-    review = json::parse(body.begin(), body.end());
-  } catch (const json::parse_error& e) {
-    return at("body", std::string("is not valid JSON: ") + e.what());
+core::Result<AdmissionRequest> readReview(const SimdjsonView& review) {
+  if (review.kind() != JsonKind::kObject) {
+    return wrongType("body", "an AdmissionReview object", review);
   }
-  if (!review.is_object()) return wrongType("body", "an AdmissionReview object", review);
-  if (auto s = expectString(review, "apiVersion", "apiVersion", kAdmissionApiVersion); !s) {
-    return s.error();
-  }
-  if (auto s = expectString(review, "kind", "kind", kAdmissionKind); !s) return s.error();
-  auto req_it = review.find("request");
-  if (req_it == review.end() || req_it->is_null()) return at("request", "is missing");
-  json& request = *req_it;
-  if (!request.is_object()) return wrongType("request", "an object", request);
+  if (auto s = expectString(review, "apiVersion", kAdmissionApiVersion); !s) return s.error();
+  if (auto s = expectString(review, "kind", kAdmissionKind); !s) return s.error();
+  auto request = review.find("request");
+  if (!present(request)) return at("request", "is missing");
+  if (request->kind() != JsonKind::kObject) return wrongType("request", "an object", *request);
 
   AdmissionRequest out;
-  auto uid = request.find("uid");
-  if (uid == request.end() || uid->is_null()) return at("request.uid", "is missing");
-  if (!uid->is_string() || uid->get_ref<const std::string&>().empty()) {
+  auto uid = request->find("uid");
+  if (!present(uid)) return at("request.uid", "is missing");
+  if (uid->kind() != JsonKind::kString || uid->text().empty()) {
     return at("request.uid", "must be a non-empty string, got " + shown(*uid));
   }
-  out.uid = uid->get<std::string>();
+  out.uid = uid->text();
 
-  auto op = request.find("operation");
-  if (op == request.end()) {
-    return at("request.operation", "is missing; must be CREATE, UPDATE, DELETE or CONNECT");
-  }
-  const auto operation = op->is_string() ? core::parseOperation(op->get<std::string>())
-                                         : std::nullopt;
+  auto op = request->find("operation");
+  if (!op) return at("request.operation", "is missing; must be CREATE, UPDATE, DELETE or CONNECT");
+  const auto operation = op->kind() == JsonKind::kString
+                             ? core::parseOperation(op->text())
+                             : std::nullopt;
   if (!operation) {
     return at("request.operation", "must be CREATE, UPDATE, DELETE or CONNECT, got " + shown(*op));
   }
   out.operation = *operation;
 
-  auto kind = request.find("kind");
-  if (kind == request.end() || !kind->is_object()) {
+  auto kind = request->find("kind");
+  if (!kind || kind->kind() != JsonKind::kObject) {
     return at("request.kind", "must be an object {group, version, kind}");
   }
   out.is_pod = stringAt(*kind, "group") == "" && stringAt(*kind, "version") == "v1" &&
                stringAt(*kind, "kind") == "Pod";
   if (!out.is_pod || out.operation != core::Operation::kCreate) return out;
 
-  auto object = request.find("object");
-  if (object == request.end() || object->is_null()) {
-    return at("request.object", "is missing; a Pod CREATE carries the pod");
-  }
-  if (!object->is_object()) return wrongType("request.object", "a Pod object", *object);
-  auto pod = platform::podFromJson(*object);
+  auto object = request->find("object");
+  if (!present(object)) return at("request.object", "is missing; a Pod CREATE carries the pod");
+  if (object->kind() != JsonKind::kObject) return wrongType("request.object", "a Pod object", *object);
+  auto pod = platform::podFromSimdjson(object->element());
   if (!pod) return at("request.object." + pod.error().field, pod.error().message);
   auto volumes = volumesOf(*object);
   if (!volumes) return volumes.error();
   out.pod = std::move(*pod);
   out.volumes = std::move(*volumes);
-  out.object = std::move(*object);
   return out;
 }
 
-std::string buildAdmissionResponse(const std::string& uid, const core::Decision& decision,
-                                   const json& patch) {
-  json response = {{"uid", uid}, {"allowed", decision.allowed}};
-  if (!decision.allowed) {
-    response["status"] = {{"code", 400},
-                          {"reason", "BadRequest"},
-                          {"status", "Failure"},
-                          {"message", decision.message}};
-  } else if (patch.is_array() && !patch.empty()) {
-    response["patchType"] = "JSONPatch";
-    response["patch"] = base64Encode(patch.dump());
+core::Result<AdmissionRequest> parseWith(simdjson::dom::parser& parser, std::string_view body) {
+  simdjson::dom::element root;
+  if (auto error = parser.parse(body.data(), body.size()).get(root); error != simdjson::SUCCESS) {
+    return at("body", "is not valid JSON: " + describeInvalidJson(body, error));
   }
-  if (!decision.warnings.empty()) response["warnings"] = decision.warnings;
-  json review = {{"apiVersion", kAdmissionApiVersion},
-                 {"kind", kAdmissionKind},
-                 {"response", std::move(response)}};
-  return review.dump(-1, ' ', false, json::error_handler_t::replace);
+  return readReview(SimdjsonView(root));
+}
+
+}  // namespace
+
+core::Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
+  if (body.size() <= kReusedParserBytes) {
+    thread_local simdjson::dom::parser parser;
+    return parseWith(parser, body);
+  }
+  simdjson::dom::parser parser;
+  return parseWith(parser, body);
+}
+
+// Written directly, members in key order: the bytes nlohmann's dump gave.
+std::string buildAdmissionResponse(std::string_view uid, const core::Decision& decision,
+                                   std::string_view patch) {
+  std::string out;
+  out.reserve(256 + patch.size() * 4 / 3 + decision.message.size());
+  out += R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"allowed":)";
+  out += decision.allowed ? "true" : "false";
+  if (decision.allowed && !patch.empty()) {
+    out += R"(,"patch":")";
+    out += base64Encode(patch);
+    out += R"(","patchType":"JSONPatch")";
+  }
+  if (!decision.allowed) {
+    out += R"(,"status":{"code":400,"message":)";
+    platform::appendJsonString(out, decision.message);
+    out += R"(,"reason":"BadRequest","status":"Failure"})";
+  }
+  out += R"(,"uid":)";
+  platform::appendJsonString(out, uid);
+  if (!decision.warnings.empty()) {
+    out += R"(,"warnings":[)";
+    for (size_t i = 0; i < decision.warnings.size(); ++i) {
+      if (i > 0) out += ',';
+      platform::appendJsonString(out, decision.warnings[i]);
+    }
+    out += ']';
+  }
+  out += "}}";
+  return out;
+}
+
+std::string errorBody(std::string_view message) {
+  std::string out = R"({"error":)";
+  platform::appendJsonString(out, message);
+  out += '}';
+  return out;
 }
 
 std::string base64Encode(std::string_view bytes) {

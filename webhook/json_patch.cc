@@ -1,21 +1,68 @@
 #include "webhook/json_patch.h"
 
+#include <functional>
+
+#include "platform/json_text.h"
+
 namespace mpshare::webhook {
 namespace {
 
-using nlohmann::json;
+using platform::appendJsonString;
+using AppendValue = std::function<void(std::string&, size_t)>;
 
-// Appends `items` under `array_path`: one `add` of the whole array when it does
-// not exist yet, else one `add .../-` per item, so existing entries are kept.
-void appendAll(json* patch, const std::string& array_path, bool exists, const json& items) {
-  if (items.empty()) return;
+// Starts the next operation of the patch array.
+void beginOperation(std::string& patch, std::string_view path) {
+  patch += patch.empty() ? "[" : ",";
+  patch += R"({"op":"add","path":)";
+  appendJsonString(patch, path);
+  patch += R"(,"value":)";
+}
+
+// Appends `count` items under `array_path`: one `add` of the whole array when
+// it does not exist yet, else one `add .../-` per item, so existing entries
+// are kept. `item(out, i)` writes item i.
+void appendAll(std::string& patch, const std::string& array_path, bool exists, size_t count,
+               const AppendValue& item) {
+  if (count == 0) return;
   if (!exists) {
-    patch->push_back({{"op", "add"}, {"path", array_path}, {"value", items}});
+    beginOperation(patch, array_path);
+    patch += '[';
+    for (size_t i = 0; i < count; ++i) {
+      if (i > 0) patch += ',';
+      item(patch, i);
+    }
+    patch += "]}";
     return;
   }
-  for (const auto& item : items) {
-    patch->push_back({{"op", "add"}, {"path", array_path + "/-"}, {"value", item}});
+  for (size_t i = 0; i < count; ++i) {
+    beginOperation(patch, array_path + "/-");
+    item(patch, i);
+    patch += '}';
   }
+}
+
+void appendEnv(std::string& out, const core::EnvEdit& env) {
+  out += R"({"name":)";
+  appendJsonString(out, env.name);
+  out += R"(,"value":)";
+  appendJsonString(out, env.value);
+  out += '}';
+}
+
+void appendMount(std::string& out, const core::VolumeMountView& mount) {
+  out += R"({"mountPath":)";
+  appendJsonString(out, mount.mount_path);
+  out += R"(,"name":)";
+  appendJsonString(out, mount.name);
+  out += '}';
+}
+
+void appendHostPathVolume(std::string& out, const core::HostPathVolume& volume) {
+  out += R"({"hostPath":{"path":)";
+  appendJsonString(out, volume.path);
+  out += R"(,"type":"Directory"},"name":)";
+  appendJsonString(out, volume.name);
+  out += '}';
 }
 
 }  // namespace
@@ -35,28 +82,29 @@ std::string escapePointerSegment(std::string_view segment) {
   return out;
 }
 
-json buildPatch(const core::PodEdits& edits) {
-  json patch = json::array();
+std::string buildPatch(const core::PodEdits& edits) {
+  std::string patch;
   for (const auto& c : edits.containers) {
     const std::string base = std::string(c.init ? "/spec/initContainers/" : "/spec/containers/") +
                              std::to_string(c.index);
-    json env = json::array();
-    for (const auto& e : c.env) env.push_back({{"name", e.name}, {"value", e.value}});
-    appendAll(&patch, base + "/env", c.has_env, env);
+    appendAll(patch, base + "/env", c.has_env, c.env.size(),
+              [&c](std::string& out, size_t i) { appendEnv(out, c.env[i]); });
     if (c.mount) {
-      json mounts = json::array(
-          {{{"name", c.mount->name}, {"mountPath", c.mount->mount_path}}});
-      appendAll(&patch, base + "/volumeMounts", c.has_volume_mounts, mounts);
+      appendAll(patch, base + "/volumeMounts", c.has_volume_mounts, 1,
+                [&c](std::string& out, size_t) { appendMount(out, *c.mount); });
     }
   }
   if (edits.volume) {
-    json volumes = json::array({{{"name", edits.volume->name},
-                                 {"hostPath", {{"path", edits.volume->path}, {"type", "Directory"}}}}});
-    appendAll(&patch, "/spec/volumes", edits.has_volumes, volumes);
+    appendAll(patch, "/spec/volumes", edits.has_volumes, 1,
+              [&edits](std::string& out, size_t) { appendHostPathVolume(out, *edits.volume); });
   }
   // `add` on an existing member replaces it, so this is right whether hostIPC is
   // absent or false.
-  if (edits.set_host_ipc) patch.push_back({{"op", "add"}, {"path", "/spec/hostIPC"}, {"value", true}});
+  if (edits.set_host_ipc) {
+    beginOperation(patch, "/spec/hostIPC");
+    patch += "true}";
+  }
+  if (!patch.empty()) patch += ']';
   return patch;
 }
 

@@ -5,7 +5,6 @@
 // an existing one, so an absent env/volumeMounts/volumes array is added whole and
 // an existing one is appended to with `/-`, entry by entry.
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -16,9 +15,10 @@ namespace mpshare::webhook {
 // RFC 6901 escaping of one path segment: "mpshare.io/x" -> "mpshare.io~1x", "a~b" -> "a~0b".
 std::string escapePointerSegment(std::string_view segment);
 
-// The patch for `edits`; an empty array when there is nothing to change.
+// The patch for `edits` as compact JSON text, members in key order (the bytes
+// nlohmann's dump would give); "" when there is nothing to change.
 // Example: a container 0 without env gets
 //   [{"op":"add","path":"/spec/containers/0/env","value":[{"name":"...","value":"30"}]}]
-nlohmann::json buildPatch(const core::PodEdits& edits);
+std::string buildPatch(const core::PodEdits& edits);
 
 }  // namespace mpshare::webhook

@@ -1,7 +1,5 @@
 #include "webhook/review.h"
 
-#include <nlohmann/json.hpp>
-
 #include "webhook/admission_review.h"
 #include "webhook/json_patch.h"
 
@@ -28,8 +26,7 @@ ReviewResult reviewAdmission(std::string_view body, const Config& config) {
     result.outcome = ReviewOutcome::kBadRequest;
     result.http_status = 400;
     result.error = "invalid AdmissionReview: " + request.error().describe();
-    result.body = nlohmann::json{{"error", result.error}}.dump(
-        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    result.body = errorBody(result.error);
     return result;
   }
   core::Decision decision;
@@ -37,8 +34,7 @@ ReviewResult reviewAdmission(std::string_view body, const Config& config) {
     decision = core::decideAdmission(request->pod, request->volumes, request->operation,
                                      config.rules);
   }
-  const nlohmann::json patch = decision.allowed ? buildPatch(decision.edits)
-                                                : nlohmann::json::array();
+  const std::string patch = decision.allowed ? buildPatch(decision.edits) : std::string();
   result.body = buildAdmissionResponse(request->uid, decision, patch);
   if (!decision.allowed) {
     result.outcome = ReviewOutcome::kDenied;

@@ -1,9 +1,9 @@
 #include "webhook/routes.h"
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 
 #include "platform/logging.h"
+#include "webhook/admission_review.h"
 #include "webhook/review.h"
 
 namespace mpshare::webhook {
@@ -13,9 +13,7 @@ using platform::HttpRequest;
 using platform::HttpResponse;
 
 HttpResponse jsonError(int status, const std::string& message) {
-  return {status, "application/json",
-          nlohmann::json{{"error", message}}.dump(-1, ' ', false,
-                                                  nlohmann::json::error_handler_t::replace)};
+  return {status, "application/json", errorBody(message)};
 }
 
 HttpResponse methodNotAllowed(const HttpRequest& request, const char* allowed) {
@@ -61,7 +59,7 @@ HttpResponse WebhookRoutes::mutate(const HttpRequest& request) {
       result.outcome = ReviewOutcome::kBadRequest;
       result.http_status = 400;
       result.error = "request body exceeds " + std::to_string(config_.max_request_bytes) + " bytes";
-      result.body = nlohmann::json{{"error", result.error}}.dump();
+      result.body = errorBody(result.error);
     } else {
       result = reviewAdmission(request.body, config_);
     }

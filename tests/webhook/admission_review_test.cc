@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/webhook/base64.h"
 #include "webhook/json_patch.h"
 #include "webhook/review.h"
@@ -90,18 +92,18 @@ TEST(AdmissionReviewTest, NonPodKindsAndOtherOperationsAreAllowedUntouched) {
 
 TEST(AdmissionReviewTest, ResponseCarriesPatchOnlyWhenThereIsOne) {
   core::Decision allowed;
-  json empty = json::parse(buildAdmissionResponse("u", allowed, json::array()));
+  json empty = json::parse(buildAdmissionResponse("u", allowed, ""));
   EXPECT_EQ(empty, json::parse(R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
                                    "response":{"uid":"u","allowed":true}})"));
   const json patch = json::parse(R"([{"op":"add","path":"/spec/hostIPC","value":true}])");
-  json with = json::parse(buildAdmissionResponse("u", allowed, patch))["response"];
+  json with = json::parse(buildAdmissionResponse("u", allowed, patch.dump()))["response"];
   EXPECT_EQ(with["patchType"], "JSONPatch");
   EXPECT_EQ(json::parse(testing::base64Decode(with["patch"].get<std::string>())), patch);
 
   core::Decision denied;
   denied.allowed = false;
   denied.message = "mpshare.io/thread-percentage: must be an integer 1-100, got \"130\"";
-  json no = json::parse(buildAdmissionResponse("u", denied, patch))["response"];
+  json no = json::parse(buildAdmissionResponse("u", denied, patch.dump()))["response"];
   EXPECT_FALSE(no["allowed"].get<bool>());
   EXPECT_FALSE(no.contains("patch"));
   EXPECT_EQ(no["status"], json::parse(R"({"code":400,"reason":"BadRequest","status":"Failure",
@@ -143,14 +145,14 @@ TEST(JsonPatchTest, AddsWholeArraysWhenAbsentAndAppendsOtherwise) {
   edits.has_volumes = true;
   edits.volume = core::HostPathVolume{"v", "/p"};
   edits.set_host_ipc = true;
-  EXPECT_EQ(buildPatch(edits), json::parse(R"([
+  EXPECT_EQ(json::parse(buildPatch(edits)), json::parse(R"([
     {"op":"add","path":"/spec/containers/0/env","value":[{"name":"A","value":"1"},{"name":"B","value":"2"}]},
     {"op":"add","path":"/spec/containers/0/volumeMounts","value":[{"name":"v","mountPath":"/p"}]},
     {"op":"add","path":"/spec/initContainers/2/env/-","value":{"name":"A","value":"1"}},
     {"op":"add","path":"/spec/initContainers/2/volumeMounts/-","value":{"name":"v","mountPath":"/p"}},
     {"op":"add","path":"/spec/volumes/-","value":{"name":"v","hostPath":{"path":"/p","type":"Directory"}}},
     {"op":"add","path":"/spec/hostIPC","value":true}])"));
-  EXPECT_EQ(buildPatch(core::PodEdits{}), json::array());
+  EXPECT_EQ(buildPatch(core::PodEdits{}), "");
 }
 
 }  // namespace
