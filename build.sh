@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(
   build-essential cmake ninja-build pkg-config openssl ca-certificates
-  libcpprest-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev
+  libcpprest-dev libboost-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus wrk gnuplot-nox python3
   golang-go golang-github-masterminds-sprig-dev

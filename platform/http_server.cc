@@ -1,200 +1,115 @@
-// cpprestsdk's http_listener behind the HttpServer interface.
+// The HttpServer interface on Boost.Asio and Boost.Beast's HTTP/1.1 parser,
+// over OpenSSL.
 //
-// cpprestsdk calls the listener's handler on its I/O thread before the body
-// has arrived, so all real work happens in pplx continuations: the body is
-// read chunk by chunk (bounded by max_body_bytes), then the route runs on a
-// pool thread, then exactly one reply is sent.
+// Each server runs its own io_context on `threads` threads. A connection is a
+// Session: TLS handshake, then read a request, run the route on the same
+// thread, write the reply, and again while the client keeps the connection
+// alive. Requests on one connection are answered in order; connections run
+// in parallel. The reply is written as one buffer, so with TLS it leaves as
+// one record and usually one segment.
+//
+// (This replaced cpprestsdk's http_listener, whose per-request task
+// machinery cost more than the webhook's whole review: docs/benchmarks.md.)
 
 #include "platform/http_server.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <condition_variable>
-#include <functional>
+#include <future>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <stdexcept>
-#include <utility>  // before pplx/threadpool.h, whose Boost.Asio uses std::exchange
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
-#include <cpprest/http_listener.h>
-#include <pplx/threadpool.h>
-#include <nlohmann/json.hpp>
-
+#include "platform/json_text.h"
 #include "platform/logging.h"
 #include "platform/tls_credentials.h"
 
 namespace mpshare::platform {
 namespace {
 
-using web::http::http_request;
-using web::http::http_response;
-using web::http::experimental::listener::http_listener;
-using web::http::experimental::listener::http_listener_config;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
 
-constexpr size_t kReadChunkBytes = 64 * 1024;
-constexpr int kPortProbeAttempts = 5;
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+// A keep-alive connection may sit idle this long between requests (the Go
+// HTTP client the API server uses keeps idle connections for 90 s).
+constexpr auto kIdleTimeout = std::chrono::seconds(120);
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
+constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
+// A body over max_body_bytes is read and dropped (so the client gets its 400
+// rather than a reset), but only up to this much more; past it the
+// connection is closed.
+constexpr uint64_t kDrainAllowanceBytes = 64 << 20;
 
-// host:port pairs served by this process. cpprestsdk keeps one process-wide
-// table keyed by host:port, and a failed second open of a pair already in it
-// removes the first server's entry, silently killing it; so refuse up front.
-class AddressesInUse {
- public:
-  static bool claim(const std::string& address) {
-    std::lock_guard<std::mutex> lock(mutex());
-    return set().insert(address).second;
-  }
-  static void release(const std::string& address) {
-    std::lock_guard<std::mutex> lock(mutex());
-    set().erase(address);
-  }
-
- private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  static std::set<std::string>& set() {
-    static std::set<std::string> s;
-    return s;
-  }
-};
-
-HttpResponse jsonError(int status, const std::string& message) {
-  nlohmann::json body = {{"error", message}};
-  return {status, "application/json",
-          body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
-}
-
-// Binds host:0, reads the port the kernel chose and releases it.
-uint16_t probeFreePort(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), "0", &hints, &found) != 0 || found == nullptr) {
-    throw std::runtime_error("cannot resolve listen address " + host);
-  }
-  uint16_t port = 0;
-  const int fd = ::socket(found->ai_family, found->ai_socktype, found->ai_protocol);
-  if (fd >= 0 && ::bind(fd, found->ai_addr, found->ai_addrlen) == 0) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                                              : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    }
-  }
-  if (fd >= 0) ::close(fd);
-  freeaddrinfo(found);
-  if (port == 0) throw std::runtime_error("cannot bind a free port on " + host);
-  return port;
-}
-
-std::string listenUri(const ServerOptions& options, uint16_t port) {
-  const bool ipv6 = options.host.find(':') != std::string::npos;
-  const std::string host = ipv6 ? "[" + options.host + "]" : options.host;
-  return std::string(options.tls ? "https" : "http") + "://" + host + ":" + std::to_string(port) +
-         "/";
-}
-
-HttpRequest toRequest(const http_request& request) {
-  HttpRequest out;
-  out.method = request.method();
-  const auto& uri = request.request_uri();
-  out.path = uri.path();
-  out.query = uri.query();
-  for (const auto& [name, value] : request.headers()) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out.headers[lower] = value;
-  }
+std::string errorJson(std::string_view message) {
+  std::string out = R"({"error":)";
+  appendJsonString(out, message);
+  out += '}';
   return out;
 }
 
-// Reads the body in chunks, keeping at most `limit` bytes. Past the limit it
-// keeps draining (the library replies only once the whole body was read) but
-// stores nothing, so an oversized body costs no memory. With a Content-Length
-// it asks for exactly that many bytes, so a small body costs one task hop, and
-// an empty body none: `done` then runs on the caller's thread.
-class BodyReader : public std::enable_shared_from_this<BodyReader> {
- public:
-  using Done = std::function<void(std::exception_ptr)>;
+// A request body kept up to a limit: bytes past it are counted as oversized
+// and dropped, so an oversized body costs no memory.
+struct CappedBody {
+  struct value_type {
+    std::string text;
+    size_t limit = 0;
+    bool oversized = false;
+  };
 
-  BodyReader(concurrency::streams::streambuf<uint8_t> buffer, size_t limit,
-             std::optional<size_t> expected, Done done)
-      : buffer_(std::move(buffer)),
-        limit_(limit),
-        expected_(expected),
-        oversized_(expected && *expected > limit),
-        done_(std::move(done)) {
-    if (expected_ && !oversized_) body_.reserve(*expected_);
-  }
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>& /*header*/, value_type& body) : body_(body) {}
 
-  void start() {
-    if (expected_ && *expected_ == 0) {
-      done_(nullptr);
-      return;
+    void init(const boost::optional<std::uint64_t>& length, beast::error_code& ec) {
+      ec = {};
+      if (!length) return;
+      if (*length > body_.limit) {
+        body_.oversized = true;
+      } else {
+        body_.text.reserve(static_cast<size_t>(*length));
+      }
     }
-    chunk_.resize(expected_ && !oversized_ ? std::min(kReadChunkBytes, *expected_)
-                                           : kReadChunkBytes);
-    next();
-  }
-  std::string& body() { return body_; }
-  [[nodiscard]] bool oversized() const { return oversized_; }
-
- private:
-  void next() {
-    size_t want = chunk_.size();
-    if (expected_ && !oversized_) want = std::min(want, *expected_ - body_.size());
-    auto self = shared_from_this();
-    buffer_.getn(chunk_.data(), want).then([self](pplx::task<size_t> read) {
-      size_t n = 0;
-      try {
-        n = read.get();
-      } catch (...) {
-        self->done_(std::current_exception());
-        return;
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      ec = {};
+      const size_t n = asio::buffer_size(buffers);
+      if (!body_.oversized && body_.text.size() + n > body_.limit) {
+        body_.oversized = true;
+        std::string().swap(body_.text);
       }
-      if (n == 0) {
-        if (self->expected_ && !self->oversized_ && self->body_.size() < *self->expected_) {
-          self->done_(std::make_exception_ptr(std::runtime_error(
-              "body ended after " + std::to_string(self->body_.size()) + " of " +
-              std::to_string(*self->expected_) + " bytes")));
-          return;
-        }
-        self->done_(nullptr);
-        return;
-      }
-      if (!self->oversized_ && self->body_.size() + n > self->limit_) {
-        self->oversized_ = true;
-        std::string().swap(self->body_);
-      }
-      if (!self->oversized_) {
-        self->body_.append(self->chunk_.begin(), self->chunk_.begin() + static_cast<long>(n));
-        if (self->expected_ && self->body_.size() == *self->expected_) {
-          self->done_(nullptr);
-          return;
+      if (!body_.oversized) {
+        for (const auto buffer : beast::buffers_range_ref(buffers)) {
+          body_.text.append(static_cast<const char*>(buffer.data()), buffer.size());
         }
       }
-      self->next();
-    });
-  }
+      return n;
+    }
+    void finish(beast::error_code& ec) { ec = {}; }
 
-  concurrency::streams::streambuf<uint8_t> buffer_;
-  const size_t limit_;
-  const std::optional<size_t> expected_;  // Content-Length, when sent
-  bool oversized_;
-  Done done_;
-  std::vector<uint8_t> chunk_;
-  std::string body_;
+   private:
+    value_type& body_;
+  };
 };
 
-// State shared with in-flight continuations, which may outlive a stop() that
+using Parser = http::request_parser<CappedBody>;
+
+// State shared by a server and its sessions, which may outlive a stop() that
 // timed out waiting for them.
 struct ServingState {
   HttpHandler handler;
@@ -220,126 +135,228 @@ HttpResponse invokeHandler(const HttpHandler& handler, const HttpRequest& reques
   } catch (const std::exception& e) {
     logError("request handler failed",
              {{"method", request.method}, {"path", request.path}, {"error", e.what()}});
-    return jsonError(500, e.what());
+    return {500, "application/json", errorJson(e.what())};
   } catch (...) {
     logError("request handler failed",
              {{"method", request.method}, {"path", request.path}, {"error", "unknown exception"}});
-    return jsonError(500, "internal error");
+    return {500, "application/json", errorJson("internal error")};
   }
 }
 
-// The one place a reply is sent. `state`, when given, counts the request as
-// finished only once the reply is written (or failed), so stop() never cuts
-// a reply short.
-void sendReply(http_request& request, const HttpResponse& response, bool close,
-               std::shared_ptr<ServingState> state = nullptr) {
-  try {
-    http_response reply(static_cast<web::http::status_code>(response.status));
-    reply.set_body(response.body, response.content_type);
-    if (close) reply.headers().add("Connection", "close");
-    request.reply(reply).then([state](pplx::task<void> sent) {
-      try {
-        sent.get();
-      } catch (const std::exception& e) {
-        logDebug("reply not delivered", {{"error", e.what()}});  // client went away
-      }
-      if (state) state->end();
-    });
-  } catch (const std::exception& e) {
-    logWarn("reply failed", {{"error", e.what()}});
-    if (state) state->end();
+HttpRequest toRequest(const http::request<CappedBody>& message) {
+  HttpRequest out;
+  out.method = std::string(message.method_string());
+  const std::string_view target(message.target().data(), message.target().size());
+  const size_t question = target.find('?');
+  out.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) out.query = std::string(target.substr(question + 1));
+  for (const auto& field : message) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string_view value(field.value().data(), field.value().size());
+    auto [it, inserted] = out.headers.try_emplace(std::move(name), value);
+    if (!inserted) it->second.append(", ").append(value);  // repeated header: one list
   }
+  out.body = std::move(const_cast<http::request<CappedBody>&>(message).body().text);
+  return out;
 }
 
-// Runs once the body is in (or failed): the route, then the one reply.
-void finish(const std::shared_ptr<ServingState>& state, http_request& request,
-            HttpRequest& parsed, BodyReader& reader, const std::exception_ptr& read_error) {
-  HttpResponse response;
-  bool close = false;
-  try {
-    if (read_error) std::rethrow_exception(read_error);
-    if (reader.oversized()) {
-      response = jsonError(400, "request body exceeds " + std::to_string(state->max_body_bytes) +
-                                    " bytes");
-      close = true;
-    } else {
-      parsed.body = std::move(reader.body());
-      response = invokeHandler(state->handler, parsed);
-    }
-  } catch (const std::exception& e) {
-    response = jsonError(400, std::string("cannot read request body: ") + e.what());
-    close = true;
-  }
-  sendReply(request, response, close, state);
+// Status line, headers and body in one buffer.
+std::string serialize(const HttpResponse& response, unsigned version, bool close) {
+  const beast::string_view reason = http::obsolete_reason(static_cast<http::status>(response.status));
+  std::string out;
+  out.reserve(128 + response.content_type.size() + response.body.size());
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(response.status);
+  out += ' ';
+  out.append(reason.data(), reason.size());
+  out += "\r\nContent-Type: ";
+  out += response.content_type;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(response.body.size());
+  out += close ? "\r\nConnection: close\r\n\r\n" : (version == 10 ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\n\r\n");
+  out += response.body;
+  return out;
 }
 
-// Called by the library on its I/O thread once the headers are parsed. The
-// library's I/O threads and pplx tasks share one pool, so a route running
-// here or in a continuation costs the same: one pool thread while it runs.
-void serve(const std::shared_ptr<ServingState>& state, http_request request) {
-  if (state->stopping.load()) {
-    sendReply(request, jsonError(503, "server is shutting down"), true);
-    return;
-  }
-  state->begin();
-  try {
-    auto parsed = std::make_shared<HttpRequest>(toRequest(request));
-    std::optional<size_t> expected;
-    if (parsed->headers.count("content-length") != 0) {
-      expected = static_cast<size_t>(request.headers().content_length());
-    } else if (parsed->headers.count("transfer-encoding") == 0) {
-      expected = 0;  // HTTP/1.1: neither header means no body
-    }
-    // The reader owns the completion callback and the callback needs the
-    // reader: break the cycle through a weak pointer.
-    auto holder = std::make_shared<std::weak_ptr<BodyReader>>();
-    auto reader = std::make_shared<BodyReader>(
-        request.body().streambuf(), state->max_body_bytes, expected,
-        [state, request, parsed, holder](std::exception_ptr error) mutable {
-          if (auto self = holder->lock()) finish(state, request, *parsed, *self, error);
-        });
-    *holder = reader;
-    reader->start();
-  } catch (const std::exception& e) {
-    sendReply(request, jsonError(500, e.what()), true, state);
-  }
-}
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-class CppRestHttpServer final : public HttpServer {
  public:
-  CppRestHttpServer(const ServerOptions& options, HttpHandler handler)
+  template <class... Args>
+  Session(std::shared_ptr<ServingState> state, tcp::socket socket, Args&&... tls_context)
+      : state_(std::move(state)), stream_(std::move(socket), std::forward<Args>(tls_context)...) {}
+
+  void start() {
+    beast::error_code ignored;
+    lowest().socket().set_option(tcp::no_delay(true), ignored);
+    if constexpr (kTls) {
+      lowest().expires_after(kHandshakeTimeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  logDebug("tls handshake failed", {{"error", ec.message()}});
+                                  return;
+                                }
+                                self->readHeader();
+                              });
+    } else {
+      readHeader();
+    }
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void readHeader() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimitBytes);
+    parser_->body_limit(state_->max_body_bytes + kDrainAllowanceBytes);
+    parser_->get().body().limit = state_->max_body_bytes;
+    lowest().expires_after(kIdleTimeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              self->onHeader(ec);
+                            });
+  }
+
+  void onHeader(beast::error_code ec) {
+    if (ec) return onReadError(ec);
+    const auto& header = parser_->get();
+    if (beast::iequals(header[http::field::expect], "100-continue")) {
+      // The client waits for this before it sends the body.
+      auto interim = std::make_shared<std::string>(
+          header.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n");
+      lowest().expires_after(kWriteTimeout);
+      asio::async_write(stream_, asio::buffer(*interim),
+                        [self = this->shared_from_this(), interim](beast::error_code write_ec, size_t) {
+                          if (write_ec) return;
+                          self->readBody();
+                        });
+      return;
+    }
+    readBody();
+  }
+
+  void readBody() {
+    lowest().expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       self->onRequest(ec);
+                     });
+  }
+
+  void onReadError(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+      return reply({400, "application/json",
+                    errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")},
+                   11, true, false);
+    }
+    const bool malformed = ec.category() == http::make_error_code(http::error::bad_target).category() &&
+                           ec != http::error::end_of_stream && ec != http::error::partial_message;
+    if (malformed) {
+      return reply({400, "application/json", errorJson("malformed HTTP request: " + ec.message())},
+                   11, true, false);
+    }
+    close();  // the client closed, went quiet or vanished mid-request: nothing to answer
+  }
+
+  void onRequest(beast::error_code ec) {
+    if (ec) return onReadError(ec);
+    const auto& message = parser_->get();
+    const unsigned version = message.version();
+    const bool keep_alive = message.keep_alive();
+    if (message.body().oversized) {
+      return reply({400, "application/json",
+                    errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")},
+                   version, true, false);
+    }
+    if (state_->stopping.load()) {
+      return reply({503, "application/json", errorJson("server is shutting down")}, version, true, false);
+    }
+    state_->begin();
+    const HttpRequest request = toRequest(parser_->get());
+    reply(invokeHandler(state_->handler, request), version, !keep_alive, true);
+  }
+
+  // Writes the one reply to a request; `counted` requests end in state_ once
+  // the reply is out (or failed), so stop() never cuts a reply short.
+  void reply(const HttpResponse& response, unsigned version, bool close_after, bool counted) {
+    out_ = serialize(response, version, close_after);
+    lowest().expires_after(kWriteTimeout);
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this(), close_after, counted](beast::error_code ec, size_t) {
+                        if (counted) self->state_->end();
+                        if (ec) {
+                          logDebug("reply not delivered", {{"error", ec.message()}});
+                          return;
+                        }
+                        if (close_after) return self->close();
+                        self->readHeader();
+                      });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    if constexpr (kTls) {
+      // close_notify, so the client sees a clean end rather than a truncation;
+      // bounded, since the peer need not answer it.
+      lowest().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ignored_inner;
+        self->lowest().socket().shutdown(tcp::socket::shutdown_both, ignored_inner);
+      });
+    } else {
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  std::shared_ptr<ServingState> state_;
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  std::string out_;
+};
+
+std::string listenUri(const ServerOptions& options, uint16_t port) {
+  const bool ipv6 = options.host.find(':') != std::string::npos;
+  const std::string host = ipv6 ? "[" + options.host + "]" : options.host;
+  return std::string(options.tls ? "https" : "http") + "://" + host + ":" + std::to_string(port) +
+         "/";
+}
+
+class AsioHttpServer final : public HttpServer {
+ public:
+  AsioHttpServer(const ServerOptions& options, HttpHandler handler)
       : state_(std::make_shared<ServingState>()) {
-    setHttpThreadPoolSize(kDefaultHttpThreads);  // no-op when already sized
     state_->handler = std::move(handler);
     state_->max_body_bytes = options.max_body_bytes;
     if (options.tls) {
       credentials_ =
           std::make_shared<TlsCredentialStore>(*options.tls, options.tls_reload_interval);
+      tls_context_.emplace(ssl::context::tls_server);
+      credentials_->configureServerContext(tls_context_->native_handle());
     }
-    const int attempts = options.port == 0 ? kPortProbeAttempts : 1;
-    for (int attempt = 1;; ++attempt) {
-      port_ = options.port != 0 ? options.port : probeFreePort(options.host);
-      const std::string uri = listenUri(options, port_);
-      try {
-        if (!AddressesInUse::claim(uri)) {
-          throw std::runtime_error("address already served by this process");
-        }
-        address_ = uri;
-        open(uri);
-        logInfo("listening", {{"address", uri}});
-        return;
-      } catch (const std::exception& e) {
-        listener_.reset();
-        if (!address_.empty()) AddressesInUse::release(address_);
-        address_.clear();
-        if (attempt >= attempts) {
-          throw std::runtime_error("cannot listen on " + uri + ": " + e.what());
-        }
-      }
+    if (options.threads == 0) throw std::invalid_argument("ServerOptions.threads must be >= 1, got 0");
+    const size_t threads = options.threads;
+    io_.emplace(static_cast<int>(threads));
+    acceptor_.emplace(asio::make_strand(*io_));
+    try {
+      bind(options);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("cannot listen on " + listenUri(options, options.port) + ": " +
+                               e.what());
+    }
+    port_ = acceptor_->local_endpoint().port();
+    logInfo("listening", {{"address", listenUri(options, port_)}});
+    accept();
+    for (size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] { io_->run(); });
     }
   }
 
-  ~CppRestHttpServer() override { stop(); }
+  ~AsioHttpServer() override { stop(); }
 
   [[nodiscard]] uint16_t port() const override { return port_; }
 
@@ -348,63 +365,74 @@ class CppRestHttpServer final : public HttpServer {
   }
 
   void stop() override {
-    if (!listener_) return;
+    if (!io_) return;
     state_->stopping = true;
+    // Close the listener on its own strand, then let in-flight requests finish.
+    std::promise<void> closed;
+    asio::dispatch(acceptor_->get_executor(), [this, &closed] {
+      beast::error_code ignored;
+      acceptor_->close(ignored);
+      closed.set_value();
+    });
+    closed.get_future().wait();
     {
       std::unique_lock<std::mutex> lock(state_->mutex);
       if (!state_->idle.wait_for(lock, kDrainTimeout, [this] { return state_->in_flight == 0; })) {
-        logWarn("stopping with requests still in flight", {{"count", std::to_string(state_->in_flight)}});
+        logWarn("stopping with requests still in flight",
+                {{"count", std::to_string(state_->in_flight)}});
       }
     }
-    try {
-      listener_->close().wait();
-    } catch (const std::exception& e) {
-      logWarn("listener close failed", {{"error", e.what()}});
-    }
-    listener_.reset();
-    AddressesInUse::release(address_);
+    io_->stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    acceptor_.reset();
+    io_.reset();  // destroys idle connections' sessions
   }
 
  private:
-  void open(const std::string& uri) {
-    http_listener_config config;
-    if (credentials_) {
-      auto credentials = credentials_;
-      config.set_ssl_context_callback([credentials](boost::asio::ssl::context& ctx) {
-        try {
-          credentials->configureServerContext(ctx.native_handle());
-        } catch (const std::exception& e) {
-          logError("tls context setup failed", {{"error", e.what()}});
+  void bind(const ServerOptions& options) {
+    tcp::resolver resolver(*io_);
+    const auto endpoints = resolver.resolve(options.host, std::to_string(options.port),
+                                            tcp::resolver::passive | tcp::resolver::numeric_service);
+    if (endpoints.empty()) throw std::runtime_error("cannot resolve " + options.host);
+    const tcp::endpoint endpoint = endpoints.begin()->endpoint();
+    acceptor_->open(endpoint.protocol());
+    acceptor_->set_option(asio::socket_base::reuse_address(true));
+    acceptor_->bind(endpoint);
+    acceptor_->listen(asio::socket_base::max_listen_connections);
+  }
+
+  void accept() {
+    acceptor_->async_accept(asio::make_strand(*io_), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
+      if (!ec) {
+        if (tls_context_) {
+          std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(state_, std::move(socket),
+                                                                          *tls_context_)
+              ->start();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(state_, std::move(socket))->start();
         }
-      });
-    }
-    listener_ = std::make_unique<http_listener>(uri, config);
-    auto state = state_;
-    listener_->support([state](http_request request) { serve(state, std::move(request)); });
-    listener_->open().wait();
+      } else {
+        logWarn("accept failed", {{"error", ec.message()}});  // e.g. out of file descriptors
+      }
+      accept();
+    });
   }
 
   std::shared_ptr<ServingState> state_;
   std::shared_ptr<TlsCredentialStore> credentials_;
-  std::unique_ptr<http_listener> listener_;
-  std::string address_;  // the listen URI, claimed in AddressesInUse
+  std::optional<ssl::context> tls_context_;  // outlives io_ and its sessions
+  std::optional<asio::io_context> io_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 };
 
 }  // namespace
 
-bool setHttpThreadPoolSize(size_t threads) {
-  if (threads == 0) throw std::invalid_argument("HTTP thread pool size must be >= 1, got 0");
-  try {
-    crossplat::threadpool::initialize_with_threads(threads);
-    return true;
-  } catch (const std::runtime_error&) {
-    return false;  // already created, by an earlier call or the library's first use
-  }
-}
-
 std::unique_ptr<HttpServer> startHttpServer(const ServerOptions& options, HttpHandler handler) {
-  return std::make_unique<CppRestHttpServer>(options, std::move(handler));
+  return std::make_unique<AsioHttpServer>(options, std::move(handler));
 }
 
 }  // namespace mpshare::platform

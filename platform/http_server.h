@@ -2,8 +2,9 @@
 
 // The HTTP(S) serving adapter. Routes are plain functions from HttpRequest to
 // HttpResponse, so webhook/ and extender/ never see the HTTP library and their
-// handlers are tested without sockets. The implementation (cpprestsdk's
-// http_listener over OpenSSL) stays behind this header and can be swapped.
+// handlers are tested without sockets. The implementation (Boost.Beast's
+// HTTP/1.1 parser on Boost.Asio over OpenSSL) stays behind this header and
+// can be swapped.
 
 #include <chrono>
 #include <cstddef>
@@ -38,6 +39,13 @@ struct TlsFiles {
   std::string client_ca_file;  // optional: when set, clients must present a cert it signed
 };
 
+// Each server runs socket I/O and its routes on its own threads. A route
+// runs on the thread that read its request and holds it until it returns, so
+// a route that blocks (an API-server call) holds one thread for its whole
+// duration: size the threads for the blocking calls you expect at once. On 2
+// CPUs, 2 to 16 threads serve CPU-bound routes alike (docs/benchmarks.md).
+inline constexpr size_t kDefaultHttpThreads = 8;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;                // 0 = pick a free port; see HttpServer::port()
@@ -48,6 +56,8 @@ struct ServerOptions {
   size_t max_body_bytes = 3 << 20;
   // How often the TLS files are checked for rotation.
   std::chrono::milliseconds tls_reload_interval = std::chrono::seconds(1);
+  // Threads serving connections and running the handler (see kDefaultHttpThreads).
+  size_t threads = kDefaultHttpThreads;
 };
 
 class HttpServer {
@@ -63,19 +73,6 @@ class HttpServer {
   [[nodiscard]] virtual std::string servingCertificate() const { return ""; }
 };
 
-// The HTTP library runs socket I/O and routes on one process-wide thread
-// pool. Its own default of 40 threads halves throughput on a 2-CPU machine
-// (docs/benchmarks.md), so the first startHttpServer() sizes it to
-// kDefaultHttpThreads unless setHttpThreadPoolSize() ran first. A route that
-// blocks (an API-server call) holds one thread for its whole duration: size
-// the pool for the blocking calls you expect to run at once.
-inline constexpr size_t kDefaultHttpThreads = 8;
-
-// Sizes the pool; call before the first server starts. Returns false and
-// changes nothing if the pool already exists. Throws std::invalid_argument
-// for 0. Example: setHttpThreadPoolSize(4);  // CPU-bound routes only
-bool setHttpThreadPoolSize(size_t threads);
-
 // Starts serving `handler` in background threads. The handler is called
 // concurrently; anything it throws becomes a 500 {"error": "<what()>"}; every
 // request gets exactly one reply. With TLS the certificate and key files are
@@ -84,9 +81,7 @@ bool setHttpThreadPoolSize(size_t threads);
 // and the previous pair kept. Throws std::runtime_error naming the address or
 // file when it cannot start.
 //
-// Port 0: the HTTP library needs a concrete port, so a free one is found by
-// binding and releasing it first; another process could take it in between,
-// in which case the start is retried with a new port a few times.
+// Port 0 lets the kernel pick a free port; port() tells which.
 //
 // Example:
 //   ServerOptions options;

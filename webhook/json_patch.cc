@@ -1,14 +1,11 @@
 #include "webhook/json_patch.h"
 
-#include <functional>
-
 #include "platform/json_text.h"
 
 namespace mpshare::webhook {
 namespace {
 
 using platform::appendJsonString;
-using AppendValue = std::function<void(std::string&, size_t)>;
 
 // Starts the next operation of the patch array.
 void beginOperation(std::string& patch, std::string_view path) {
@@ -21,8 +18,9 @@ void beginOperation(std::string& patch, std::string_view path) {
 // Appends `count` items under `array_path`: one `add` of the whole array when
 // it does not exist yet, else one `add .../-` per item, so existing entries
 // are kept. `item(out, i)` writes item i.
+template <typename AppendItem>
 void appendAll(std::string& patch, const std::string& array_path, bool exists, size_t count,
-               const AppendValue& item) {
+               const AppendItem& item) {
   if (count == 0) return;
   if (!exists) {
     beginOperation(patch, array_path);

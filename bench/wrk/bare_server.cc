@@ -5,8 +5,8 @@
 //   mpshare-bare-server [--seconds N] [--port P] [--threads T]
 // prints "https://127.0.0.1:<port>" once serving, exits after N seconds
 // (default 120) so a forgotten run cannot linger. Routes: GET /healthz -> 200
-// "ok"; POST /echo -> the body back. --threads sizes the HTTP thread pool
-// (default kDefaultHttpThreads) to compare pool sizes.
+// "ok"; POST /echo -> the body back. --threads sets the server's threads
+// (default kDefaultHttpThreads) to compare thread counts.
 
 #include <chrono>
 #include <csignal>
@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   using namespace mpshare::platform;
   int seconds = 120;
   uint16_t port = 0;
+  size_t threads = mpshare::platform::kDefaultHttpThreads;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--seconds") {
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     } else if (flag == "--port") {
       port = static_cast<uint16_t>(std::atoi(argv[i + 1]));
     } else if (flag == "--threads") {
-      setHttpThreadPoolSize(static_cast<size_t>(std::atoi(argv[i + 1])));
+      threads = static_cast<size_t>(std::atoi(argv[i + 1]));
     } else {
       std::cerr << "usage: " << argv[0] << " [--seconds N] [--port P] [--threads T]\n";
       return 2;
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   const TlsBundle bundle = writeSelfSignedBundle(dir.string());
   ServerOptions options;
   options.port = port;
+  options.threads = threads;
   options.tls = TlsFiles{bundle.cert_file, bundle.key_file, ""};
   auto server = startHttpServer(options, [](const HttpRequest& request) -> HttpResponse {
     if (request.path == "/healthz") return {200, "text/plain", "ok"};

@@ -249,10 +249,36 @@ TEST_F(HttpServerTest, StopClosesTheListenerAndIsIdempotent) {
   EXPECT_THROW(fetch(port, tlsClient(), "GET", "/healthz"), std::runtime_error);
 }
 
-TEST_F(HttpServerTest, ThreadPoolIsSizedOnceBeforeTheFirstServer) {
-  auto server = startHttpServer({}, echo);  // the pool exists from here on
-  EXPECT_FALSE(setHttpThreadPoolSize(4));
-  EXPECT_THROW(setHttpThreadPoolSize(0), std::invalid_argument);
+// 6 clients, requests that take 50 ms each: as many run at once as there are threads.
+TEST_F(HttpServerTest, RunsHandlersOnTheConfiguredNumberOfThreads) {
+  for (const size_t threads : {size_t{1}, size_t{3}}) {
+    SCOPED_TRACE(threads);
+    std::atomic<int> active{0}, peak{0};
+    ServerOptions options;
+    options.threads = threads;
+    auto server = startHttpServer(options, [&](const HttpRequest& r) {
+      const int now = ++active;
+      int seen = peak.load();
+      while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      --active;
+      return echo(r);
+    });
+    ClientOptions plain;
+    plain.tls = false;
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 6; ++i) {
+      clients.emplace_back([&] {
+        for (int j = 0; j < 2; ++j) EXPECT_EQ(fetch(server->port(), plain, "GET", "/t").status, 200);
+      });
+    }
+    for (auto& t : clients) t.join();
+    EXPECT_EQ(peak.load(), static_cast<int>(threads));
+  }
+  ServerOptions none;
+  none.threads = 0;
+  EXPECT_THROW(startHttpServer(none, echo), std::invalid_argument);
 }
 
 TEST_F(HttpServerTest, StartupErrorsNameTheProblem) {
