@@ -11,8 +11,16 @@
 
 namespace mpshare::extender {
 
+// Binds wait on the API server while holding a serving thread, and the
+// scheduler binds several pods at once: more threads than the webhook's.
+inline constexpr size_t kExtenderHttpThreads = 8;
+
 struct ServeOptions {
-  platform::ServerOptions server;  // host, port, TLS
+  platform::ServerOptions server = [] {
+    platform::ServerOptions options;
+    options.threads = kExtenderHttpThreads;
+    return options;
+  }();  // host, port, TLS
   std::string config_file;         // empty = defaults
   bool standalone = false;
   std::string nodes_file;          // --nodes; standalone only

@@ -44,7 +44,7 @@ struct TlsFiles {
 // a route that blocks (an API-server call) holds one thread for its whole
 // duration: size the threads for the blocking calls you expect at once. On 2
 // CPUs, 2 to 16 threads serve CPU-bound routes alike (docs/benchmarks.md).
-inline constexpr size_t kDefaultHttpThreads = 8;
+inline constexpr size_t kDefaultHttpThreads = 4;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";

@@ -1,6 +1,6 @@
 // mpshare-webhook: wires config, routes and the HTTPS server together.
 //   mpshare-webhook serve --listen ADDR:PORT --tls-cert F --tls-key F [--config F]
-//                         [--metrics-listen ADDR:PORT]
+//                         [--metrics-listen ADDR:PORT] [--threads N]
 //   mpshare-webhook review [--config F]   (AdmissionReview on stdin -> response on stdout)
 
 #include <cstdio>
@@ -26,10 +26,12 @@ using mpshare::webhook::Config;
 
 constexpr const char* kUsage = R"(usage:
   mpshare-webhook serve --listen ADDR:PORT --tls-cert FILE --tls-key FILE
-                        [--config FILE] [--metrics-listen ADDR:PORT]
+                        [--config FILE] [--metrics-listen ADDR:PORT] [--threads N]
       Serve POST /mutate, GET /healthz, GET /readyz over HTTPS (TLS 1.2+); the
       certificate and key are re-read when their files change. Prometheus metrics
-      are served over plain HTTP on --metrics-listen at GET /metrics.
+      are served over plain HTTP on --metrics-listen at GET /metrics. --threads
+      (1-256, default 4) serve connections and reviews: match the CPUs the
+      webhook may use; more only adds latency.
   mpshare-webhook review [--config FILE]
       Read one AdmissionReview JSON on stdin and write the response on stdout.
       Exit 0 when answered (also for a denial), 2 for malformed input.
@@ -95,6 +97,20 @@ std::pair<std::string, uint16_t> parseAddress(const std::string& flag, const std
   return {host, static_cast<uint16_t>(port)};
 }
 
+// --threads: a whole number 1-256.
+size_t parseThreads(const std::map<std::string, std::string>& flags) {
+  auto it = flags.find("--threads");
+  if (it == flags.end()) return mpshare::platform::kDefaultHttpThreads;
+  const std::string& text = it->second;
+  const bool digits = !text.empty() && text.size() <= 3 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+  const int threads = digits ? std::stoi(text) : 0;
+  if (threads < 1 || threads > 256) {
+    throw UsageError{"--threads: expected a whole number 1-256, got \"" + text + "\""};
+  }
+  return static_cast<size_t>(threads);
+}
+
 int review(int argc, char** argv) {
   const auto flags = parseFlags(argc, argv, 2, {{"--config", false}});
   const Config config = loadConfig(flags);
@@ -111,8 +127,10 @@ int review(int argc, char** argv) {
 int serve(int argc, char** argv) {
   const auto flags = parseFlags(argc, argv, 2,
                                 {{"--listen", true}, {"--tls-cert", true}, {"--tls-key", true},
-                                 {"--config", false}, {"--metrics-listen", false}});
+                                 {"--config", false}, {"--metrics-listen", false},
+                                 {"--threads", false}});
   const Config config = loadConfig(flags);
+  const size_t threads = parseThreads(flags);
   const auto [host, port] = parseAddress("--listen", flags.at("--listen"));
   std::optional<std::pair<std::string, uint16_t>> metrics_address;
   if (flags.count("--metrics-listen")) {
@@ -128,6 +146,7 @@ int serve(int argc, char** argv) {
   options.host = host;
   options.port = port;
   options.tls = mpshare::platform::TlsFiles{flags.at("--tls-cert"), flags.at("--tls-key"), ""};
+  options.threads = threads;
   // The server refuses a larger body before reading it all, with HTTP 400
   // "request body exceeds N bytes" naming exactly this limit. Such requests
   // never reach the route, so they are not in mpshare_webhook_requests_total.
@@ -141,6 +160,7 @@ int serve(int argc, char** argv) {
       mpshare::platform::ServerOptions metrics_options;
       metrics_options.host = metrics_address->first;
       metrics_options.port = metrics_address->second;
+      metrics_options.threads = 1;  // one scrape every few seconds
       metrics_server = mpshare::platform::startHttpServer(
           metrics_options,
           [&routes](const mpshare::platform::HttpRequest& r) { return routes.handleMetrics(r); });

@@ -93,6 +93,10 @@ TEST(CliTest, BadFlagsExit2NamingTheFlag) {
       {"serve --tls-cert a --tls-key b", "--listen is required"},
       {"serve --listen 8443 --tls-cert a --tls-key b", "--listen: expected ADDR:PORT"},
       {"serve --listen 127.0.0.1:99999 --tls-cert a --tls-key b", "--listen: port must be 0-65535"},
+      {"serve --listen :8443 --tls-cert a --tls-key b --threads 0",
+       "--threads: expected a whole number 1-256, got \"0\""},
+      {"serve --listen :8443 --tls-cert a --tls-key b --threads many",
+       "--threads: expected a whole number 1-256, got \"many\""},
   };
   for (const auto& c : cases) {
     const CliRun r = run(c.args);
