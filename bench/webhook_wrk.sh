@@ -56,7 +56,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")), end="")' \
   "$request" >"$work/review.json"
 
-"${pin[@]}" "$binary" serve --listen 127.0.0.1:0 --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
+"${pin[@]}" "$binary" serve --listen 127.0.0.1:0 --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" ${THREADS:+--threads "$THREADS"} \
   2>"$work/server.log" &
 server=$!
 port=""

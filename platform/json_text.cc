@@ -1,5 +1,6 @@
 #include "platform/json_text.h"
 
+#include <array>
 #include <cstdint>
 
 namespace mpshare::platform {
@@ -7,7 +8,17 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
 
-bool needsCare(unsigned char byte) { return byte < 0x20 || byte == '"' || byte == '\\' || byte >= 0x80; }
+// Bytes that cannot be copied as they are: control characters, the quote,
+// the backslash, and every byte of a multi-byte UTF-8 sequence (checked).
+constexpr std::array<bool, 256> kNeedsCare = [] {
+  std::array<bool, 256> table{};
+  for (int byte = 0; byte < 256; ++byte) {
+    table[byte] = byte < 0x20 || byte == '"' || byte == '\\' || byte >= 0x80;
+  }
+  return table;
+}();
+
+bool needsCare(unsigned char byte) { return kNeedsCare[byte]; }
 
 void appendEscaped(std::string& out, unsigned char byte) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -81,9 +92,11 @@ void appendJsonString(std::string& out, std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     // Copy the longest plain run in one go: most strings are all plain.
+    const char* data = text.data();
+    const size_t size = text.size();
     size_t run = i;
-    while (run < text.size() && !needsCare(static_cast<unsigned char>(text[run]))) ++run;
-    out.append(text.data() + i, run - i);
+    while (run < size && !needsCare(static_cast<unsigned char>(data[run]))) ++run;
+    out.append(data + i, run - i);
     i = run;
     if (i == text.size()) break;
     const auto byte = static_cast<unsigned char>(text[i]);

@@ -237,25 +237,28 @@ std::string errorBody(std::string_view message) {
 std::string base64Encode(std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  // Sized once and written through a pointer: appending char by char cost
-  // more than the rest of the answer (the patch is most of its bytes).
+  // Sized once and written through a pointer, from locals: a char store may
+  // alias anything, so reading `bytes` through the view in the loop would
+  // reload it after every store. (The patch is most of the answer's bytes.)
   std::string out((bytes.size() + 2) / 3 * 4, '=');
+  const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t size = bytes.size();
   char* o = out.data();
-  const auto byte = [&bytes](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(bytes[i])); };
   size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t n = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-    *o++ = kAlphabet[(n >> 18) & 63];
-    *o++ = kAlphabet[(n >> 12) & 63];
-    *o++ = kAlphabet[(n >> 6) & 63];
-    *o++ = kAlphabet[n & 63];
+  for (; i + 2 < size; i += 3) {
+    const uint32_t n = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
+    o[0] = kAlphabet[(n >> 18) & 63];
+    o[1] = kAlphabet[(n >> 12) & 63];
+    o[2] = kAlphabet[(n >> 6) & 63];
+    o[3] = kAlphabet[n & 63];
+    o += 4;
   }
-  if (const size_t rest = bytes.size() - i; rest > 0) {
-    uint32_t n = byte(i) << 16;
-    if (rest == 2) n |= byte(i + 1) << 8;
-    *o++ = kAlphabet[(n >> 18) & 63];
-    *o++ = kAlphabet[(n >> 12) & 63];
-    if (rest == 2) *o = kAlphabet[(n >> 6) & 63];  // else the '=' stays, as the last one does
+  if (const size_t rest = size - i; rest > 0) {
+    uint32_t n = uint32_t{in[i]} << 16;
+    if (rest == 2) n |= uint32_t{in[i + 1]} << 8;
+    o[0] = kAlphabet[(n >> 18) & 63];
+    o[1] = kAlphabet[(n >> 12) & 63];
+    if (rest == 2) o[2] = kAlphabet[(n >> 6) & 63];  // else the '=' stays, as the last one does
   }
   return out;
 }

@@ -157,6 +157,74 @@ TEST_F(HttpServerTest, OversizedBodyGets400NamingTheLimitAndServerKeepsServing) 
   EXPECT_EQ(fetch(server->port(), tlsClient(), "GET", "/healthz").status, 200);
 }
 
+TEST_F(HttpServerTest, MalformedRequestsGet400AndTheConnectionIsClosed) {
+  std::atomic<int> calls{0};
+  auto server = startTls([&](const HttpRequest& r) {
+    ++calls;
+    return echo(r);
+  });
+  const struct {
+    const char* name;
+    std::string bytes;
+  } cases[] = {
+      {"not HTTP", "HELLO\r\n\r\n"},
+      {"bad version", "GET / HTTP/9\r\n\r\n"},
+      {"bad content length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n"},
+      {"bad chunk size", "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"},
+      {"header too large",
+       "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(70000, 'a') + "\r\n\r\n"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    TestConnection connection(server->port(), tlsClient());
+    const auto response = connection.exchange(c.bytes);
+    EXPECT_EQ(response.status, 400);
+    EXPECT_EQ(response.headers.at("connection"), "close");
+    EXPECT_NE(nlohmann::json::parse(response.body)["error"].get<std::string>().find(
+                  "malformed HTTP request: "),
+              std::string::npos)
+        << response.body;
+    EXPECT_TRUE(connection.closedByPeer());
+  }
+  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(fetch(server->port(), tlsClient(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
+  auto server = startTls(echo);
+  TestConnection connection(server->port(), tlsClient());
+  const auto interim = connection.exchange(
+      "POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_EQ(interim.status, 100);
+  const auto response = connection.exchange("hello");
+  ASSERT_EQ(response.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(response.body)["body"], "hello");
+}
+
+TEST_F(HttpServerTest, HonoursConnectionCloseAndHttp10) {
+  auto server = startTls(echo);
+  {
+    TestConnection connection(server->port(), tlsClient());
+    const auto response = connection.exchange("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.headers.at("connection"), "close");
+    EXPECT_TRUE(connection.closedByPeer());
+  }
+  {
+    TestConnection connection(server->port(), tlsClient());
+    const auto response = connection.exchange("GET /b HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(response.status, 200);
+    EXPECT_TRUE(connection.closedByPeer());
+  }
+  {
+    TestConnection connection(server->port(), tlsClient());
+    const auto first = connection.exchange("GET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    EXPECT_EQ(first.status, 200);
+    EXPECT_EQ(first.headers.at("connection"), "keep-alive");
+    EXPECT_EQ(connection.exchange("GET /d HTTP/1.0\r\n\r\n").status, 200);  // same connection
+  }
+}
+
 std::string chunked(const std::string& body, size_t chunk) {
   std::string out;
   for (size_t i = 0; i < body.size(); i += chunk) {

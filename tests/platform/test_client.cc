@@ -148,8 +148,23 @@ ClientResponse TestConnection::request(const std::string& method, const std::str
     text += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }
   text += "\r\n" + body;
-  writeAll(text);
+  return exchange(text);
+}
 
+ClientResponse TestConnection::exchange(const std::string& bytes) {
+  writeAll(bytes);
+  return readResponse();
+}
+
+bool TestConnection::closedByPeer() {
+  try {
+    return !readMore();
+  } catch (const std::runtime_error&) {
+    return true;  // reset rather than closed cleanly
+  }
+}
+
+ClientResponse TestConnection::readResponse() {
   ClientResponse response;
   const std::string status_line = readLine();  // HTTP/1.1 200 OK
   if (status_line.size() < 12) throw std::runtime_error("bad status line: " + status_line);

@@ -46,6 +46,15 @@ class TestConnection {
                          const std::string& body = "",
                          const std::map<std::string, std::string>& headers = {});
 
+  // Sends `bytes` exactly as given (a hand-made, possibly malformed request)
+  // and reads one response.
+  ClientResponse exchange(const std::string& bytes);
+  // Reads one more response (after an interim 100 Continue, say).
+  ClientResponse readResponse();
+  // True when the server has closed the connection (waits up to the 10 s
+  // socket timeout for it; false if more bytes arrive instead).
+  bool closedByPeer();
+
   // describeCertificate() of the server's leaf certificate; "" without TLS.
   [[nodiscard]] std::string peerCertificate() const;
   // "TLSv1.3", "TLSv1.2"; "" without TLS.
