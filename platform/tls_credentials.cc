@@ -265,8 +265,9 @@ void TlsCredentialStore::configureServerContext(SSL_CTX* ctx) {
   if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
     throw std::runtime_error("tls: cannot set cipher list: " + openSslError());
   }
-  // The HTTP library builds a context per connection, so a session cache or
-  // tickets could never be reused: skip the work.
+  // No session resumption: the API server and kube-scheduler keep their
+  // connections alive, so a handshake is rare, and a resumed session would
+  // skip the certificate callback that serves a rotated certificate.
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(ctx, 0);
   SSL_CTX_set_cert_cb(ctx, &TlsCredentialStore::certCallback, this);

@@ -101,7 +101,7 @@ func TestWebhookDeployment(t *testing.T) {
 		{kWebhookDp, "spec.replicas", "2"},
 		{kWebhookDp, "spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.0.podAffinityTerm.topologyKey", "kubernetes.io/hostname"},
 		{kWebhookDp, c + "command", "- mpshare-webhook"},
-		{kWebhookDp, c + "args", "- serve - --listen - 0.0.0.0:8443 - --tls-cert - /tls/tls.crt - --tls-key - /tls/tls.key - --config - /config/webhook.yaml - --metrics-listen - 0.0.0.0:9090"},
+		{kWebhookDp, c + "args", "- serve - --listen - 0.0.0.0:8443 - --tls-cert - /tls/tls.crt - --tls-key - /tls/tls.key - --config - /config/webhook.yaml - --metrics-listen - 0.0.0.0:9090 - --threads - \"4\""},
 		{kWebhookDp, c + "ports.0.containerPort", "8443"},
 		{kWebhookDp, c + "ports.1.name", "metrics"},
 		{kWebhookDp, c + "volumeMounts.0.mountPath", "/tls"},
