@@ -49,6 +49,7 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
+constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
 // A body over max_body_bytes is read and dropped (so the client gets its 400
 // rather than a reset), but only up to this much more; past it the
@@ -143,7 +144,8 @@ HttpResponse invokeHandler(const HttpHandler& handler, const HttpRequest& reques
   }
 }
 
-HttpRequest toRequest(const http::request<CappedBody>& message) {
+// Moves the body out of `message`.
+HttpRequest toRequest(http::request<CappedBody>& message) {
   HttpRequest out;
   out.method = std::string(message.method_string());
   const std::string_view target(message.target().data(), message.target().size());
@@ -157,7 +159,7 @@ HttpRequest toRequest(const http::request<CappedBody>& message) {
     auto [it, inserted] = out.headers.try_emplace(std::move(name), value);
     if (!inserted) it->second.append(", ").append(value);  // repeated header: one list
   }
-  out.body = std::move(const_cast<http::request<CappedBody>&>(message).body().text);
+  out.body = std::move(message.body().text);
   return out;
 }
 
@@ -342,6 +344,7 @@ class AsioHttpServer final : public HttpServer {
     const size_t threads = options.threads;
     io_.emplace(static_cast<int>(threads));
     acceptor_.emplace(asio::make_strand(*io_));
+    retry_timer_.emplace(acceptor_->get_executor());
     try {
       bind(options);
     } catch (const std::exception& e) {
@@ -372,6 +375,7 @@ class AsioHttpServer final : public HttpServer {
     asio::dispatch(acceptor_->get_executor(), [this, &closed] {
       beast::error_code ignored;
       acceptor_->close(ignored);
+      retry_timer_->cancel();
       closed.set_value();
     });
     closed.get_future().wait();
@@ -385,6 +389,7 @@ class AsioHttpServer final : public HttpServer {
     io_->stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    retry_timer_.reset();
     acceptor_.reset();
     io_.reset();  // destroys idle connections' sessions
   }
@@ -405,7 +410,16 @@ class AsioHttpServer final : public HttpServer {
   void accept() {
     acceptor_->async_accept(asio::make_strand(*io_), [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
-      if (!ec) {
+      if (ec) {
+        // Out of file descriptors, say: retry shortly rather than spin.
+        logWarn("accept failed", {{"error", ec.message()}});
+        retry_timer_->expires_after(kAcceptRetryDelay);
+        retry_timer_->async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec && acceptor_->is_open()) accept();
+        });
+        return;
+      }
+      {
         if (tls_context_) {
           std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(state_, std::move(socket),
                                                                           *tls_context_)
@@ -413,8 +427,6 @@ class AsioHttpServer final : public HttpServer {
         } else {
           std::make_shared<Session<beast::tcp_stream>>(state_, std::move(socket))->start();
         }
-      } else {
-        logWarn("accept failed", {{"error", ec.message()}});  // e.g. out of file descriptors
       }
       accept();
     });
@@ -425,6 +437,7 @@ class AsioHttpServer final : public HttpServer {
   std::optional<ssl::context> tls_context_;  // outlives io_ and its sessions
   std::optional<asio::io_context> io_;
   std::optional<tcp::acceptor> acceptor_;
+  std::optional<asio::steady_timer> retry_timer_;  // on the acceptor's strand
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 };
