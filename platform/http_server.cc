@@ -1,11 +1,13 @@
 // The HttpServer interface on Boost.Asio and Boost.Beast's HTTP/1.1 parser,
 // over OpenSSL.
 //
-// Each server runs its own io_context on `threads` threads. A connection is a
-// Session: TLS handshake, then read a request, run the route on the same
-// thread, write the reply, and again while the client keeps the connection
-// alive. Requests on one connection are answered in order; connections run
-// in parallel. The reply is written as one buffer, so with TLS it leaves as
+// Each server runs `threads` threads, each with its own io_context; accepted
+// connections are dealt to them in turn. A connection is a Session: TLS
+// handshake, then read a request, run the route on the same thread, write
+// the reply, and again while the client keeps the connection alive.
+// Requests on one connection are answered in order; connections on
+// different threads run in parallel. A route that blocks holds its thread,
+// and with it the other connections dealt to that thread. The reply is written as one buffer, so with TLS it leaves as
 // one record and usually one segment.
 //
 // (This replaced cpprestsdk's http_listener, whose per-request task
@@ -14,9 +16,10 @@
 #include "platform/http_server.h"
 
 #include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -342,8 +345,11 @@ class AsioHttpServer final : public HttpServer {
     }
     if (options.threads == 0) throw std::invalid_argument("ServerOptions.threads must be >= 1, got 0");
     const size_t threads = options.threads;
-    io_.emplace(static_cast<int>(threads));
-    acceptor_.emplace(asio::make_strand(*io_));
+    for (size_t i = 0; i < threads; ++i) {
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      keep_running_.emplace_back(asio::make_work_guard(*contexts_.back()));
+    }
+    acceptor_.emplace(*contexts_.front());
     retry_timer_.emplace(acceptor_->get_executor());
     try {
       bind(options);
@@ -354,8 +360,8 @@ class AsioHttpServer final : public HttpServer {
     port_ = acceptor_->local_endpoint().port();
     logInfo("listening", {{"address", listenUri(options, port_)}});
     accept();
-    for (size_t i = 0; i < threads; ++i) {
-      threads_.emplace_back([this] { io_->run(); });
+    for (auto& context : contexts_) {
+      threads_.emplace_back([&context] { context->run(); });
     }
   }
 
@@ -368,9 +374,9 @@ class AsioHttpServer final : public HttpServer {
   }
 
   void stop() override {
-    if (!io_) return;
+    if (contexts_.empty()) return;
     state_->stopping = true;
-    // Close the listener on its own strand, then let in-flight requests finish.
+    // Close the listener on its own thread, then let in-flight requests finish.
     std::promise<void> closed;
     asio::dispatch(acceptor_->get_executor(), [this, &closed] {
       beast::error_code ignored;
@@ -386,17 +392,18 @@ class AsioHttpServer final : public HttpServer {
                 {{"count", std::to_string(state_->in_flight)}});
       }
     }
-    io_->stop();
+    for (auto& context : contexts_) context->stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    keep_running_.clear();
     retry_timer_.reset();
     acceptor_.reset();
-    io_.reset();  // destroys idle connections' sessions
+    contexts_.clear();  // destroys idle connections' sessions
   }
 
  private:
   void bind(const ServerOptions& options) {
-    tcp::resolver resolver(*io_);
+    tcp::resolver resolver(*contexts_.front());
     const auto endpoints = resolver.resolve(options.host, std::to_string(options.port),
                                             tcp::resolver::passive | tcp::resolver::numeric_service);
     if (endpoints.empty()) throw std::runtime_error("cannot resolve " + options.host);
@@ -408,7 +415,9 @@ class AsioHttpServer final : public HttpServer {
   }
 
   void accept() {
-    acceptor_->async_accept(asio::make_strand(*io_), [this](beast::error_code ec, tcp::socket socket) {
+    // Connections are dealt to the threads in turn and stay on theirs.
+    asio::io_context& next = *contexts_[next_context_++ % contexts_.size()];
+    acceptor_->async_accept(next, [this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor_->is_open()) return;
       if (ec) {
         // Out of file descriptors, say: retry shortly rather than spin.
@@ -434,10 +443,15 @@ class AsioHttpServer final : public HttpServer {
 
   std::shared_ptr<ServingState> state_;
   std::shared_ptr<TlsCredentialStore> credentials_;
-  std::optional<ssl::context> tls_context_;  // outlives io_ and its sessions
-  std::optional<asio::io_context> io_;
+  std::optional<ssl::context> tls_context_;  // outlives contexts_ and their sessions
+  // One event loop per thread: a connection's reads, route and writes all run
+  // on one thread, with no hand-offs between threads (which cost a wake-up
+  // and the route's data cache each time).
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
+  size_t next_context_ = 0;  // touched only on the acceptor's thread
   std::optional<tcp::acceptor> acceptor_;
-  std::optional<asio::steady_timer> retry_timer_;  // on the acceptor's strand
+  std::optional<asio::steady_timer> retry_timer_;  // on the acceptor's thread
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 };
