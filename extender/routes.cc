@@ -4,6 +4,8 @@
 #include <exception>
 #include <string>
 
+#include "platform/json_text.h"
+
 namespace mpshare::extender {
 namespace {
 
@@ -13,7 +15,7 @@ using platform::HttpResponse;
 HttpResponse json(int status, const std::string& body) { return HttpResponse{status, "application/json", body}; }
 
 HttpResponse errorResponse(int status, const std::string& message) {
-  return json(status, nlohmann::json{{"error", message}}.dump());
+  return json(status, platform::errorJson(message));
 }
 
 nlohmann::json usageJson(int threads, int64_t memory, int clients) {

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "platform/json_text.h"
 #include "platform/kube_json.h"
 
 namespace mpshare::extender {
@@ -11,6 +12,7 @@ namespace {
 
 using core::invalidArgument;
 using nlohmann::json;
+using platform::appendJsonString;
 
 core::Result<json> parseBody(std::string_view body) {
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -39,23 +41,6 @@ const json* field(const json& object, std::string_view key) {
     }
   }
   return nullptr;
-}
-
-// Appends `text` as a JSON string. Node names are DNS names, copied as they
-// are; anything that needs escaping (or UTF-8 checking) goes through
-// nlohmann's serializer, so the result never differs from json::dump.
-void appendJsonString(std::string& out, const std::string& text) {
-  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
-    const auto byte = static_cast<unsigned char>(c);
-    return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
-  });
-  if (plain) {
-    out += '"';
-    out += text;
-    out += '"';
-  } else {
-    out += json(text).dump();
-  }
 }
 
 // Appends a string-to-string map as a JSON object, as json::dump writes it

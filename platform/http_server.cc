@@ -59,13 +59,6 @@ constexpr uint32_t kHeaderLimitBytes = 64 * 1024;
 // connection is closed.
 constexpr uint64_t kDrainAllowanceBytes = 64 << 20;
 
-std::string errorJson(std::string_view message) {
-  std::string out = R"({"error":)";
-  appendJsonString(out, message);
-  out += '}';
-  return out;
-}
-
 // A request body kept up to a limit: bytes past it are counted as oversized
 // and dropped, so an oversized body costs no memory.
 struct CappedBody {

@@ -124,4 +124,11 @@ std::string jsonString(std::string_view text) {
   return out;
 }
 
+std::string errorJson(std::string_view message) {
+  std::string out = R"({"error":)";
+  appendJsonString(out, message);
+  out += '}';
+  return out;
+}
+
 }  // namespace mpshare::platform

@@ -20,4 +20,7 @@ void appendJsonString(std::string& out, std::string_view text);
 // The same, as a new string: jsonString("ok") == "\"ok\"".
 std::string jsonString(std::string_view text);
 
+// {"error":"<message>"}: the body of every JSON error answer mpshare sends.
+std::string errorJson(std::string_view message);
+
 }  // namespace mpshare::platform

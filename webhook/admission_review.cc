@@ -227,13 +227,6 @@ std::string buildAdmissionResponse(std::string_view uid, const core::Decision& d
   return out;
 }
 
-std::string errorBody(std::string_view message) {
-  std::string out = R"({"error":)";
-  platform::appendJsonString(out, message);
-  out += '}';
-  return out;
-}
-
 std::string base64Encode(std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -42,9 +42,6 @@ core::Result<AdmissionRequest> parseAdmissionReview(std::string_view body);
 std::string buildAdmissionResponse(std::string_view uid, const core::Decision& decision,
                                    std::string_view patch);
 
-// {"error":"<message>"}: the body of an HTTP error answer.
-std::string errorBody(std::string_view message);
-
 // Standard, padded base64 (RFC 4648 section 4), as Kubernetes decodes []byte.
 std::string base64Encode(std::string_view bytes);
 

@@ -1,5 +1,6 @@
 #include "webhook/review.h"
 
+#include "platform/json_text.h"
 #include "webhook/admission_review.h"
 #include "webhook/json_patch.h"
 
@@ -26,7 +27,7 @@ ReviewResult reviewAdmission(std::string_view body, const Config& config) {
     result.outcome = ReviewOutcome::kBadRequest;
     result.http_status = 400;
     result.error = "invalid AdmissionReview: " + request.error().describe();
-    result.body = errorBody(result.error);
+    result.body = platform::errorJson(result.error);
     return result;
   }
   core::Decision decision;

@@ -2,8 +2,8 @@
 
 #include <chrono>
 
+#include "platform/json_text.h"
 #include "platform/logging.h"
-#include "webhook/admission_review.h"
 #include "webhook/review.h"
 
 namespace mpshare::webhook {
@@ -13,7 +13,7 @@ using platform::HttpRequest;
 using platform::HttpResponse;
 
 HttpResponse jsonError(int status, const std::string& message) {
-  return {status, "application/json", errorBody(message)};
+  return {status, "application/json", platform::errorJson(message)};
 }
 
 HttpResponse methodNotAllowed(const HttpRequest& request, const char* allowed) {
@@ -59,7 +59,7 @@ HttpResponse WebhookRoutes::mutate(const HttpRequest& request) {
       result.outcome = ReviewOutcome::kBadRequest;
       result.http_status = 400;
       result.error = "request body exceeds " + std::to_string(config_.max_request_bytes) + " bytes";
-      result.body = errorBody(result.error);
+      result.body = platform::errorJson(result.error);
     } else {
       result = reviewAdmission(request.body, config_);
     }
