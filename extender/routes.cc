@@ -12,7 +12,9 @@ namespace {
 using platform::HttpRequest;
 using platform::HttpResponse;
 
-HttpResponse json(int status, const std::string& body) { return HttpResponse{status, "application/json", body}; }
+HttpResponse json(int status, const std::string& body) {
+  return HttpResponse{status, "application/json", body};
+}
 
 HttpResponse errorResponse(int status, const std::string& message) {
   return json(status, platform::errorJson(message));
@@ -42,7 +44,8 @@ nlohmann::json stateToJson(const core::LedgerSnapshot& snapshot,
           for (size_t i = 0; i < it->second->gpu_indices.size(); ++i) {
             if (it->second->gpu_indices[i] == gpu.capacity.index) {
               const core::GpuDemand& take = it->second->per_gpu[i];
-              pod = {{"uid", uid}, {"pod", it->second->pod_key},
+              pod = {{"uid", uid},
+                     {"pod", it->second->pod_key},
                      {"reserved", usageJson(take.threads, take.memory_mib, take.clients)},
                      {"overcommitted", it->second->overcommitted}};
             }
@@ -50,15 +53,17 @@ nlohmann::json stateToJson(const core::LedgerSnapshot& snapshot,
         }
         pods.push_back(std::move(pod));
       }
-      gpus.push_back({{"index", gpu.capacity.index},
-                      {"capacity", usageJson(gpu.capacity.threads, gpu.capacity.memory_mib,
-                                             gpu.capacity.clients)},
-                      {"reserved", usageJson(gpu.reserved.threads, gpu.reserved.memory_mib,
-                                             gpu.reserved.clients)},
-                      {"free", usageJson(gpu.freeThreads(), gpu.freeMemoryMiB(), gpu.freeClients())},
-                      {"pods", std::move(pods)}});
+      gpus.push_back(
+          {{"index", gpu.capacity.index},
+           {"capacity",
+            usageJson(gpu.capacity.threads, gpu.capacity.memory_mib, gpu.capacity.clients)},
+           {"reserved",
+            usageJson(gpu.reserved.threads, gpu.reserved.memory_mib, gpu.reserved.clients)},
+           {"free", usageJson(gpu.freeThreads(), gpu.freeMemoryMiB(), gpu.freeClients())},
+           {"pods", std::move(pods)}});
     }
-    nlohmann::json entry{{"name", node.name()}, {"gpuProduct", node.capacity.gpu_product},
+    nlohmann::json entry{{"name", node.name()},
+                         {"gpuProduct", node.capacity.gpu_product},
                          {"gpus", std::move(gpus)}};
     if (node.capacity.cpu_milli != 0 || node.capacity.memory_mib != 0) {
       entry["host"] = {{"cpuMilli", node.capacity.cpu_milli},
@@ -131,9 +136,10 @@ HttpResponse ExtenderRoutes::handle(const HttpRequest& request) {
   if (!verb_name.empty() && service_.metrics() != nullptr) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const bool has_error = response.status == 200 && response.body.find("\"Error\":\"\"") == std::string::npos &&
+    const bool has_error = response.status == 200 &&
+                           response.body.find("\"Error\":\"\"") == std::string::npos &&
                            verb_name != "prioritize";
-    const std::string outcome = response.status == 400 ? "bad_request"
+    const std::string outcome = response.status == 400                  ? "bad_request"
                                 : (response.status != 200 || has_error) ? "error"
                                                                         : "ok";
     service_.metrics()->request(verb_name, outcome, seconds);
@@ -167,7 +173,8 @@ HttpResponse ExtenderRoutes::bind(const HttpRequest& request) {
 }
 
 HttpResponse ExtenderRoutes::state() {
-  return json(200, stateToJson(service_.ledger().snapshot(), service_.rejectedNodes()).dump(2) + "\n");
+  return json(200,
+              stateToJson(service_.ledger().snapshot(), service_.rejectedNodes()).dump(2) + "\n");
 }
 
 HttpResponse ExtenderRoutes::metrics() {

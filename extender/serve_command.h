@@ -20,11 +20,11 @@ struct ServeOptions {
     platform::ServerOptions options;
     options.threads = kExtenderHttpThreads;
     return options;
-  }();  // host, port, TLS
-  std::string config_file;         // empty = defaults
+  }();                      // host, port, TLS
+  std::string config_file;  // empty = defaults
   bool standalone = false;
-  std::string nodes_file;          // --nodes; standalone only
-  std::string kubeconfig;          // --kubeconfig; cluster mode only (else $KUBECONFIG, in-cluster)
+  std::string nodes_file;  // --nodes; standalone only
+  std::string kubeconfig;  // --kubeconfig; cluster mode only (else $KUBECONFIG, in-cluster)
 };
 
 // Parses the flags after `serve`:

@@ -35,7 +35,8 @@ const json* field(const json& object, std::string_view key) {
     const std::string& name = it.key();
     if (name.size() == key.size() &&
         std::equal(name.begin(), name.end(), key.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
         })) {
       return &*it;
     }
@@ -73,7 +74,8 @@ core::Result<std::string> stringField(const json& object, std::string_view key, 
     return std::string();
   }
   if (!value->is_string()) {
-    return invalidArgument(std::string(key), std::string("expected a string, got ") + value->type_name());
+    return invalidArgument(std::string(key),
+                           std::string("expected a string, got ") + value->type_name());
   }
   return value->get<std::string>();
 }
@@ -103,8 +105,8 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
   json* names = field(root, "NodeNames");
   if (nodes != nullptr && !nodes->is_null()) {
     if (!nodes->is_object()) {
-      return invalidArgument("Nodes", std::string("expected a NodeList object or null, got ") +
-                                          nodes->type_name());
+      return invalidArgument(
+          "Nodes", std::string("expected a NodeList object or null, got ") + nodes->type_name());
     }
     const json* items = field(*nodes, "items");
     if (items != nullptr && !items->is_null() && !items->is_array()) {
@@ -129,8 +131,9 @@ core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
     args.node_list = std::move(*nodes);
   } else if (names != nullptr && !names->is_null()) {
     if (!names->is_array()) {
-      return invalidArgument("NodeNames", std::string("expected an array of strings or null, got ") +
-                                              names->type_name());
+      return invalidArgument(
+          "NodeNames",
+          std::string("expected an array of strings or null, got ") + names->type_name());
     }
     args.node_names.reserve(names->size());
     for (size_t i = 0; i < names->size(); ++i) {
@@ -152,7 +155,8 @@ std::string renderFilterResult(const FilterResult& result, const ExtenderArgs& a
   // and failure reason into its own allocation. Only the Nodes form's NodeList
   // still goes through json, being the request's own objects echoed back.
   std::string out;
-  out.reserve(96 + result.passed.size() * 24 + (result.failed.size() + result.failed_unresolvable.size()) * 128);
+  out.reserve(96 + result.passed.size() * 24 +
+              (result.failed.size() + result.failed_unresolvable.size()) * 128);
   out += R"({"Error":)";
   appendJsonString(out, result.error);
   out += R"(,"FailedAndUnresolvableNodes":)";
@@ -251,8 +255,6 @@ core::Result<BindingArgs> parseBindingArgs(std::string_view body) {
   return args;
 }
 
-std::string renderBindingResult(const std::string& error) {
-  return json{{"Error", error}}.dump();
-}
+std::string renderBindingResult(const std::string& error) { return json{{"Error", error}}.dump(); }
 
 }  // namespace mpshare::extender

@@ -7,8 +7,8 @@
 // the reply, and again while the client keeps the connection alive.
 // Requests on one connection are answered in order; connections on
 // different threads run in parallel. A route that blocks holds its thread,
-// and with it the other connections dealt to that thread. The reply is written as one buffer, so with TLS it leaves as
-// one record and usually one segment.
+// and with it the other connections dealt to that thread. The reply is written as one buffer, so
+// with TLS it leaves as one record and usually one segment.
 //
 // (This replaced cpprestsdk's http_listener, whose per-request task
 // machinery cost more than the webhook's whole review: docs/benchmarks.md.)
@@ -161,7 +161,8 @@ HttpRequest toRequest(http::request<CappedBody>& message) {
 
 // Status line, headers and body in one buffer.
 std::string serialize(const HttpResponse& response, unsigned version, bool close) {
-  const beast::string_view reason = http::obsolete_reason(static_cast<http::status>(response.status));
+  const beast::string_view reason =
+      http::obsolete_reason(static_cast<http::status>(response.status));
   std::string out;
   out.reserve(128 + response.content_type.size() + response.body.size());
   out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
@@ -172,7 +173,8 @@ std::string serialize(const HttpResponse& response, unsigned version, bool close
   out += response.content_type;
   out += "\r\nContent-Length: ";
   out += std::to_string(response.body.size());
-  out += close ? "\r\nConnection: close\r\n\r\n" : (version == 10 ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\n\r\n");
+  out += close ? "\r\nConnection: close\r\n\r\n"
+               : (version == 10 ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\n\r\n");
   out += response.body;
   return out;
 }
@@ -213,10 +215,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(state_->max_body_bytes + kDrainAllowanceBytes);
     parser_->get().body().limit = state_->max_body_bytes;
     lowest().expires_after(kIdleTimeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              self->onHeader(ec);
-                            });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onHeader(ec); });
   }
 
   void onHeader(beast::error_code ec) {
@@ -224,14 +225,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const auto& header = parser_->get();
     if (beast::iequals(header[http::field::expect], "100-continue")) {
       // The client waits for this before it sends the body.
-      auto interim = std::make_shared<std::string>(
-          header.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n" : "HTTP/1.1 100 Continue\r\n\r\n");
+      auto interim =
+          std::make_shared<std::string>(header.version() == 10 ? "HTTP/1.0 100 Continue\r\n\r\n"
+                                                               : "HTTP/1.1 100 Continue\r\n\r\n");
       lowest().expires_after(kWriteTimeout);
-      asio::async_write(stream_, asio::buffer(*interim),
-                        [self = this->shared_from_this(), interim](beast::error_code write_ec, size_t) {
-                          if (write_ec) return;
-                          self->readBody();
-                        });
+      asio::async_write(
+          stream_, asio::buffer(*interim),
+          [self = this->shared_from_this(), interim](beast::error_code write_ec, size_t) {
+            if (write_ec) return;
+            self->readBody();
+          });
       return;
     }
     readBody();
@@ -239,20 +242,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void readBody() {
     lowest().expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                       self->onRequest(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onRequest(ec); });
   }
 
   void onReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return reply({400, "application/json",
-                    errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")},
-                   11, true, false);
+      return reply(
+          {400, "application/json",
+           errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")},
+          11, true, false);
     }
-    const bool malformed = ec.category() == http::make_error_code(http::error::bad_target).category() &&
-                           ec != http::error::end_of_stream && ec != http::error::partial_message;
+    const bool malformed =
+        ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message;
     if (malformed) {
       return reply({400, "application/json", errorJson("malformed HTTP request: " + ec.message())},
                    11, true, false);
@@ -266,12 +270,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const unsigned version = message.version();
     const bool keep_alive = message.keep_alive();
     if (message.body().oversized) {
-      return reply({400, "application/json",
-                    errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")},
-                   version, true, false);
+      return reply(
+          {400, "application/json",
+           errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")},
+          version, true, false);
     }
     if (state_->stopping.load()) {
-      return reply({503, "application/json", errorJson("server is shutting down")}, version, true, false);
+      return reply({503, "application/json", errorJson("server is shutting down")}, version, true,
+                   false);
     }
     state_->begin();
     const HttpRequest request = toRequest(parser_->get());
@@ -283,16 +289,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void reply(const HttpResponse& response, unsigned version, bool close_after, bool counted) {
     out_ = serialize(response, version, close_after);
     lowest().expires_after(kWriteTimeout);
-    asio::async_write(stream_, asio::buffer(out_),
-                      [self = this->shared_from_this(), close_after, counted](beast::error_code ec, size_t) {
-                        if (counted) self->state_->end();
-                        if (ec) {
-                          logDebug("reply not delivered", {{"error", ec.message()}});
-                          return;
-                        }
-                        if (close_after) return self->close();
-                        self->readHeader();
-                      });
+    asio::async_write(
+        stream_, asio::buffer(out_),
+        [self = this->shared_from_this(), close_after, counted](beast::error_code ec, size_t) {
+          if (counted) self->state_->end();
+          if (ec) {
+            logDebug("reply not delivered", {{"error", ec.message()}});
+            return;
+          }
+          if (close_after) return self->close();
+          self->readHeader();
+        });
   }
 
   void close() {
@@ -336,7 +343,8 @@ class AsioHttpServer final : public HttpServer {
       tls_context_.emplace(ssl::context::tls_server);
       credentials_->configureServerContext(tls_context_->native_handle());
     }
-    if (options.threads == 0) throw std::invalid_argument("ServerOptions.threads must be >= 1, got 0");
+    if (options.threads == 0)
+      throw std::invalid_argument("ServerOptions.threads must be >= 1, got 0");
     const size_t threads = options.threads;
     for (size_t i = 0; i < threads; ++i) {
       contexts_.push_back(std::make_unique<asio::io_context>(1));
@@ -397,8 +405,9 @@ class AsioHttpServer final : public HttpServer {
  private:
   void bind(const ServerOptions& options) {
     tcp::resolver resolver(*contexts_.front());
-    const auto endpoints = resolver.resolve(options.host, std::to_string(options.port),
-                                            tcp::resolver::passive | tcp::resolver::numeric_service);
+    const auto endpoints =
+        resolver.resolve(options.host, std::to_string(options.port),
+                         tcp::resolver::passive | tcp::resolver::numeric_service);
     if (endpoints.empty()) throw std::runtime_error("cannot resolve " + options.host);
     const tcp::endpoint endpoint = endpoints.begin()->endpoint();
     acceptor_->open(endpoint.protocol());

@@ -34,8 +34,8 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct TlsFiles {
-  std::string cert_file;  // PEM chain
-  std::string key_file;   // PEM private key
+  std::string cert_file;       // PEM chain
+  std::string key_file;        // PEM private key
   std::string client_ca_file;  // optional: when set, clients must present a cert it signed
 };
 
@@ -48,8 +48,8 @@ inline constexpr size_t kDefaultHttpThreads = 4;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;                // 0 = pick a free port; see HttpServer::port()
-  std::optional<TlsFiles> tls;      // nullopt = plain HTTP
+  uint16_t port = 0;            // 0 = pick a free port; see HttpServer::port()
+  std::optional<TlsFiles> tls;  // nullopt = plain HTTP
   // Larger bodies get 400 {"error": "request body exceeds N bytes"} and the
   // handler never runs. 400 rather than 413 because the Kubernetes API server
   // reports a webhook's 4xx body to the user, and the message names the limit.

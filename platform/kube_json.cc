@@ -10,8 +10,8 @@ namespace {
 
 template <typename View>
 core::Error wrongType(const std::string& path, const char* expected, const View& got) {
-  return core::invalidArgument(path,
-                               std::string("expected ") + expected + ", got " + jsonKindName(got.kind()));
+  return core::invalidArgument(
+      path, std::string("expected ") + expected + ", got " + jsonKindName(got.kind()));
 }
 
 // obj[key] when present and not null, else nullopt.
@@ -86,13 +86,15 @@ core::Status readContainers(const View& spec, const char* key, bool init, core::
     if (auto s = readString(c, "name", path, &view.name); !s) return s;
     std::string restart_policy;
     if (auto s = readString(c, "restartPolicy", path, &restart_policy); !s) return s;
-    view.kind = !init                       ? core::ContainerKind::kRegular
+    view.kind = !init                        ? core::ContainerKind::kRegular
                 : restart_policy == "Always" ? core::ContainerKind::kSidecar
                                              : core::ContainerKind::kInit;
     if (auto res = member(c, "resources")) {
-      if (res->kind() != JsonKind::kObject) return wrongType(path + ".resources", "an object", *res);
+      if (res->kind() != JsonKind::kObject)
+        return wrongType(path + ".resources", "an object", *res);
       if (auto s = readStringMap(*res, "limits", path + ".resources", &view.limits); !s) return s;
-      if (auto s = readStringMap(*res, "requests", path + ".resources", &view.requests); !s) return s;
+      if (auto s = readStringMap(*res, "requests", path + ".resources", &view.requests); !s)
+        return s;
     }
     if (auto env = member(c, "env")) {
       if (auto s = readEnv(*env, path, &view); !s) return s;
@@ -117,7 +119,8 @@ core::Result<core::PodView> readPod(const View& pod) {
   if (auto meta = member(pod, "metadata")) {
     if (meta->kind() != JsonKind::kObject) return wrongType("metadata", "an object", *meta);
     if (auto s = readString(*meta, "name", "metadata", &view.name); !s) return s.error();
-    if (auto s = readString(*meta, "namespace", "metadata", &view.namespace_name); !s) return s.error();
+    if (auto s = readString(*meta, "namespace", "metadata", &view.namespace_name); !s)
+      return s.error();
     if (auto s = readString(*meta, "uid", "metadata", &view.uid); !s) return s.error();
     if (auto s = readStringMap(*meta, "annotations", "metadata", &view.annotations,
                                &view.has_annotations);

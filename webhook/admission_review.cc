@@ -29,7 +29,8 @@ std::string shown(const SimdjsonView& value) {
 }
 
 core::Error wrongType(const std::string& path, const char* expected, const SimdjsonView& got) {
-  return at(path, std::string("expected ") + expected + ", got " + platform::jsonKindName(got.kind()));
+  return at(path,
+            std::string("expected ") + expected + ", got " + platform::jsonKindName(got.kind()));
 }
 
 bool present(const std::optional<SimdjsonView>& value) {
@@ -44,7 +45,8 @@ std::string describeInvalidJson(std::string_view body, simdjson::error_code erro
   } catch (const nlohmann::json::parse_error& e) {
     return e.what();
   }
-  return simdjson::error_message(error);  // valid JSON that simdjson refuses, e.g. nested > 1024 deep
+  return simdjson::error_message(
+      error);  // valid JSON that simdjson refuses, e.g. nested > 1024 deep
 }
 
 core::Status readHostPaths(const SimdjsonView& volumes, core::PodVolumes* out) {
@@ -74,8 +76,8 @@ core::Status readMounts(const SimdjsonView& spec, bool init, core::PodVolumes* o
     if (c.kind() != JsonKind::kObject) return {};
     auto mounts = c.find("volumeMounts");
     if (!present(mounts)) return {};
-    const std::string path = std::string("request.object.spec.") + key + "[" + std::to_string(i) +
-                             "].volumeMounts";
+    const std::string path =
+        std::string("request.object.spec.") + key + "[" + std::to_string(i) + "].volumeMounts";
     if (mounts->kind() != JsonKind::kArray) return wrongType(path, "an array", *mounts);
     core::ContainerMounts& cm = out->containers[{init, static_cast<int>(i)}];
     cm.has_volume_mounts = true;
@@ -149,9 +151,8 @@ core::Result<AdmissionRequest> readReview(const SimdjsonView& review) {
 
   auto op = request->find("operation");
   if (!op) return at("request.operation", "is missing; must be CREATE, UPDATE, DELETE or CONNECT");
-  const auto operation = op->kind() == JsonKind::kString
-                             ? core::parseOperation(op->text())
-                             : std::nullopt;
+  const auto operation =
+      op->kind() == JsonKind::kString ? core::parseOperation(op->text()) : std::nullopt;
   if (!operation) {
     return at("request.operation", "must be CREATE, UPDATE, DELETE or CONNECT, got " + shown(*op));
   }
@@ -167,7 +168,8 @@ core::Result<AdmissionRequest> readReview(const SimdjsonView& review) {
 
   auto object = request->find("object");
   if (!present(object)) return at("request.object", "is missing; a Pod CREATE carries the pod");
-  if (object->kind() != JsonKind::kObject) return wrongType("request.object", "a Pod object", *object);
+  if (object->kind() != JsonKind::kObject)
+    return wrongType("request.object", "a Pod object", *object);
   auto pod = platform::podFromSimdjson(object->element());
   if (!pod) return at("request.object." + pod.error().field, pod.error().message);
   auto volumes = volumesOf(*object);

@@ -23,8 +23,8 @@ inline constexpr std::string_view kAdmissionKind = "AdmissionReview";
 struct AdmissionRequest {
   std::string uid;
   core::Operation operation = core::Operation::kCreate;
-  bool is_pod = false;    // request.kind is core/v1 Pod (else allowed untouched)
-  core::PodView pod;      // filled when is_pod and the operation carries an object
+  bool is_pod = false;  // request.kind is core/v1 Pod (else allowed untouched)
+  core::PodView pod;    // filled when is_pod and the operation carries an object
   core::PodVolumes volumes;
 };
 

@@ -84,7 +84,8 @@ std::pair<std::string, uint16_t> parseAddress(const std::string& flag, const std
   const std::string bad = flag + ": expected ADDR:PORT like 0.0.0.0:8443, got \"" + text + "\"";
   if (colon == std::string::npos) throw UsageError{bad};
   std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   const std::string port_text = text.substr(colon + 1);
   if (port_text.empty() || port_text.size() > 5 ||
@@ -114,7 +115,8 @@ size_t parseThreads(const std::map<std::string, std::string>& flags) {
 int review(int argc, char** argv) {
   const auto flags = parseFlags(argc, argv, 2, {{"--config", false}});
   const Config config = loadConfig(flags);
-  const std::string body{std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>()};
+  const std::string body{std::istreambuf_iterator<char>(std::cin),
+                         std::istreambuf_iterator<char>()};
   const auto result = mpshare::webhook::reviewAdmission(body, config);
   if (result.outcome == mpshare::webhook::ReviewOutcome::kBadRequest) {
     std::cerr << "mpshare-webhook review: " << result.error << "\n";
@@ -126,8 +128,11 @@ int review(int argc, char** argv) {
 
 int serve(int argc, char** argv) {
   const auto flags = parseFlags(argc, argv, 2,
-                                {{"--listen", true}, {"--tls-cert", true}, {"--tls-key", true},
-                                 {"--config", false}, {"--metrics-listen", false},
+                                {{"--listen", true},
+                                 {"--tls-cert", true},
+                                 {"--tls-key", true},
+                                 {"--config", false},
+                                 {"--metrics-listen", false},
                                  {"--threads", false}});
   const Config config = loadConfig(flags);
   const size_t threads = parseThreads(flags);

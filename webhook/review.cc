@@ -32,8 +32,8 @@ ReviewResult reviewAdmission(std::string_view body, const Config& config) {
   }
   core::Decision decision;
   if (request->is_pod) {
-    decision = core::decideAdmission(request->pod, request->volumes, request->operation,
-                                     config.rules);
+    decision =
+        core::decideAdmission(request->pod, request->volumes, request->operation, config.rules);
   }
   const std::string patch = decision.allowed ? buildPatch(decision.edits) : std::string();
   result.body = buildAdmissionResponse(request->uid, decision, patch);

@@ -17,8 +17,8 @@ HttpResponse jsonError(int status, const std::string& message) {
 }
 
 HttpResponse methodNotAllowed(const HttpRequest& request, const char* allowed) {
-  return jsonError(405, request.method + " is not allowed on " + request.path + " (use " +
-                            allowed + ")");
+  return jsonError(
+      405, request.method + " is not allowed on " + request.path + " (use " + allowed + ")");
 }
 
 }  // namespace
@@ -32,8 +32,7 @@ WebhookRoutes::WebhookRoutes(Config config, platform::MetricsRegistry& registry)
       latency_(registry.histogram("mpshare_webhook_request_duration_seconds",
                                   "Time to answer one admission review, in seconds.",
                                   platform::latencyBuckets())),
-      denials_(registry.counter("mpshare_webhook_denials_total",
-                                "Pods denied, by reason.")) {}
+      denials_(registry.counter("mpshare_webhook_denials_total", "Pods denied, by reason.")) {}
 
 HttpResponse WebhookRoutes::handle(const HttpRequest& request) {
   if (request.path == "/mutate") {
@@ -45,8 +44,9 @@ HttpResponse WebhookRoutes::handle(const HttpRequest& request) {
     if (request.path == "/readyz" && !ready_.load()) return {503, "text/plain", "not ready\n"};
     return {200, "text/plain", "ok\n"};
   }
-  return jsonError(404, "no route " + request.path + " (routes: POST /mutate, GET /healthz, "
-                        "GET /readyz)");
+  return jsonError(404, "no route " + request.path +
+                            " (routes: POST /mutate, GET /healthz, "
+                            "GET /readyz)");
 }
 
 HttpResponse WebhookRoutes::mutate(const HttpRequest& request) {
@@ -64,7 +64,8 @@ HttpResponse WebhookRoutes::mutate(const HttpRequest& request) {
       result = reviewAdmission(request.body, config_);
     }
     outcome = outcomeLabel(result.outcome);
-    if (result.denial) denials_.inc({{"reason", std::string(core::denialReasonLabel(*result.denial))}});
+    if (result.denial)
+      denials_.inc({{"reason", std::string(core::denialReasonLabel(*result.denial))}});
     if (result.outcome == ReviewOutcome::kBadRequest) {
       platform::logWarn("bad admission request", {{"error", result.error}});
     }
@@ -75,12 +76,14 @@ HttpResponse WebhookRoutes::mutate(const HttpRequest& request) {
     response = jsonError(500, std::string("internal error: ") + e.what());
   }
   requests_.inc({{"outcome", outcome}});
-  latency_.observe({}, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  latency_.observe({},
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return response;
 }
 
 HttpResponse WebhookRoutes::handleMetrics(const HttpRequest& request) const {
-  if (request.path != "/metrics") return jsonError(404, "no route " + request.path + " (use GET /metrics)");
+  if (request.path != "/metrics")
+    return jsonError(404, "no route " + request.path + " (use GET /metrics)");
   if (request.method != "GET") return methodNotAllowed(request, "GET");
   return {200, platform::kMetricsContentType, registry_.render()};
 }

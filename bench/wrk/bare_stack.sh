@@ -3,8 +3,8 @@
 # runs run.sh against GET /healthz and POST /echo (a 2 KiB JSON body), stops it.
 #   bench/wrk/bare_stack.sh [BUILD_DIR] [DURATION]     (defaults: build, 10s)
 # Environment: PIN_CPUS=0,1 runs server and wrk on those CPUs only (taskset),
-# to reproduce a small machine on a large one; HTTP_THREADS=N sizes the
-# server's thread pool (default: the library's kDefaultHttpThreads);
+# to reproduce a small machine on a large one; HTTP_THREADS=N sets the
+# server's threads (default: the library's kDefaultHttpThreads);
 # BODY=FILE posts that file to /echo instead of the 2 KiB pad (e.g. the
 # AdmissionReview bench/webhook_wrk.sh sends, to split the webhook's cost
 # into stack, request body and review).

@@ -205,7 +205,8 @@ TEST_F(HttpServerTest, HonoursConnectionCloseAndHttp10) {
   auto server = startTls(echo);
   {
     TestConnection connection(server->port(), tlsClient());
-    const auto response = connection.exchange("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const auto response =
+        connection.exchange("GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.headers.at("connection"), "close");
     EXPECT_TRUE(connection.closedByPeer());
@@ -278,17 +279,27 @@ TEST_F(HttpServerTest, StopLetsInFlightRequestsFinish) {
   EXPECT_EQ(status, 200);
 }
 
+// A route that takes 50 ms and records how many of its calls ran at once.
+struct ConcurrencyProbe {
+  std::atomic<int> active{0};
+  std::atomic<int> peak{0};
+
+  HttpHandler handler() {
+    return [this](const HttpRequest& r) {
+      const int now = ++active;
+      int seen = peak.load();
+      while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      --active;
+      return echo(r);
+    };
+  }
+};
+
 TEST_F(HttpServerTest, CallsTheHandlerConcurrently) {
-  std::atomic<int> active{0}, peak{0};
-  auto server = startTls([&](const HttpRequest& r) {
-    const int now = ++active;
-    int seen = peak.load();
-    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    --active;
-    return echo(r);
-  });
+  ConcurrencyProbe probe;
+  auto server = startTls(probe.handler());
   constexpr int kClients = 6, kRequests = 5;
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
@@ -306,7 +317,7 @@ TEST_F(HttpServerTest, CallsTheHandlerConcurrently) {
   }
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), kClients * kRequests);
-  EXPECT_GT(peak.load(), 1);
+  EXPECT_GT(probe.peak.load(), 1);
 }
 
 TEST_F(HttpServerTest, StopClosesTheListenerAndIsIdempotent) {
@@ -321,28 +332,21 @@ TEST_F(HttpServerTest, StopClosesTheListenerAndIsIdempotent) {
 TEST_F(HttpServerTest, RunsHandlersOnTheConfiguredNumberOfThreads) {
   for (const size_t threads : {size_t{1}, size_t{3}}) {
     SCOPED_TRACE(threads);
-    std::atomic<int> active{0}, peak{0};
+    ConcurrencyProbe probe;
     ServerOptions options;
     options.threads = threads;
-    auto server = startHttpServer(options, [&](const HttpRequest& r) {
-      const int now = ++active;
-      int seen = peak.load();
-      while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      --active;
-      return echo(r);
-    });
+    auto server = startHttpServer(options, probe.handler());
     ClientOptions plain;
     plain.tls = false;
     std::vector<std::thread> clients;
     for (int i = 0; i < 6; ++i) {
       clients.emplace_back([&] {
-        for (int j = 0; j < 2; ++j) EXPECT_EQ(fetch(server->port(), plain, "GET", "/t").status, 200);
+        for (int j = 0; j < 2; ++j)
+          EXPECT_EQ(fetch(server->port(), plain, "GET", "/t").status, 200);
       });
     }
     for (auto& t : clients) t.join();
-    EXPECT_EQ(peak.load(), static_cast<int>(threads));
+    EXPECT_EQ(probe.peak.load(), static_cast<int>(threads));
   }
   ServerOptions none;
   none.threads = 0;

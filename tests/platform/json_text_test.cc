@@ -28,12 +28,13 @@ TEST(JsonTextTest, EscapesAsJsonRequires) {
       {"\b\f\n\r\t", R"("\b\f\n\r\t")"},
       {std::string("\x00\x01\x1f", 3), R"("\u0000\u0001\u001f")"},
       {"\x7f", "\"\x7f\""},
-      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
-      {"\xff", "\"\xef\xbf\xbd\""},              // never a UTF-8 byte
-      {"\xc3", "\"\xef\xbf\xbd\""},              // cut short at the end
-      {"\xc3(", "\"\xef\xbf\xbd(\""},            // broken: the next byte is read again
-      {"\xe0\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},  // overlong
-      {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},  // a surrogate
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+       "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+      {"\xff", "\"\xef\xbf\xbd\""},    // never a UTF-8 byte
+      {"\xc3", "\"\xef\xbf\xbd\""},    // cut short at the end
+      {"\xc3(", "\"\xef\xbf\xbd(\""},  // broken: the next byte is read again
+      {"\xe0\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},                  // overlong
+      {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},                  // a surrogate
       {"\xf4\x90\x80\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""},  // > U+10FFFF
   };
   for (const auto& c : cases) {

@@ -4,15 +4,17 @@
 // or the same error. Checked on every pod fixture and on thousands of seeded
 // mutations of them that put values of every JSON type in every place.
 
+#include "platform/kube_json.h"
+
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <simdjson.h>
 #include <sstream>
 
-#include "platform/kube_json.h"
+#include "tests/support/json_mutation.h"
 #include "tests/support/read_file.h"
 
 namespace mpshare::platform {
@@ -53,7 +55,8 @@ std::string bothReaders(const json& pod) {
   const std::string from_nlohmann = describe(podFromJson(pod));
   const std::string from_simdjson = describe(podFromSimdjson(element));
   if (from_nlohmann != from_simdjson) {
-    return "readers differ on " + text + "\nnlohmann: " + from_nlohmann + "\nsimdjson: " + from_simdjson;
+    return "readers differ on " + text + "\nnlohmann: " + from_nlohmann +
+           "\nsimdjson: " + from_simdjson;
   }
   return "";
 }
@@ -71,21 +74,24 @@ std::vector<json> podCorpus() {
   return pods;
 }
 
-// Replaces one node, found by a random walk from the root, with a value of
-// another type (or a number where quantities are strings).
-void mutateTree(json& node, std::mt19937& rng, int depth) {
-  if ((node.is_object() || node.is_array()) && !node.empty() && depth < 12 && rng() % 4 != 0) {
-    auto it = node.begin();
-    std::advance(it, rng() % node.size());
-    mutateTree(*it, rng, depth + 1);
-    return;
-  }
-  const json replacements[] = {nullptr, 0,   -7,   1,    2.5,  1e3,  18446744073709551615ULL,
-                               true,    "",  "x",  "Always",      "Running",
-                               json::array(), json::object(), json::array({json::object()}),
-                               json::object({{"a", "b"}}), json::object({{"a", 1}})};
-  node = replacements[rng() % std::size(replacements)];
-}
+// Values of every JSON type, and numbers where quantities are strings.
+const std::vector<json> kReplacements = {nullptr,
+                                         0,
+                                         -7,
+                                         1,
+                                         2.5,
+                                         1e3,
+                                         18446744073709551615ULL,
+                                         true,
+                                         "",
+                                         "x",
+                                         "Always",
+                                         "Running",
+                                         json::array(),
+                                         json::object(),
+                                         json::array({json::object()}),
+                                         json::object({{"a", "b"}}),
+                                         json::object({{"a", 1}})};
 
 TEST(KubeJsonTest, FixturesReadTheSameThroughBothLibraries) {
   const auto pods = podCorpus();
@@ -102,7 +108,8 @@ TEST(KubeJsonTest, MutatedPodsReadTheSameThroughBothLibraries) {
   int errors = 0;
   for (int i = 0; i < 6000; ++i) {
     json pod = pods[rng() % pods.size()];
-    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) mutateTree(pod, rng, 0);
+    for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k)
+      testing_support::mutateTree(pod, rng, kReplacements);
     ASSERT_EQ(bothReaders(pod), "") << "iteration " << i;
     errors += podFromJson(pod).ok() ? 0 : 1;
   }

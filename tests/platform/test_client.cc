@@ -102,9 +102,9 @@ std::string TestConnection::protocol() const { return ssl_ ? SSL_get_version(ssl
 void TestConnection::writeAll(const std::string& data) {
   size_t sent = 0;
   while (sent < data.size()) {
-    const int n = ssl_ ? SSL_write(ssl_, data.data() + sent, static_cast<int>(data.size() - sent))
-                       : static_cast<int>(::send(fd_, data.data() + sent, data.size() - sent,
-                                                 MSG_NOSIGNAL));
+    const int n =
+        ssl_ ? SSL_write(ssl_, data.data() + sent, static_cast<int>(data.size() - sent))
+             : static_cast<int>(::send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL));
     if (n <= 0) throw std::runtime_error(sslError("write failed"));
     sent += static_cast<size_t>(n);
   }
@@ -112,8 +112,8 @@ void TestConnection::writeAll(const std::string& data) {
 
 bool TestConnection::readMore() {
   char buf[16384];
-  const int n = ssl_ ? SSL_read(ssl_, buf, sizeof(buf))
-                     : static_cast<int>(::recv(fd_, buf, sizeof(buf), 0));
+  const int n =
+      ssl_ ? SSL_read(ssl_, buf, sizeof(buf)) : static_cast<int>(::recv(fd_, buf, sizeof(buf), 0));
   if (n <= 0) return false;
   buffer_.append(buf, static_cast<size_t>(n));
   return true;

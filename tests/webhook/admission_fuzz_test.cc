@@ -10,6 +10,7 @@
 #include <random>
 #include <sstream>
 
+#include "tests/support/json_mutation.h"
 #include "tests/webhook/admission_fuzz_entry.h"
 
 namespace mpshare::webhook::testing {
@@ -20,8 +21,8 @@ using nlohmann::json;
 
 std::vector<std::string> seedCorpus() {
   std::vector<std::string> corpus;
-  for (const auto& entry :
-       fs::recursive_directory_iterator(fs::path(MPSHARE_SOURCE_DIR) / "tests/fixtures/admission")) {
+  for (const auto& entry : fs::recursive_directory_iterator(fs::path(MPSHARE_SOURCE_DIR) /
+                                                            "tests/fixtures/admission")) {
     if (entry.path().filename() != "request.json") continue;
     std::ifstream in(entry.path());
     std::stringstream ss;
@@ -42,30 +43,44 @@ std::string mutateBytes(std::string s, std::mt19937& rng) {
   for (int i = 0; i < edits && !s.empty(); ++i) {
     const size_t at = rng() % s.size();
     switch (rng() % 5) {
-      case 0: s[at] = static_cast<char>(rng()); break;
-      case 1: s.insert(at, 1, kInteresting[rng() % (sizeof(kInteresting) - 1)]); break;
-      case 2: s.erase(at, 1 + rng() % 8); break;
-      case 3: s.resize(at); break;
-      default: s.insert(at, s.substr(at, rng() % 32)); break;
+      case 0:
+        s[at] = static_cast<char>(rng());
+        break;
+      case 1:
+        s.insert(at, 1, kInteresting[rng() % (sizeof(kInteresting) - 1)]);
+        break;
+      case 2:
+        s.erase(at, 1 + rng() % 8);
+        break;
+      case 3:
+        s.resize(at);
+        break;
+      default:
+        s.insert(at, s.substr(at, rng() % 32));
+        break;
     }
   }
   return s;
 }
 
-// Structure-level: replace a random node with a value of another type, so the
-// input stays JSON and reaches the deeper checks.
-void mutateTree(json& node, std::mt19937& rng, int depth) {
-  if ((node.is_object() || node.is_array()) && !node.empty() && depth < 12 && rng() % 4 != 0) {
-    auto it = node.begin();
-    std::advance(it, rng() % node.size());
-    mutateTree(*it, rng, depth + 1);
-    return;
-  }
-  const json replacements[] = {nullptr, 0, -1, 3.5, "", "130", "-4Gi", "1e400", true,
-                               json::array(), json::object(), "nvidia.com/gpu", "2", "CREATE",
-                               json::array({json::object()}), "\u00e9~/"};
-  node = replacements[rng() % std::size(replacements)];
-}
+// Structure-level replacements: values of other types, and the strings the
+// rules read (counts, quantities, operations, names needing escapes).
+const std::vector<json> kReplacements = {nullptr,
+                                         0,
+                                         -1,
+                                         3.5,
+                                         "",
+                                         "130",
+                                         "-4Gi",
+                                         "1e400",
+                                         true,
+                                         json::array(),
+                                         json::object(),
+                                         "nvidia.com/gpu",
+                                         "2",
+                                         "CREATE",
+                                         json::array({json::object()}),
+                                         "\u00e9~/"};
 
 TEST(AdmissionFuzzTest, SeedCorpusKeepsInvariants) {
   const auto corpus = seedCorpus();
@@ -84,7 +99,8 @@ TEST(AdmissionFuzzTest, SeededMutationsKeepInvariants) {
       input = mutateBytes(seed, rng);
     } else {
       json tree = json::parse(seed);
-      for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) mutateTree(tree, rng, 0);
+      for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k)
+        testing_support::mutateTree(tree, rng, kReplacements);
       input = tree.dump();
       ++tree_inputs;
     }

@@ -28,14 +28,17 @@ TEST(AdmissionReviewTest, MalformedRequestsNameTheJsonPath) {
       {"", "body: is not valid JSON"},
       {"{\"apiVersion\":", "body: is not valid JSON"},
       {"[1,2]", "body: expected an AdmissionReview object, got array"},
-      {R"({"kind":"AdmissionReview","request":{}})", "apiVersion: is missing; must be \"admission.k8s.io/v1\""},
+      {R"({"kind":"AdmissionReview","request":{}})",
+       "apiVersion: is missing; must be \"admission.k8s.io/v1\""},
       {R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview"})",
        "apiVersion: must be \"admission.k8s.io/v1\", got \"admission.k8s.io/v1beta1\""},
-      {R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod"})", "kind: must be \"AdmissionReview\", got \"Pod\""},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod"})",
+       "kind: must be \"AdmissionReview\", got \"Pod\""},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})", "request: is missing"},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":"x"})",
        "request: expected an object, got string"},
-      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})", "request.uid: is missing"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})",
+       "request.uid: is missing"},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}})",
        "request.uid: must be a non-empty string, got 7"},
       {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u"}})",
@@ -68,7 +71,8 @@ TEST(AdmissionReviewTest, MalformedRequestsNameTheJsonPath) {
     const ReviewResult result = reviewAdmission(c.body, Config{});
     EXPECT_EQ(result.http_status, 400);
     EXPECT_EQ(result.outcome, ReviewOutcome::kBadRequest);
-    EXPECT_NE(json::parse(result.body)["error"].get<std::string>().find(c.error), std::string::npos);
+    EXPECT_NE(json::parse(result.body)["error"].get<std::string>().find(c.error),
+              std::string::npos);
   }
 }
 
@@ -114,8 +118,13 @@ TEST(AdmissionReviewTest, Base64IsStandardAndPadded) {
   const struct {
     const char* in;
     const char* out;
-  } cases[] = {{"", ""},          {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-               {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"\xff\xfe\xfd", "//79"}};
+  } cases[] = {{"", ""},
+               {"f", "Zg=="},
+               {"fo", "Zm8="},
+               {"foo", "Zm9v"},
+               {"foob", "Zm9vYg=="},
+               {"fooba", "Zm9vYmE="},
+               {"\xff\xfe\xfd", "//79"}};
   for (const auto& c : cases) {
     EXPECT_EQ(base64Encode(c.in), c.out) << c.in;
     EXPECT_EQ(testing::base64Decode(c.out), c.in);

@@ -39,10 +39,11 @@ struct CliRun {
 // Runs the binary with `args`, stdin from `input_file` (or /dev/null).
 CliRun run(const std::string& args, const std::string& input_file = "/dev/null") {
   const std::string dir = platform::testing::makeTempDir();
-  const std::string cmd = std::string(MPSHARE_WEBHOOK_BINARY) + " " + args + " < " + input_file + " > " +
-                          dir + "/out 2> " + dir + "/err";
+  const std::string cmd = std::string(MPSHARE_WEBHOOK_BINARY) + " " + args + " < " + input_file +
+                          " > " + dir + "/out 2> " + dir + "/err";
   const int status = std::system(cmd.c_str());
-  CliRun r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, readFile(dir + "/out"), readFile(dir + "/err")};
+  CliRun r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, readFile(dir + "/out"),
+           readFile(dir + "/err")};
   fs::remove_all(dir);
   return r;
 }
@@ -51,13 +52,15 @@ TEST(CliTest, ReviewAnswersLikeTheServer) {
   for (const char* name : {"create-annotated", "deny-thread-percentage", "create-no-gpu"}) {
     const CliRun r = run("review", (kFixtures / name / "request.json").string());
     EXPECT_EQ(r.exit_code, 0) << name << r.err;  // a denial is still an answer
-    EXPECT_EQ(json::parse(r.out), json::parse(readFile(kFixtures / name / "response.json"))) << name;
+    EXPECT_EQ(json::parse(r.out), json::parse(readFile(kFixtures / name / "response.json")))
+        << name;
   }
 }
 
 TEST(CliTest, ReviewRejectsMalformedInputWithExit2) {
   const std::string dir = platform::testing::makeTempDir();
-  std::ofstream(dir + "/bad.json") << R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})";
+  std::ofstream(dir + "/bad.json")
+      << R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})";
   const CliRun r = run("review", dir + "/bad.json");
   fs::remove_all(dir);
   EXPECT_EQ(r.exit_code, 2);
@@ -70,13 +73,14 @@ TEST(CliTest, ReviewUsesTheConfigFile) {
   std::ofstream(dir + "/c.yaml") << "webhook:\n  minMemoryLimit: 8Gi\n";
   std::ofstream(dir + "/bad.yaml") << "webhook:\n  minMemoryLimit: lots\n";
   const CliRun denied = run("review --config " + dir + "/c.yaml",
-                         (kFixtures / "create-annotated" / "request.json").string());
+                            (kFixtures / "create-annotated" / "request.json").string());
   const CliRun bad = run("review --config=" + dir + "/bad.yaml");
   fs::remove_all(dir);
   EXPECT_EQ(denied.exit_code, 0);
   EXPECT_FALSE(json::parse(denied.out)["response"]["allowed"].get<bool>());
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_NE(bad.err.find("webhook.minMemoryLimit: must be a quantity >= 1Mi, got \"lots\""), std::string::npos)
+  EXPECT_NE(bad.err.find("webhook.minMemoryLimit: must be a quantity >= 1Mi, got \"lots\""),
+            std::string::npos)
       << bad.err;
 }
 
@@ -118,9 +122,9 @@ TEST(CliTest, ServeAnswersOverTlsAndStopsOnSigterm) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     if (freopen(err_file.c_str(), "w", stderr) == nullptr) _exit(126);
-    execl(MPSHARE_WEBHOOK_BINARY, "mpshare-webhook", "serve", "--listen", "127.0.0.1:0", "--tls-cert",
-          bundle.cert_file.c_str(), "--tls-key", bundle.key_file.c_str(), "--config", config_file.c_str(),
-          static_cast<char*>(nullptr));
+    execl(MPSHARE_WEBHOOK_BINARY, "mpshare-webhook", "serve", "--listen", "127.0.0.1:0",
+          "--tls-cert", bundle.cert_file.c_str(), "--tls-key", bundle.key_file.c_str(), "--config",
+          config_file.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   // The "serving" log line names the port the kernel chose.
@@ -136,11 +140,14 @@ TEST(CliTest, ServeAnswersOverTlsAndStopsOnSigterm) {
   platform::testing::ClientOptions tls;
   tls.ca_file = bundle.ca_file;
   EXPECT_EQ(platform::testing::fetch(port, tls, "GET", "/readyz").status, 200);
-  const auto response = platform::testing::fetch(port, tls, "POST", "/mutate?timeout=5s",
-                                                 readFile(kFixtures / "create-annotated" / "request.json"));
-  EXPECT_EQ(json::parse(response.body), json::parse(readFile(kFixtures / "create-annotated" / "response.json")));
+  const auto response =
+      platform::testing::fetch(port, tls, "POST", "/mutate?timeout=5s",
+                               readFile(kFixtures / "create-annotated" / "request.json"));
+  EXPECT_EQ(json::parse(response.body),
+            json::parse(readFile(kFixtures / "create-annotated" / "response.json")));
   // The 400 for an oversized body names the configured limit, not another number.
-  const auto too_big = platform::testing::fetch(port, tls, "POST", "/mutate", std::string(5000, ' '));
+  const auto too_big =
+      platform::testing::fetch(port, tls, "POST", "/mutate", std::string(5000, ' '));
   EXPECT_EQ(too_big.status, 400);
   EXPECT_EQ(json::parse(too_big.body)["error"], "request body exceeds 4096 bytes") << too_big.body;
 

@@ -1,4 +1,4 @@
-// The webhook served for real: cpprestsdk over TLS with a real TLS client,
+// The webhook served for real: the platform HTTPS server with a real TLS client,
 // certificate rotation, malformed bodies, and the metrics listener checked by promtool.
 
 #include <gtest/gtest.h>
@@ -43,13 +43,11 @@ class WebhookServerTest : public ::testing::Test {
     options.tls = platform::TlsFiles{bundle_.cert_file, bundle_.key_file, ""};
     options.max_body_bytes = config.max_request_bytes + 1;
     options.tls_reload_interval = std::chrono::milliseconds(50);
-    server_ = platform::startHttpServer(options, [this](const platform::HttpRequest& r) {
-      return routes_->handle(r);
-    });
-    metrics_server_ = platform::startHttpServer(platform::ServerOptions{},
-                                                [this](const platform::HttpRequest& r) {
-                                                  return routes_->handleMetrics(r);
-                                                });
+    server_ = platform::startHttpServer(
+        options, [this](const platform::HttpRequest& r) { return routes_->handle(r); });
+    metrics_server_ = platform::startHttpServer(
+        platform::ServerOptions{},
+        [this](const platform::HttpRequest& r) { return routes_->handleMetrics(r); });
   }
   void TearDown() override {
     server_.reset();
@@ -73,9 +71,9 @@ class WebhookServerTest : public ::testing::Test {
 TEST_F(WebhookServerTest, MutatesOverTlsExactlyAsTheGoldenFixture) {
   TestConnection conn(server_->port(), tls());
   for (const char* name : {"create-annotated", "deny-thread-percentage", "update-ignored"}) {
-    const auto response = conn.request("POST", "/mutate?timeout=10s",
-                                       readFile(kFixtures / name / "request.json"),
-                                       {{"Content-Type", "application/json"}});
+    const auto response =
+        conn.request("POST", "/mutate?timeout=10s", readFile(kFixtures / name / "request.json"),
+                     {{"Content-Type", "application/json"}});
     ASSERT_EQ(response.status, 200) << name << ": " << response.body;
     EXPECT_EQ(json::parse(response.body), json::parse(readFile(kFixtures / name / "response.json")))
         << name;
@@ -140,8 +138,11 @@ TEST_F(WebhookServerTest, RotatedCertificateIsServedWithoutRestart) {
 }
 
 TEST_F(WebhookServerTest, MetricsCountOutcomesAndPassPromtool) {
-  for (const char* name : {"create-annotated", "create-no-gpu", "deny-two-gpus", "deny-thread-percentage"}) {
-    ASSERT_EQ(fetch(server_->port(), tls(), "POST", "/mutate", readFile(kFixtures / name / "request.json")).status,
+  for (const char* name :
+       {"create-annotated", "create-no-gpu", "deny-two-gpus", "deny-thread-percentage"}) {
+    ASSERT_EQ(fetch(server_->port(), tls(), "POST", "/mutate",
+                    readFile(kFixtures / name / "request.json"))
+                  .status,
               200);
   }
   ASSERT_EQ(fetch(server_->port(), tls(), "POST", "/mutate", "{").status, 400);
