@@ -43,6 +43,14 @@ constexpr const char* jsonKindName(JsonKind kind) {
   return "unknown";
 }
 
+// The error for a value of the wrong JSON type at `path`:
+// "spec.containers: expected an array, got object".
+template <typename View>
+core::Error wrongJsonType(const std::string& path, const char* expected, const View& got) {
+  return core::invalidArgument(
+      path, std::string("expected ") + expected + ", got " + jsonKindName(got.kind()));
+}
+
 // Both views offer:
 //   kind()                       the JSON type
 //   find(key)                    the member `key` of an object (null included), else nullopt

@@ -8,12 +8,6 @@ namespace {
 // The readers are written once over a JSON view (platform/json_view.h) and
 // instantiated for nlohmann::json and simdjson's DOM at the bottom.
 
-template <typename View>
-core::Error wrongType(const std::string& path, const char* expected, const View& got) {
-  return core::invalidArgument(
-      path, std::string("expected ") + expected + ", got " + jsonKindName(got.kind()));
-}
-
 // obj[key] when present and not null, else nullopt.
 template <typename View>
 std::optional<View> member(const View& obj, std::string_view key) {
@@ -27,7 +21,7 @@ core::Status readString(const View& obj, const char* key, const std::string& pat
                         std::string* out) {
   auto v = member(obj, key);
   if (!v) return {};
-  if (v->kind() != JsonKind::kString) return wrongType(path + "." + key, "a string", *v);
+  if (v->kind() != JsonKind::kString) return wrongJsonType(path + "." + key, "a string", *v);
   *out = v->text();
   return {};
 }
@@ -40,14 +34,14 @@ core::Status readStringMap(const View& obj, const char* key, const std::string& 
   auto v = member(obj, key);
   if (present != nullptr) *present = v.has_value();
   if (!v) return {};
-  if (v->kind() != JsonKind::kObject) return wrongType(path + "." + key, "an object", *v);
+  if (v->kind() != JsonKind::kObject) return wrongJsonType(path + "." + key, "an object", *v);
   return v->forEachMember([&](std::string_view k, const View& value) -> core::Status {
     if (value.kind() == JsonKind::kString) {
       (*out)[std::string(k)] = value.text();
     } else if (value.kind() == JsonKind::kNumber) {
       (*out)[std::string(k)] = value.numberText();
     } else {
-      return wrongType(path + "." + key + "." + std::string(k), "a string", value);
+      return wrongJsonType(path + "." + key + "." + std::string(k), "a string", value);
     }
     return {};
   });
@@ -55,11 +49,11 @@ core::Status readStringMap(const View& obj, const char* key, const std::string& 
 
 template <typename View>
 core::Status readEnv(const View& env, const std::string& path, core::ContainerView* view) {
-  if (env.kind() != JsonKind::kArray) return wrongType(path + ".env", "an array", env);
+  if (env.kind() != JsonKind::kArray) return wrongJsonType(path + ".env", "an array", env);
   view->has_env = true;
   return env.forEachElement([&](size_t index, const View& e) -> core::Status {
     const std::string env_path = path + ".env[" + std::to_string(index) + "]";
-    if (e.kind() != JsonKind::kObject) return wrongType(env_path, "an object", e);
+    if (e.kind() != JsonKind::kObject) return wrongJsonType(env_path, "an object", e);
     core::EnvVar var;
     if (auto s = readString(e, "name", env_path, &var.name); !s) return s;
     if (!member(e, "valueFrom")) {
@@ -77,10 +71,10 @@ core::Status readContainers(const View& spec, const char* key, bool init, core::
   auto list = member(spec, key);
   if (!list) return {};
   const std::string list_path = std::string("spec.") + key;
-  if (list->kind() != JsonKind::kArray) return wrongType(list_path, "an array", *list);
+  if (list->kind() != JsonKind::kArray) return wrongJsonType(list_path, "an array", *list);
   return list->forEachElement([&](size_t index, const View& c) -> core::Status {
     const std::string path = list_path + "[" + std::to_string(index) + "]";
-    if (c.kind() != JsonKind::kObject) return wrongType(path, "an object", c);
+    if (c.kind() != JsonKind::kObject) return wrongJsonType(path, "an object", c);
     core::ContainerView view;
     view.index = static_cast<int>(index);
     if (auto s = readString(c, "name", path, &view.name); !s) return s;
@@ -91,7 +85,7 @@ core::Status readContainers(const View& spec, const char* key, bool init, core::
                                              : core::ContainerKind::kInit;
     if (auto res = member(c, "resources")) {
       if (res->kind() != JsonKind::kObject)
-        return wrongType(path + ".resources", "an object", *res);
+        return wrongJsonType(path + ".resources", "an object", *res);
       if (auto s = readStringMap(*res, "limits", path + ".resources", &view.limits); !s) return s;
       if (auto s = readStringMap(*res, "requests", path + ".resources", &view.requests); !s)
         return s;
@@ -114,10 +108,10 @@ core::PodPhase phaseOf(const std::string& phase) {
 
 template <typename View>
 core::Result<core::PodView> readPod(const View& pod) {
-  if (pod.kind() != JsonKind::kObject) return wrongType("pod", "an object", pod);
+  if (pod.kind() != JsonKind::kObject) return wrongJsonType("pod", "an object", pod);
   core::PodView view;
   if (auto meta = member(pod, "metadata")) {
-    if (meta->kind() != JsonKind::kObject) return wrongType("metadata", "an object", *meta);
+    if (meta->kind() != JsonKind::kObject) return wrongJsonType("metadata", "an object", *meta);
     if (auto s = readString(*meta, "name", "metadata", &view.name); !s) return s.error();
     if (auto s = readString(*meta, "namespace", "metadata", &view.namespace_name); !s)
       return s.error();
@@ -131,7 +125,7 @@ core::Result<core::PodView> readPod(const View& pod) {
     view.deleting = member(*meta, "deletionTimestamp").has_value();
   }
   if (auto spec = member(pod, "spec")) {
-    if (spec->kind() != JsonKind::kObject) return wrongType("spec", "an object", *spec);
+    if (spec->kind() != JsonKind::kObject) return wrongJsonType("spec", "an object", *spec);
     if (auto s = readString(*spec, "nodeName", "spec", &view.node_name); !s) return s.error();
     if (auto s = readString(*spec, "schedulerName", "spec", &view.scheduler_name); !s) {
       return s.error();
@@ -140,7 +134,7 @@ core::Result<core::PodView> readPod(const View& pod) {
     if (auto s = readContainers(*spec, "initContainers", true, &view); !s) return s.error();
   }
   if (auto status = member(pod, "status")) {
-    if (status->kind() != JsonKind::kObject) return wrongType("status", "an object", *status);
+    if (status->kind() != JsonKind::kObject) return wrongJsonType("status", "an object", *status);
     std::string phase;
     if (auto s = readString(*status, "phase", "status", &phase); !s) return s.error();
     view.phase = phaseOf(phase);
@@ -150,11 +144,11 @@ core::Result<core::PodView> readPod(const View& pod) {
 
 template <typename View>
 core::Result<core::NodeView> readNode(const View& node) {
-  if (node.kind() != JsonKind::kObject) return wrongType("node", "an object", node);
+  if (node.kind() != JsonKind::kObject) return wrongJsonType("node", "an object", node);
   core::NodeView view;
   auto meta = member(node, "metadata");
   if (!meta) return core::invalidArgument("metadata", "is missing");
-  if (meta->kind() != JsonKind::kObject) return wrongType("metadata", "an object", *meta);
+  if (meta->kind() != JsonKind::kObject) return wrongJsonType("metadata", "an object", *meta);
   if (auto s = readString(*meta, "name", "metadata", &view.name); !s) return s.error();
   if (view.name.empty()) return core::invalidArgument("metadata.name", "is missing");
   if (auto s = readStringMap(*meta, "labels", "metadata", &view.labels); !s) return s.error();

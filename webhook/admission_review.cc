@@ -28,11 +28,6 @@ std::string shown(const SimdjsonView& value) {
   return text;
 }
 
-core::Error wrongType(const std::string& path, const char* expected, const SimdjsonView& got) {
-  return at(path,
-            std::string("expected ") + expected + ", got " + platform::jsonKindName(got.kind()));
-}
-
 bool present(const std::optional<SimdjsonView>& value) {
   return value && value->kind() != JsonKind::kNull;
 }
@@ -51,12 +46,12 @@ std::string describeInvalidJson(std::string_view body, simdjson::error_code erro
 
 core::Status readHostPaths(const SimdjsonView& volumes, core::PodVolumes* out) {
   if (volumes.kind() != JsonKind::kArray) {
-    return wrongType("request.object.spec.volumes", "an array", volumes);
+    return platform::wrongJsonType("request.object.spec.volumes", "an array", volumes);
   }
   out->has_volumes = true;
   return volumes.forEachElement([out](size_t i, const SimdjsonView& v) -> core::Status {
     const std::string path = "request.object.spec.volumes[" + std::to_string(i) + "]";
-    if (v.kind() != JsonKind::kObject) return wrongType(path, "an object", v);
+    if (v.kind() != JsonKind::kObject) return platform::wrongJsonType(path, "an object", v);
     auto name = v.find("name");
     if (!name || name->kind() != JsonKind::kString) return at(path + ".name", "must be a string");
     std::string host_path;
@@ -78,11 +73,13 @@ core::Status readMounts(const SimdjsonView& spec, bool init, core::PodVolumes* o
     if (!present(mounts)) return {};
     const std::string path =
         std::string("request.object.spec.") + key + "[" + std::to_string(i) + "].volumeMounts";
-    if (mounts->kind() != JsonKind::kArray) return wrongType(path, "an array", *mounts);
+    if (mounts->kind() != JsonKind::kArray)
+      return platform::wrongJsonType(path, "an array", *mounts);
     core::ContainerMounts& cm = out->containers[{init, static_cast<int>(i)}];
     cm.has_volume_mounts = true;
     return mounts->forEachElement([&](size_t, const SimdjsonView& m) -> core::Status {
-      if (m.kind() != JsonKind::kObject) return wrongType(path + "[]", "an object", m);
+      if (m.kind() != JsonKind::kObject)
+        return platform::wrongJsonType(path + "[]", "an object", m);
       core::VolumeMountView view;
       if (auto n = m.find("name"); n && n->kind() == JsonKind::kString) view.name = n->text();
       if (auto p = m.find("mountPath"); p && p->kind() == JsonKind::kString) {
@@ -102,7 +99,7 @@ core::Result<core::PodVolumes> volumesOf(const SimdjsonView& pod) {
   if (!spec || spec->kind() != JsonKind::kObject) return out;
   if (auto ipc = spec->find("hostIPC"); present(ipc)) {
     if (ipc->kind() != JsonKind::kBoolean) {
-      return wrongType("request.object.spec.hostIPC", "a boolean", *ipc);
+      return platform::wrongJsonType("request.object.spec.hostIPC", "a boolean", *ipc);
     }
     out.host_ipc = ipc->boolean();
   }
@@ -133,13 +130,14 @@ core::Status expectString(const SimdjsonView& obj, const char* key, std::string_
 
 core::Result<AdmissionRequest> readReview(const SimdjsonView& review) {
   if (review.kind() != JsonKind::kObject) {
-    return wrongType("body", "an AdmissionReview object", review);
+    return platform::wrongJsonType("body", "an AdmissionReview object", review);
   }
   if (auto s = expectString(review, "apiVersion", kAdmissionApiVersion); !s) return s.error();
   if (auto s = expectString(review, "kind", kAdmissionKind); !s) return s.error();
   auto request = review.find("request");
   if (!present(request)) return at("request", "is missing");
-  if (request->kind() != JsonKind::kObject) return wrongType("request", "an object", *request);
+  if (request->kind() != JsonKind::kObject)
+    return platform::wrongJsonType("request", "an object", *request);
 
   AdmissionRequest out;
   auto uid = request->find("uid");
@@ -169,7 +167,7 @@ core::Result<AdmissionRequest> readReview(const SimdjsonView& review) {
   auto object = request->find("object");
   if (!present(object)) return at("request.object", "is missing; a Pod CREATE carries the pod");
   if (object->kind() != JsonKind::kObject)
-    return wrongType("request.object", "a Pod object", *object);
+    return platform::wrongJsonType("request.object", "a Pod object", *object);
   auto pod = platform::podFromSimdjson(object->element());
   if (!pod) return at("request.object." + pod.error().field, pod.error().message);
   auto volumes = volumesOf(*object);
