@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -188,6 +189,46 @@ TEST_F(HttpServerTest, MalformedRequestsGet400AndTheConnectionIsClosed) {
   }
   EXPECT_EQ(calls.load(), 0);
   EXPECT_EQ(fetch(server->port(), tlsClient(), "GET", "/healthz").status, 200);
+}
+
+// Seeded garbage and damaged requests: each gets a 400 (or a 200 where the
+// damage left a valid request) or a closed connection, and the server keeps
+// serving.
+TEST_F(HttpServerTest, RandomBytesGet400OrACloseAndTheServerKeepsServing) {
+  std::atomic<int> calls{0};
+  ServerOptions options;
+  auto server = startHttpServer(options, [&](const HttpRequest& r) {
+    ++calls;
+    return echo(r);
+  });
+  ClientOptions plain;
+  plain.tls = false;
+  const std::string valid = "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
+  std::mt19937 rng(20261125);
+  int answered = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string bytes = valid;
+    if (i % 2 == 0) {
+      bytes.assign(1 + rng() % 200, '\0');
+      for (auto& c : bytes) c = static_cast<char>(rng());
+      bytes += "\r\n\r\n";
+    } else {
+      // Damage the request line or a header; the body length stays right.
+      const size_t at = rng() % (valid.size() - 7);
+      bytes[at] = "\0\x7f:\r\n \t"[rng() % 7];
+    }
+    TestConnection connection(server->port(), plain);
+    try {
+      const auto response = connection.exchange(bytes);
+      if (response.status == 400) ++answered;
+      EXPECT_TRUE(response.status == 400 || response.status == 200) << response.status;
+    } catch (const std::runtime_error&) {
+      // closed without an answer: the request never completed
+    }
+  }
+  EXPECT_GT(answered, 100);
+  EXPECT_LT(calls.load(), 150);  // garbage never does; some damaged requests are still valid
+  EXPECT_EQ(fetch(server->port(), plain, "GET", "/healthz").status, 200);
 }
 
 TEST_F(HttpServerTest, AnswersExpectContinueBeforeTheBody) {
