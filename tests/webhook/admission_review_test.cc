@@ -94,6 +94,20 @@ TEST(AdmissionReviewTest, NonPodKindsAndOtherOperationsAreAllowedUntouched) {
   }
 }
 
+// Bodies over 256 KiB are parsed by a parser of their own rather than the
+// one each thread keeps: same answer either way, and the kept one still
+// works afterwards.
+TEST(AdmissionReviewTest, LargeBodiesReviewLikeSmallOnes) {
+  json small = validReview();
+  json large = validReview();
+  large["request"]["object"]["metadata"]["labels"] = {{"pad", std::string(300 * 1024, 'x')}};
+  const ReviewResult small_result = reviewAdmission(small.dump(), Config{});
+  const ReviewResult large_result = reviewAdmission(large.dump(), Config{});
+  ASSERT_EQ(large_result.http_status, 200) << large_result.error;
+  EXPECT_EQ(large_result.body, small_result.body);
+  EXPECT_EQ(reviewAdmission(small.dump(), Config{}).body, small_result.body);
+}
+
 TEST(AdmissionReviewTest, ResponseCarriesPatchOnlyWhenThereIsOne) {
   core::Decision allowed;
   json empty = json::parse(buildAdmissionResponse("u", allowed, ""));
