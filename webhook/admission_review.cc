@@ -205,7 +205,7 @@ std::string buildAdmissionResponse(std::string_view uid, const core::Decision& d
   out += decision.allowed ? "true" : "false";
   if (decision.allowed && !patch.empty()) {
     out += R"(,"patch":")";
-    out += base64Encode(patch);
+    appendBase64(out, patch);
     out += R"(","patchType":"JSONPatch")";
   }
   if (!decision.allowed) {
@@ -227,16 +227,17 @@ std::string buildAdmissionResponse(std::string_view uid, const core::Decision& d
   return out;
 }
 
-std::string base64Encode(std::string_view bytes) {
+void appendBase64(std::string& out, std::string_view bytes) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   // Sized once and written through a pointer, from locals: a char store may
   // alias anything, so reading `bytes` through the view in the loop would
   // reload it after every store. (The patch is most of the answer's bytes.)
-  std::string out((bytes.size() + 2) / 3 * 4, '=');
+  const size_t start = out.size();
+  out.resize(start + (bytes.size() + 2) / 3 * 4, '=');
   const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
   const size_t size = bytes.size();
-  char* o = out.data();
+  char* o = out.data() + start;
   size_t i = 0;
   for (; i + 2 < size; i += 3) {
     const uint32_t n = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
@@ -253,6 +254,11 @@ std::string base64Encode(std::string_view bytes) {
     o[1] = kAlphabet[(n >> 12) & 63];
     if (rest == 2) o[2] = kAlphabet[(n >> 6) & 63];  // else the '=' stays, as the last one does
   }
+}
+
+std::string base64Encode(std::string_view bytes) {
+  std::string out;
+  appendBase64(out, bytes);
   return out;
 }
 

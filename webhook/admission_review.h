@@ -44,5 +44,7 @@ std::string buildAdmissionResponse(std::string_view uid, const core::Decision& d
 
 // Standard, padded base64 (RFC 4648 section 4), as Kubernetes decodes []byte.
 std::string base64Encode(std::string_view bytes);
+// The same, appended to `out`.
+void appendBase64(std::string& out, std::string_view bytes);
 
 }  // namespace mpshare::webhook

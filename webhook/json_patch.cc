@@ -82,6 +82,7 @@ std::string escapePointerSegment(std::string_view segment) {
 
 std::string buildPatch(const core::PodEdits& edits) {
   std::string patch;
+  if (!edits.empty()) patch.reserve(1024);  // a typical patch is 400-700 bytes
   for (const auto& c : edits.containers) {
     const std::string base = std::string(c.init ? "/spec/initContainers/" : "/spec/containers/") +
                              std::to_string(c.index);
