@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/pod.h"
 #include "core/result.h"
@@ -28,7 +27,13 @@ struct ExtenderArgs {
 
 // Parses a filter/prioritize body. Errors name the JSON path, e.g.
 // `Nodes.items[2].metadata.name: missing` or `body: neither Nodes nor NodeNames is set`.
+// The NodeNames form (kube-scheduler with nodeCacheCapable) is read with
+// simdjson, every other body with nlohmann::json (parseExtenderArgsGeneral).
 core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body);
+
+// The nlohmann::json path alone, for every form: the same answers as
+// parseExtenderArgs, slower; tests compare the two.
+core::Result<ExtenderArgs> parseExtenderArgsGeneral(std::string_view body);
 
 // ExtenderFilterResult. In the Nodes form the reply carries `Nodes` (the request's
 // NodeList with only passing items) and `NodeNames: null`; in the NodeNames form
