@@ -247,12 +247,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->onRequest(ec); });
   }
 
+  // 400 rather than 413: the API server shows a webhook's 4xx body to the
+  // user, and this one names the limit.
+  [[nodiscard]] HttpResponse bodyTooLarge() const {
+    return {400, "application/json",
+            errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")};
+  }
+
   void onReadError(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return reply(
-          {400, "application/json",
-           errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")},
-          11, true, false);
+      return reply(bodyTooLarge(), 11, true, false);
     }
     const bool malformed =
         ec.category() == http::make_error_code(http::error::bad_target).category() &&
@@ -270,10 +274,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const unsigned version = message.version();
     const bool keep_alive = message.keep_alive();
     if (message.body().oversized) {
-      return reply(
-          {400, "application/json",
-           errorJson("request body exceeds " + std::to_string(state_->max_body_bytes) + " bytes")},
-          version, true, false);
+      return reply(bodyTooLarge(), version, true, false);
     }
     if (state_->stopping.load()) {
       return reply({503, "application/json", errorJson("server is shutting down")}, version, true,
