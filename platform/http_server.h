@@ -39,11 +39,13 @@ struct TlsFiles {
   std::string client_ca_file;  // optional: when set, clients must present a cert it signed
 };
 
-// Each server runs socket I/O and its routes on its own threads. A route
-// runs on the thread that read its request and holds it until it returns, so
-// a route that blocks (an API-server call) holds one thread for its whole
-// duration: size the threads for the blocking calls you expect at once. On 2
-// CPUs, 2 to 16 threads serve CPU-bound routes alike (docs/benchmarks.md).
+// Each server runs socket I/O and its routes on its own threads, each with
+// its own event loop; connections are dealt to them in turn. A route runs on
+// the thread that read its request and holds it until it returns, so a route
+// that blocks (an API-server call) holds that thread, and the other
+// connections dealt to it, for its whole duration: size the threads for the
+// blocking calls you expect at once. For CPU-bound routes about the CPU
+// count is best; on 2 CPUs, 8 threads lengthen the tail (docs/benchmarks.md).
 inline constexpr size_t kDefaultHttpThreads = 4;
 
 struct ServerOptions {
