@@ -105,6 +105,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- if empty .Values.gpuResourceNames -}}
 {{- fail "gpuResourceNames must list at least one resource name, e.g. nvidia.com/gpu" -}}
 {{- end -}}
+{{- if not (has .Values.webhook.namespaceSelection (list "optIn" "all")) -}}
+{{- fail (printf "webhook.namespaceSelection must be optIn or all, got %q" (toString .Values.webhook.namespaceSelection)) -}}
+{{- end -}}
+{{- if and (eq .Values.webhook.namespaceSelection "optIn") (empty .Values.webhook.optInLabel.key) -}}
+{{- fail "webhook.optInLabel.key must name a namespace label (e.g. mpshare.io/enabled) when webhook.namespaceSelection is optIn" -}}
+{{- end -}}
+{{- if and .Values.webhook.matchConditions.enabled (semverCompare "<1.28.0-0" .Capabilities.KubeVersion.Version) -}}
+{{- fail (printf "webhook.matchConditions.enabled needs Kubernetes 1.28 or newer (admission matchConditions), the cluster is %s" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "mpshare.extender.tlsSecret" -}}
@@ -152,4 +161,12 @@ Call with (dict "root" $ "tls" .Values.webhook.tls "service" NAME "secret" NAME)
 {{/* Extender TLS material for extender.tls.mode=helm (Secret and the scheduler's CA). */}}
 {{- define "mpshare.extender.tlsMaterial" -}}
 {{- include "mpshare.tlsMaterial" (dict "root" . "tls" .Values.extender.tls "service" (include "mpshare.extender.fullname" .) "secret" (include "mpshare.extender.tlsSecret" .)) -}}
+{{- end -}}
+
+{{/*
+The webhook's CEL matchCondition: pods placed by the mpshare scheduler, or carrying
+an mpshare.io/ annotation (so a typo is still denied, whatever the scheduler).
+*/}}
+{{- define "mpshare.webhook.matchExpression" -}}
+{{- printf "(has(object.spec.schedulerName) && object.spec.schedulerName == '%s') || (has(object.metadata.annotations) && object.metadata.annotations.exists(k, k.startsWith('mpshare.io/')))" .Values.scheduler.name -}}
 {{- end -}}

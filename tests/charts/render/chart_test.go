@@ -63,6 +63,7 @@ func TestMutatingWebhookConfiguration(t *testing.T) {
 		{kMWC, "webhooks.0.namespaceSelector.matchExpressions.0.key", "kubernetes.io/metadata.name"},
 		{kMWC, "webhooks.0.namespaceSelector.matchExpressions.0.operator", "NotIn"},
 		{kMWC, "webhooks.0.namespaceSelector.matchExpressions.0.values", "- mpshare - kube-system"},
+		{kMWC, "webhooks.0.namespaceSelector.matchLabels", "mpshare.io/enabled: \"true\""},
 		{kMWC, "webhooks.0.objectSelector", "<absent>"},
 		{kMWC, "metadata.annotations", "<absent>"},
 	})
@@ -273,6 +274,8 @@ func TestInvalidValuesFailWithAClearMessage(t *testing.T) {
 		{"scheduler.extender.enableHTTPS=true", "scheduler.extender.enableHTTPS needs extender.mode: deployment"},
 		{"gpuResourceNames=[]", "gpuResourceNames must list at least one resource name"},
 		{"extender.tls.mode=vault", `extender.tls.mode must be helm or certManager, got "vault"`},
+		{"webhook.namespaceSelection=some", `webhook.namespaceSelection must be optIn or all, got "some"`},
+		{"webhook.optInLabel.key=", "webhook.optInLabel.key must name a namespace label"},
 	}
 	for _, c := range cases {
 		_, err := Render(filepath.Join(repoRoot, kChartDir), Options{ReleaseName: "m", Namespace: "m", Set: []string{c.set}})

@@ -53,7 +53,12 @@ type Options struct {
 	ValueFiles  []string // merged in order over values.yaml, like -f
 	Set         []string // key.path=value, applied last, like --set
 	APIVersions []string // what .Capabilities.APIVersions.Has answers true for
+	KubeVersion string   // .Capabilities.KubeVersion, like --kube-version; "" = kDefaultKubeVersion
 }
+
+// kDefaultKubeVersion is the cluster version a render assumes unless told, as
+// `helm template` assumes its own built-in one.
+const kDefaultKubeVersion = "v1.30.0"
 
 // Render renders every template of the chart at chartDir. Files starting with "_"
 // only define named templates; empty results are dropped, as Helm does.
@@ -64,6 +69,10 @@ func Render(chartDir string, opts Options) ([]Manifest, error) {
 		return nil, err
 	}
 	values, err := loadValues(chartDir, opts)
+	if err != nil {
+		return nil, err
+	}
+	kube, err := kubeVersion(opts.KubeVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +110,7 @@ func Render(chartDir string, opts Options) ([]Manifest, error) {
 		"Release": Release{Name: opts.ReleaseName, Namespace: opts.Namespace, Service: "Helm", IsInstall: true, Revision: 1},
 		"Capabilities": map[string]interface{}{
 			"APIVersions": apiVersions(opts.APIVersions),
-			"KubeVersion": map[string]string{"Version": "v1.30.0", "Major": "1", "Minor": "30"},
+			"KubeVersion": kube,
 		},
 	}
 	var out []Manifest
@@ -118,6 +127,24 @@ func Render(chartDir string, opts Options) ([]Manifest, error) {
 		out = append(out, Manifest{Source: name, Content: text})
 	}
 	return out, nil
+}
+
+// kubeVersion reads "1.28", "v1.28.3" or "v1.27.3-gke.100" into Helm's
+// .Capabilities.KubeVersion fields (Version, GitVersion, Major, Minor).
+func kubeVersion(text string) (map[string]string, error) {
+	if text == "" {
+		text = kDefaultKubeVersion
+	}
+	v := strings.TrimPrefix(text, "v")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" ||
+		strings.Trim(parts[0]+parts[1], "0123456789") != "" {
+		return nil, fmt.Errorf("kube version %q: want MAJOR.MINOR[.PATCH], e.g. v1.28.3", text)
+	}
+	if len(parts) == 2 {
+		v += ".0"
+	}
+	return map[string]string{"Version": "v" + v, "GitVersion": "v" + v, "Major": parts[0], "Minor": parts[1]}, nil
 }
 
 // apiVersions answers .Capabilities.APIVersions.Has like Helm: by group/version or

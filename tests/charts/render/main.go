@@ -13,7 +13,7 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 const kUsage = `usage:
-  render [-name N] [-namespace NS] [-f values.yaml]... [-set a.b=v]... CHART_DIR
+  render [-name N] [-namespace NS] [-f values.yaml]... [-set a.b=v]... [-kube-version V] CHART_DIR
       print the chart's manifests like "helm template" (NOTES.txt last, as a comment)
   render -write-manifests REPO_ROOT
       regenerate manifests/install, manifests/webhook and manifests/scheduler
@@ -27,6 +27,7 @@ func main() {
 	flag.Var(&valueFiles, "f", "values file merged over the chart's values.yaml (repeatable)")
 	flag.Var(&sets, "set", "key.path=value override (repeatable)")
 	flag.Var(&apis, "api-versions", "API version the cluster offers, e.g. monitoring.coreos.com/v1 (repeatable)")
+	kube := flag.String("kube-version", kDefaultKubeVersion, "cluster version for .Capabilities.KubeVersion, e.g. v1.28.3")
 	flag.Usage = func() { fmt.Fprint(os.Stderr, kUsage); flag.PrintDefaults() }
 	flag.Parse()
 	// Accept flags after the chart directory too, as helm does.
@@ -51,6 +52,7 @@ func main() {
 	}
 	manifests, err := Render(positional[0], Options{
 		ReleaseName: *name, Namespace: *namespace, ValueFiles: valueFiles, Set: sets, APIVersions: apis,
+		KubeVersion: *kube,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "render:", err)
