@@ -223,14 +223,44 @@ core::Status KubeClient::bind(const BindRequest& request) {
                    "/api/v1/namespaces/" + urlEncode(request.namespace_name) + "/pods/" + urlEncode(request.name) +
                        "/binding",
                    binding.dump(), "application/json"};
+  return sendWrite(http, request.namespace_name + "/" + request.name);
+}
+
+namespace {
+
+json metadataPatch(const char* map_name, const KubeClient::MetadataPatch& entries, const std::string& uid) {
+  json values = json::object();
+  for (const auto& [key, value] : entries) {
+    values[key] = value ? json(*value) : json(nullptr);  // null deletes the key in a merge patch
+  }
+  json metadata = {{map_name, std::move(values)}};
+  if (!uid.empty()) metadata["uid"] = uid;
+  return {{"metadata", std::move(metadata)}};
+}
+
+}  // namespace
+
+core::Status KubeClient::patchPodAnnotations(const std::string& namespace_name, const std::string& name,
+                                             const MetadataPatch& annotations, const std::string& uid) {
+  ApiRequest http{"PATCH", "/api/v1/namespaces/" + urlEncode(namespace_name) + "/pods/" + urlEncode(name),
+                   metadataPatch("annotations", annotations, uid).dump(), "application/merge-patch+json"};
+  return sendWrite(http, namespace_name + "/" + name);
+}
+
+core::Status KubeClient::patchNodeLabels(const std::string& name, const MetadataPatch& labels) {
+  ApiRequest http{"PATCH", "/api/v1/nodes/" + urlEncode(name), metadataPatch("labels", labels, "").dump(),
+                   "application/merge-patch+json"};
+  return sendWrite(http, name);
+}
+
+core::Status KubeClient::sendWrite(const ApiRequest& request, const std::string& field) {
   std::string body;
-  auto status = send(http, nullptr, ExchangeLimits{}, &body);
-  const std::string field = request.namespace_name + "/" + request.name;
+  auto status = send(request, nullptr, ExchangeLimits{}, &body);
   if (!status) return Error{ErrorCode::kUnavailable, field, status.error().message};
   if (*status >= 200 && *status < 300) return {};
   if (*status == 409) return Error{ErrorCode::kConflict, field, statusMessage(*status, body)};
   if (*status == 404) return Error{ErrorCode::kNotFound, field, statusMessage(*status, body)};
-  if (*status == 400 || *status == 401 || *status == 403 || *status == 422) {
+  if (*status == 400 || *status == 401 || *status == 403 || *status == 415 || *status == 422) {
     return core::invalidArgument(field, statusMessage(*status, body));
   }
   return Error{ErrorCode::kUnavailable, field, statusMessage(*status, body)};

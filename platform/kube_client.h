@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +84,18 @@ class KubeClient {
   // kUnavailable otherwise. Messages carry the server's Status message.
   core::Status bind(const BindRequest& request);
 
+  // Sets (a value) or removes (nullopt) metadata keys through a JSON merge
+  // patch. With `uid`, the patch carries it as a precondition, so a pod deleted
+  // and re-created under the same name is never patched by mistake. Errors as
+  // bind(): kConflict on 409, kNotFound on 404, kInvalidArgument on 4xx, else
+  // kUnavailable.
+  // Example: patchPodAnnotations("ml", "infer-0", {{"mpshare.io/gpu-index", "1"}}, uid).
+  using MetadataPatch = std::map<std::string, std::optional<std::string>>;
+  core::Status patchPodAnnotations(const std::string& namespace_name, const std::string& name,
+                                   const MetadataPatch& annotations, const std::string& uid = "");
+  // The same for a node's labels.
+  core::Status patchNodeLabels(const std::string& name, const MetadataPatch& labels);
+
   // Bearer-token requests made and 401s seen (tests and metrics).
   [[nodiscard]] int unauthorizedCount() const { return unauthorized_.load(); }
 
@@ -90,6 +104,8 @@ class KubeClient {
   // One exchange with a single retry after re-reading the token on 401.
   core::Result<int> send(const ApiRequest& request, const BodySink& sink, const ExchangeLimits& limits,
                          std::string* buffered);
+  // One write (bind, patch): the answer mapped onto an error code for `field`.
+  core::Status sendWrite(const ApiRequest& request, const std::string& field);
 
   std::unique_ptr<HttpsConnector> connector_;
   TokenSource tokens_;

@@ -243,4 +243,46 @@ ApiAnswer FakeStore::bind(const std::string& namespace_name, const std::string& 
   return {201, statusObject(201, "", "")};
 }
 
+ApiAnswer FakeStore::patch(Kind kind, const std::string& key, const json& patch) {
+  std::lock_guard lock(mutex_);
+  const std::string resource = kind == Kind::kPods ? "pods" : "nodes";
+  const std::string name = key.substr(key.find('/') + 1);
+  if (!patch.is_object()) return {400, statusObject(400, "BadRequest", "patch must be a JSON object")};
+  auto& objects = objects_[static_cast<int>(kind)];
+  auto it = objects.find(key);
+  if (it == objects.end()) return {404, statusObject(404, "NotFound", resource + " \"" + name + "\" not found")};
+  json& object = it->second;
+  const json meta = patch.contains("metadata") && patch["metadata"].is_object() ? patch["metadata"] : json::object();
+  const std::string uid = object["metadata"].value("uid", "");
+  if (meta.contains("uid") && meta["uid"] != uid) {
+    return {409, statusObject(409, "Conflict",
+                              "Operation cannot be fulfilled on " + resource + " \"" + name +
+                                  "\": Precondition failed: UID in precondition: " + meta["uid"].dump() +
+                                  ", UID in object meta: " + uid)};
+  }
+  const std::string version = object["metadata"].value("resourceVersion", "");
+  if (meta.contains("resourceVersion") && meta["resourceVersion"] != version) {
+    return {409, statusObject(409, "Conflict",
+                              "Operation cannot be fulfilled on " + resource + " \"" + name +
+                                  "\": the object has been modified; please apply your changes to the latest "
+                                  "version and try again")};
+  }
+  json previous = object;
+  json patched = object;
+  json body = patch;
+  if (body.contains("metadata") && body["metadata"].is_object()) body["metadata"].erase("resourceVersion");
+  patched.merge_patch(body);
+  object = std::move(patched);
+  record(kind, "MODIFIED", object, std::move(previous));
+  json logged = patch;
+  logged["key"] = key;
+  patches_.push_back(std::move(logged));
+  return {200, object};
+}
+
+std::vector<json> FakeStore::patches() const {
+  std::lock_guard lock(mutex_);
+  return patches_;
+}
+
 }  // namespace mpshare::kubetest

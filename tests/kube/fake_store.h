@@ -82,8 +82,15 @@ class FakeStore {
   // POST .../pods/{name}/binding.
   ApiAnswer bind(const std::string& namespace_name, const std::string& name, const json& binding);
 
+  // PATCH (merge patch, RFC 7386) of a pod ("ns/name") or node. A uid or
+  // resourceVersion in the patch's metadata is a precondition: 409 when it
+  // differs from the stored object's, as the API server answers.
+  ApiAnswer patch(Kind kind, const std::string& key, const json& patch);
+
   [[nodiscard]] int64_t resourceVersion() const;
   [[nodiscard]] std::vector<json> bindings() const;
+  // Every PATCH body accepted, in order, with "key" added.
+  [[nodiscard]] std::vector<json> patches() const;
 
  private:
   int64_t record(Kind kind, const std::string& type, json& object, json previous);
@@ -97,6 +104,7 @@ class FakeStore {
   int64_t compacted_ = 0;  // watches from a version below this get 410
   int64_t uid_counter_ = 0;
   std::vector<json> bindings_;
+  std::vector<json> patches_;
 };
 
 }  // namespace mpshare::kubetest

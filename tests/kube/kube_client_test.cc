@@ -223,6 +223,50 @@ TEST_F(KubeClientTest, BindSetsNodeAndAnnotationThenConflicts) {
   EXPECT_EQ(server_.store().bindings()[0]["target"]["name"], "gpu-a");
 }
 
+TEST_F(KubeClientTest, PatchSetsAndRemovesAnnotationsUnderTheUidPrecondition) {
+  server_.store().create(Kind::kPods, makePod({.name = "infer-0"}));
+  const std::string uid = (*server_.store().get(Kind::kPods, "ml/infer-0"))["metadata"]["uid"];
+  auto client = connect(server_.clientConfig());
+  struct Case {
+    std::string name;
+    std::string uid;
+    KubeClient::MetadataPatch patch;
+    std::optional<core::ErrorCode> error;
+  };
+  const std::vector<Case> cases{
+      {"infer-0", uid, {{"mpshare.io/gpu-index", "1"}, {"team", "a"}}, std::nullopt},
+      {"infer-0", "", {{"team", std::nullopt}}, std::nullopt},  // null removes the key
+      {"infer-0", "re-created", {{"mpshare.io/gpu-index", "0"}}, core::ErrorCode::kConflict},
+      {"gone", "", {{"mpshare.io/gpu-index", "0"}}, core::ErrorCode::kNotFound},
+  };
+  for (const auto& c : cases) {
+    auto status = client->patchPodAnnotations("ml", c.name, c.patch, c.uid);
+    if (c.error) {
+      ASSERT_FALSE(status.ok()) << c.name << " " << c.uid;
+      EXPECT_EQ(status.error().code, *c.error) << status.error().describe();
+      EXPECT_EQ(status.error().field, "ml/" + c.name);
+    } else {
+      EXPECT_TRUE(status.ok()) << status.error().describe();
+    }
+  }
+  const json pod = *server_.store().get(Kind::kPods, "ml/infer-0");
+  EXPECT_EQ(pod["metadata"]["annotations"], json({{"mpshare.io/gpu-index", "1"}}));
+  ASSERT_EQ(server_.store().patches().size(), 2u);
+  EXPECT_EQ(server_.store().patches()[0]["metadata"]["uid"], uid);
+}
+
+TEST_F(KubeClientTest, PatchNodeLabelsMergesIntoTheNode) {
+  server_.store().create(Kind::kNodes, makeNode("gpu-a"));
+  auto client = connect(server_.clientConfig());
+  ASSERT_TRUE(client->patchNodeLabels("gpu-a", {{"mpshare.io/gpu.count", "2"}}).ok());
+  const json node = *server_.store().get(Kind::kNodes, "gpu-a");
+  EXPECT_EQ(node["metadata"]["labels"]["mpshare.io/gpu.count"], "2");
+  EXPECT_EQ(node["metadata"]["labels"]["mpshare.io/mps"], "enabled");  // other labels kept
+  const auto missing = client->patchNodeLabels("gpu-z", {{"mpshare.io/gpu.count", "2"}});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, core::ErrorCode::kNotFound);
+}
+
 TEST(FakeStoreBindTest, NameMismatchIsBadRequest) {
   kubetest::FakeStore store;
   store.create(Kind::kPods, makePod({.name = "a"}));

@@ -24,6 +24,8 @@ namespace {
 const std::regex kContentLength("\r\n[Cc]ontent-[Ll]ength: *([0-9]+)");
 const std::regex kAuthorization("\r\n[Aa]uthorization: *([^\r]*)");
 const std::regex kPod("^/api/v1/namespaces/([^/]+)/pods/([^/]+)(/binding)?$");
+const std::regex kNode("^/api/v1/nodes/([^/]+)$");
+const std::regex kContentType("\r\n[Cc]ontent-[Tt]ype: *([^\r;]*)");
 
 std::string urlDecode(const std::string& text) {
   std::string out;
@@ -58,6 +60,7 @@ struct TestApiServer::Request {
   std::string path;
   std::map<std::string, std::string> query;
   std::string authorization;
+  std::string content_type;
   std::string body;
 };
 
@@ -119,6 +122,7 @@ class TestApiServer::Stream {
     }
     std::smatch m;
     if (std::regex_search(head, m, kAuthorization)) request.authorization = m[1];
+    if (std::regex_search(head, m, kContentType)) request.content_type = m[1];
     return true;
   }
 
@@ -328,6 +332,10 @@ void TestApiServer::handle(Stream& stream, const Request& request) {
       stream.respond(answer.status, answer.body);
       return;
     }
+    if (request.method == "PATCH" && !m[3].matched) {
+      handlePatch(stream, Kind::kPods, ns + "/" + name, request);
+      return;
+    }
     if (request.method == "GET" && !m[3].matched) {
       auto pod = store_.get(Kind::kPods, ns + "/" + name);
       pod ? stream.respond(200, *pod)
@@ -335,7 +343,40 @@ void TestApiServer::handle(Stream& stream, const Request& request) {
       return;
     }
   }
+  if (std::regex_match(request.path, m, kNode)) {
+    if (request.method == "PATCH") {
+      handlePatch(stream, Kind::kNodes, m[1], request);
+      return;
+    }
+    if (request.method == "GET") {
+      auto node = store_.get(Kind::kNodes, m[1]);
+      node ? stream.respond(200, *node)
+           : stream.respond(404, statusObject(404, "NotFound", "nodes \"" + std::string(m[1]) + "\" not found"));
+      return;
+    }
+  }
   stream.respond(404, statusObject(404, "NotFound", "the server could not find the requested resource"));
+}
+
+void TestApiServer::handlePatch(Stream& stream, Kind kind, const std::string& key, const Request& request) {
+  // The API server takes JSON Patch, merge patch and strategic merge patch; for
+  // metadata maps the last two behave alike, JSON Patch is not served here.
+  if (request.content_type != "application/merge-patch+json" &&
+      request.content_type != "application/strategic-merge-patch+json") {
+    stream.respond(415, statusObject(415, "UnsupportedMediaType",
+                                     "the body of the request was in an unknown format - accepted media types "
+                                     "include: application/merge-patch+json, application/strategic-merge-patch+json"));
+    return;
+  }
+  json patch;
+  try {
+    patch = json::parse(request.body);
+  } catch (const json::exception&) {
+    stream.respond(400, statusObject(400, "BadRequest", "malformed patch body"));
+    return;
+  }
+  const ApiAnswer answer = store_.patch(kind, key, patch);
+  stream.respond(answer.status, answer.body);
 }
 
 void TestApiServer::handleList(Stream& stream, Kind kind, const Request& request) {

@@ -3,7 +3,8 @@
 // An in-process Kubernetes API server for tests: HTTPS on 127.0.0.1 (port 0)
 // with a generated CA, bearer-token auth, list with limit/continue, chunked
 // watch streams (ADDED/MODIFIED/DELETED/BOOKMARK/ERROR, 410 on an expired
-// version, as an HTTP status or an ERROR event), GET pod, and pods/binding.
+// version, as an HTTP status or an ERROR event), GET pod and node, merge
+// PATCH of pods and nodes, and pods/binding.
 // Written on raw OpenSSL sockets so tests control chunking and can inject
 // faults: cut a stream in the middle of an event, stall it, answer 500 or 410,
 // rotate the token.
@@ -67,6 +68,7 @@ class TestApiServer {
   void handle(Stream& stream, const Request& request);
   void handleList(Stream& stream, Kind kind, const Request& request);
   void handleWatch(Stream& stream, Kind kind, const Request& request);
+  void handlePatch(Stream& stream, Kind kind, const std::string& key, const Request& request);
   bool authorized(const Request& request);
 
   FakeStore store_;
