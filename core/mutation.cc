@@ -166,7 +166,8 @@ Decision decideAdmission(const PodView& pod, const PodVolumes& volumes, Operatio
     }
   }
   const DaemonAccess& daemon = rules.daemon;
-  if (daemon.inject) wanted.push_back({std::string(kPipeDirectoryEnv), daemon.pipe_directory});
+  const bool inject_pipe = daemon.inject && daemon.pipe;
+  if (inject_pipe) wanted.push_back({std::string(kPipeDirectoryEnv), daemon.pipe_directory});
 
   for (const auto& ask : request->asks) {
     const ContainerView& c = *ask.container;
@@ -178,7 +179,7 @@ Decision decideAdmission(const PodView& pod, const PodVolumes& volumes, Operatio
     auto env = envToAdd(c, wanted);
     if (!env) return deny(DenialReason::kEnvConflict, env.error());
     edit.env = std::move(*env);
-    if (daemon.inject) {
+    if (inject_pipe) {
       auto it = volumes.containers.find({edit.init, edit.index});
       const ContainerMounts* mounts = it == volumes.containers.end() ? nullptr : &it->second;
       edit.has_volume_mounts = mounts != nullptr && mounts->has_volume_mounts;
@@ -189,7 +190,7 @@ Decision decideAdmission(const PodView& pod, const PodVolumes& volumes, Operatio
     if (!edit.env.empty() || edit.mount) decision.edits.containers.push_back(std::move(edit));
   }
 
-  if (daemon.inject) {
+  if (inject_pipe) {
     decision.edits.has_volumes = volumes.has_volumes;
     auto it = volumes.host_paths.find(daemon.volume_name);
     if (it == volumes.host_paths.end()) {
@@ -202,8 +203,10 @@ Decision decideAdmission(const PodView& pod, const PodVolumes& volumes, Operatio
                                                       " (the MPS pipe directory), got " +
                                                       quoted(it->second)));
     }
-    decision.edits.set_host_ipc = !volumes.host_ipc;
   }
+  // MPS clients and their server share memory through the host's IPC namespace,
+  // whoever provides the pipe.
+  if (daemon.inject) decision.edits.set_host_ipc = !volumes.host_ipc;
   return decision;
 }
 

@@ -26,8 +26,14 @@ std::optional<Operation> parseOperation(std::string_view text);
 
 // How GPU containers reach the node's MPS control daemon (design.md: mpshare runs
 // its own daemon with its pipe directory on a hostPath, reachable only with host IPC).
+// inject: set hostIPC on a GPU pod (and, with pipe, the pipe directory). false for
+// the capped mode under the device plugin's own MPS daemon.
+// pipe: also mount the pipe directory and set CUDA_MPS_PIPE_DIRECTORY. false when
+// mpshare-node runs the daemons: its per-slot CDI spec carries the pipe of the GPU
+// the container is bound to, which is unknown at admission.
 struct DaemonAccess {
   bool inject = true;
+  bool pipe = true;
   // Host path of the daemon's pipe directory, mounted at the same path in the
   // container and exported as CUDA_MPS_PIPE_DIRECTORY.
   std::string pipe_directory = "/run/mpshare/mps/pipe";
@@ -123,7 +129,9 @@ struct Decision {
 // yields no edits. Example: a CREATE of a pod annotated thread-percentage "30"
 // whose container "server" asks nvidia.com/gpu: 1 and has no env ->
 // allowed, edits.containers[0] = {index 0, has_env false,
-// env {CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=30, CUDA_MPS_PIPE_DIRECTORY=...}}.
+// env {CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=30, CUDA_MPS_PIPE_DIRECTORY=...}}; with
+// daemon.pipe false the env is {CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=30} and only
+// hostIPC is added besides (no volume, no mount).
 Decision decideAdmission(const PodView& pod, const PodVolumes& volumes, Operation operation,
                          const WebhookRules& rules);
 

@@ -81,11 +81,24 @@ bool validVolumeName(const std::string& name) {
 
 core::Status parseDaemonAccess(const YAML::Node& node, core::DaemonAccess* out) {
   const std::string path = "webhook.daemonAccess";
-  if (auto s = onlyKnownKeys(node, path, {"inject", "pipeDirectory", "volumeName"}); !s) return s;
+  if (auto s = onlyKnownKeys(node, path, {"inject", "pipe", "pipeDirectory", "volumeName"}); !s) {
+    return s;
+  }
   if (node["inject"]) {
     auto b = boolean(node["inject"], path + ".inject");
     if (!b) return b.error();
     out->inject = *b;
+  }
+  if (node["pipe"]) {
+    auto b = boolean(node["pipe"], path + ".pipe");
+    if (!b) return b.error();
+    // Asking for the pipe while injecting nothing would silently give no pipe.
+    if (*b && !out->inject) {
+      return invalidArgument(path + ".pipe",
+                             "must be false or absent when " + path +
+                                 ".inject is false (nothing is injected), got true");
+    }
+    out->pipe = *b;
   }
   if (const auto dir = node["pipeDirectory"]) {
     if (!dir.IsScalar() || dir.Scalar().empty() || dir.Scalar().front() != '/') {

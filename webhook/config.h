@@ -10,7 +10,8 @@
 //     defaultMemoryLimit: 8Gi          # optional; absent = no limit
 //     maxRequestBytes: 3Mi
 //     daemonAccess:
-//       inject: true
+//       inject: true                  # hostIPC (+ the pipe below) on GPU pods
+//       pipe: true                    # pipe volume, mount, CUDA_MPS_PIPE_DIRECTORY
 //       pipeDirectory: /run/mpshare/mps/pipe
 //       volumeName: mpshare-mps-pipe
 

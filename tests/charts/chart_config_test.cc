@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -37,29 +38,34 @@ TEST(ChartConfigTest, WebhookConfigLoadsWithTheChartDefaults) {
   EXPECT_FALSE(config->rules.default_thread_percentage.has_value());
   EXPECT_FALSE(config->rules.default_memory_limit_mib.has_value());
   EXPECT_TRUE(config->rules.daemon.inject);
+  EXPECT_FALSE(config->rules.daemon.pipe);
   EXPECT_EQ(config->max_request_bytes, size_t{3} << 20);
 }
 
-// The webhook mounts the pipe directory the MPS daemon listens on; if they differ,
-// every client silently runs without MPS.
-TEST(ChartConfigTest, WebhookPipeDirectoryIsTheDaemons) {
+// With the node agent (the chart's default) the webhook injects hostIPC and the
+// limits but not the pipe, which the agent's per-slot CDI edits carry; the
+// agent's resource must be one the webhook counts as a GPU, or its pods would
+// pass unmutated.
+TEST(ChartConfigTest, WebhookLeavesThePipeToTheNodeAgent) {
   std::istringstream in(configMapData("manifests/install/webhook-configmap.yaml", "webhook.yaml"));
   const auto config = webhook::parseConfig(in);
   ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_TRUE(config->rules.daemon.inject);
+  EXPECT_FALSE(config->rules.daemon.pipe);
 
   const YAML::Node ds = YAML::LoadFile(std::string(MPSHARE_SOURCE_DIR) +
-                                       "/manifests/install/mps-daemon-daemonset.yaml");
+                                       "/manifests/install/node-agent-daemonset.yaml");
   const YAML::Node spec = ds["spec"]["template"]["spec"];
-  std::string daemon_pipe;
-  for (const auto& env : spec["containers"][0]["env"]) {
-    if (env["name"].as<std::string>() == "CUDA_MPS_PIPE_DIRECTORY") {
-      daemon_pipe = env["value"].as<std::string>();
-    }
-  }
-  EXPECT_EQ(daemon_pipe, config->rules.daemon.pipe_directory);
-  EXPECT_EQ(spec["volumes"][0]["hostPath"]["path"].as<std::string>(),
-            config->rules.daemon.pipe_directory);
   EXPECT_TRUE(spec["hostIPC"].as<bool>());
+  std::string resource;
+  const YAML::Node args = spec["containers"][0]["args"];
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i].as<std::string>() == "--resource-name") resource = args[i + 1].as<std::string>();
+  }
+  ASSERT_FALSE(resource.empty()) << "no --resource-name in the agent's args";
+  const auto& names = config->rules.resources.names;
+  EXPECT_NE(std::find(names.begin(), names.end(), resource), names.end())
+      << resource << " is not in webhook.gpuResourceNames";
 }
 
 }  // namespace

@@ -279,6 +279,59 @@ TEST(MutationTest, DaemonAccessCanBeTurnedOff) {
   EXPECT_TRUE(d.edits.empty());
 }
 
+// Under mpshare-node the pipe comes from the node's CDI edits at container start;
+// the webhook adds only the limits and hostIPC.
+TEST(MutationTest, WithoutThePipeOnlyLimitsAndHostIpcAreInjected) {
+  WebhookRules rules;
+  rules.daemon.pipe = false;
+  const auto annotations = std::map<std::string, std::string>{
+      {"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "4Gi"}};
+  const Decision d =
+      decideAdmission(podWith(annotations, {gpuContainer("s")}), {}, Operation::kCreate, rules);
+  ASSERT_TRUE(d.allowed) << d.message;
+  ASSERT_EQ(d.edits.containers.size(), 1u);
+  const auto& edit = d.edits.containers[0];
+  ASSERT_EQ(edit.env.size(), 2u);
+  EXPECT_EQ(edit.env[0].name, "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE");
+  EXPECT_EQ(edit.env[1].name, "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT");
+  EXPECT_FALSE(edit.mount.has_value());
+  EXPECT_FALSE(d.edits.volume.has_value());
+  EXPECT_TRUE(d.edits.set_host_ipc);
+
+  // A whole-GPU pod still needs host IPC to reach its MPS server.
+  const Decision whole =
+      decideAdmission(podWith({}, {gpuContainer("s")}), {}, Operation::kCreate, rules);
+  ASSERT_TRUE(whole.allowed) << whole.message;
+  EXPECT_TRUE(whole.edits.containers.empty());
+  EXPECT_FALSE(whole.edits.volume.has_value());
+  EXPECT_TRUE(whole.edits.set_host_ipc);
+
+  // What the pipe would clash with is not checked when there is no pipe to add.
+  PodVolumes other;
+  other.has_volumes = true;
+  other.host_paths["mpshare-mps-pipe"] = "/tmp/elsewhere";
+  other.containers[{false, 0}] = {true, {{"scratch", "/run/mpshare/mps/pipe"}}};
+  other.host_ipc = true;
+  const Decision clash =
+      decideAdmission(podWith(annotations, {gpuContainer("s")}), other, Operation::kCreate, rules);
+  ASSERT_TRUE(clash.allowed) << clash.message;
+  EXPECT_FALSE(clash.edits.containers[0].mount.has_value());
+  EXPECT_FALSE(clash.edits.set_host_ipc);
+
+  // Reinvocation on its own output changes nothing.
+  PodView again = podWith(annotations, {gpuContainer("s")});
+  again.containers[0].has_env = true;
+  for (const auto& e : edit.env) again.containers[0].env.push_back({e.name, e.value});
+  PodVolumes ipc;
+  ipc.host_ipc = true;
+  EXPECT_TRUE(decideAdmission(again, ipc, Operation::kCreate, rules).edits.empty());
+
+  // inject false still turns everything off, whatever pipe says.
+  rules.daemon.inject = false;
+  EXPECT_TRUE(
+      decideAdmission(podWith({}, {gpuContainer("s")}), {}, Operation::kCreate, rules).edits.empty());
+}
+
 TEST(MutationTest, PodsWithoutGpuOrAnnotationsPassUntouched) {
   const Decision d = decideAdmission(podWith({{"team", "a"}}, {gpuContainer("web", "")}), {},
                                      Operation::kCreate, WebhookRules{});

@@ -4,7 +4,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "tests/support/read_file.h"
+#include "tests/webhook/base64.h"
+#include "webhook/review.h"
 
 namespace mpshare::webhook {
 namespace {
@@ -24,6 +29,7 @@ TEST(ConfigTest, EmptyDocumentGivesDefaults) {
     EXPECT_FALSE(rules.default_thread_percentage.has_value());
     EXPECT_FALSE(rules.default_memory_limit_mib.has_value());
     EXPECT_TRUE(rules.daemon.inject);
+    EXPECT_TRUE(rules.daemon.pipe);
     EXPECT_EQ(rules.daemon.pipe_directory, "/run/mpshare/mps/pipe");
     EXPECT_EQ(rules.daemon.volume_name, "mpshare-mps-pipe");
     EXPECT_EQ(config->max_request_bytes, size_t{3} << 20);
@@ -55,6 +61,56 @@ webhook:
   EXPECT_EQ(rules.daemon.volume_name, "mps");
 }
 
+// mpshare-node's CDI edits bring the pipe; the webhook keeps hostIPC and the limits.
+TEST(ConfigTest, PipeCanBeTurnedOffWhileHostIpcStays) {
+  const struct {
+    const char* yaml;
+    bool inject, pipe;
+  } cases[] = {
+      {"webhook:\n  daemonAccess:\n    pipe: false\n", true, false},
+      {"webhook:\n  daemonAccess:\n    inject: true\n    pipe: false\n", true, false},
+      {"webhook:\n  daemonAccess:\n    pipe: true\n", true, true},
+      {"webhook:\n  daemonAccess:\n    inject: false\n    pipe: false\n", false, false},
+      {"webhook:\n  daemonAccess:\n    inject: false\n", false, true},
+  };
+  for (const auto& c : cases) {
+    auto config = parse(c.yaml);
+    ASSERT_TRUE(config.ok()) << c.yaml << config.error().describe();
+    EXPECT_EQ(config->rules.daemon.inject, c.inject) << c.yaml;
+    EXPECT_EQ(config->rules.daemon.pipe, c.pipe) << c.yaml;
+  }
+}
+
+// End to end through the review: with pipe off the patch adds hostIPC and the
+// limits only, and the patched pod needs nothing more on reinvocation.
+TEST(ConfigTest, WithoutThePipeTheReviewPatchesHostIpcAndLimitsOnly) {
+  using nlohmann::json;
+  auto config = parse("webhook:\n  daemonAccess:\n    pipe: false\n");
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  const std::filesystem::path fixture = std::filesystem::path(MPSHARE_SOURCE_DIR) /
+                                        "tests/fixtures/admission/create-annotated/request.json";
+  const json request = json::parse(testing_support::readFile(fixture));
+  const ReviewResult result = reviewAdmission(request.dump(), *config);
+  ASSERT_EQ(result.outcome, ReviewOutcome::kPatched) << result.body;
+  const json response = json::parse(result.body);
+  const json patch =
+      json::parse(testing::base64Decode(response["response"]["patch"].get<std::string>()));
+  const json pod = request["request"]["object"].patch(patch);
+
+  EXPECT_EQ(pod["spec"]["hostIPC"], true);
+  EXPECT_FALSE(pod["spec"].contains("volumes")) << pod["spec"].dump();
+  const json& container = pod["spec"]["containers"][0];
+  EXPECT_FALSE(container.contains("volumeMounts")) << container.dump();
+  std::vector<std::string> env;
+  for (const auto& e : container["env"]) env.push_back(e["name"].get<std::string>());
+  EXPECT_EQ(env, (std::vector<std::string>{"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE",
+                                           "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"}));
+
+  json again = request;
+  again["request"]["object"] = pod;
+  EXPECT_EQ(reviewAdmission(again.dump(), *config).outcome, ReviewOutcome::kAllowed);
+}
+
 TEST(ConfigTest, ErrorsNameTheFieldAndWhatIsAllowed) {
   const struct {
     const char* yaml;
@@ -66,6 +122,13 @@ TEST(ConfigTest, ErrorsNameTheFieldAndWhatIsAllowed) {
       {"server: {}\n", "config.server: unknown key (allowed: webhook)"},
       {"webhook:\n  daemonAccess:\n    inject: yes please\n",
        "webhook.daemonAccess.inject: must be true or false, got \"yes please\""},
+      {"webhook:\n  daemonAccess:\n    pipe: off\n",
+       "webhook.daemonAccess.pipe: must be true or false, got \"off\""},
+      {"webhook:\n  daemonAccess:\n    inject: false\n    pipe: true\n",
+       "webhook.daemonAccess.pipe: must be false or absent when webhook.daemonAccess.inject is "
+       "false (nothing is injected), got true"},
+      {"webhook:\n  daemonAccess:\n    pipes: false\n",
+       "webhook.daemonAccess.pipes: unknown key (allowed: inject, pipe, pipeDirectory, volumeName)"},
       {"webhook:\n  daemonAccess:\n    pipeDirectory: run/mps\n",
        "webhook.daemonAccess.pipeDirectory: must be an absolute host path, got \"run/mps\""},
       {"webhook:\n  daemonAccess:\n    volumeName: MPS_Pipe\n", "webhook.daemonAccess.volumeName: must be a DNS-1123 label"},
@@ -98,6 +161,8 @@ TEST(ConfigTest, ShippedManifestConfigLoads) {
   auto config = parse(configmap["data"]["webhook.yaml"].as<std::string>());
   ASSERT_TRUE(config.ok()) << config.error().describe();
   EXPECT_TRUE(config->rules.daemon.inject);
+  // The chart runs mpshare-node by default, whose CDI edits carry the pipe.
+  EXPECT_FALSE(config->rules.daemon.pipe);
 }
 
 }  // namespace

@@ -11,9 +11,16 @@ about what a pod asks for; shared values win over the per-component config maps.
 {{- toYaml $d -}}
 {{- end -}}
 
-{{/* webhook.yaml: see docs/webhook.md. */}}
+{{/*
+webhook.yaml: see docs/webhook.md. With the node agent the pipe comes from its
+per-slot CDI edits (the GPU is known only at container start), so the webhook adds
+hostIPC and the limits but no pipe volume, mount or CUDA_MPS_PIPE_DIRECTORY.
+*/}}
 {{- define "mpshare.webhook.config" -}}
 {{- $daemon := mergeOverwrite (deepCopy (default (dict) .Values.webhook.config.daemonAccess)) (dict "pipeDirectory" .Values.mps.pipeDirectory) -}}
+{{- if .Values.nodeAgent.enabled -}}
+{{- $_ := set $daemon "pipe" false -}}
+{{- end -}}
 {{- $shared := mergeOverwrite (include "mpshare.podDefaults" . | fromYaml) (dict "gpuResourceNames" .Values.gpuResourceNames "daemonAccess" $daemon) -}}
 {{- toYaml (dict "webhook" (mergeOverwrite (deepCopy .Values.webhook.config) $shared)) -}}
 {{- end -}}

@@ -75,6 +75,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-mps-daemon" (include "mpshare.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* "true" when the mps-daemon DaemonSet is rendered: the node agent replaces it. */}}
+{{- define "mpshare.mpsDaemon.rendered" -}}
+{{- if and .Values.mpsDaemon.enabled (or (not .Values.nodeAgent.enabled) .Values.mpsDaemon.keepBesideNodeAgent) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "mpshare.nodeAgent.fullname" -}}
+{{- printf "%s-node" (include "mpshare.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* Fails the render on values that would install something broken. */}}
 {{- define "mpshare.validate" -}}
 {{- if not (has .Values.webhook.failurePolicy (list "Fail" "Ignore")) -}}
@@ -113,6 +124,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- if and .Values.webhook.matchConditions.enabled (semverCompare "<1.28.0-0" .Capabilities.KubeVersion.Version) -}}
 {{- fail (printf "webhook.matchConditions.enabled needs Kubernetes 1.28 or newer (admission matchConditions), the cluster is %s" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
+{{- if .Values.nodeAgent.enabled -}}
+{{- if not (has .Values.nodeAgent.resourceName .Values.gpuResourceNames) -}}
+{{- fail (printf "nodeAgent.resourceName %q must be one of gpuResourceNames %v, or the webhook and the extender ignore the agent's pods" (toString .Values.nodeAgent.resourceName) .Values.gpuResourceNames) -}}
+{{- end -}}
+{{- $c := int .Values.nodeAgent.clientsPerGpu -}}
+{{- if or (lt $c 1) (gt $c 48) -}}
+{{- fail (printf "nodeAgent.clientsPerGpu must be 1-48 (MPS's client limit), got %v" .Values.nodeAgent.clientsPerGpu) -}}
+{{- end -}}
+{{- if not .Values.webhook.config.daemonAccess.inject -}}
+{{- fail "webhook.config.daemonAccess.inject: false (the capped mode under the device plugin's own MPS daemon) needs nodeAgent.enabled: false; the agent's MPS clients need the hostIPC the webhook injects" -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -14,6 +14,7 @@ const (
 	kWebhookDp = "Deployment/mpshare-webhook"
 	kSchedDp   = "Deployment/mpshare-scheduler"
 	kDaemon    = "DaemonSet/mpshare-mps-daemon"
+	kAgent     = "DaemonSet/mpshare-node"
 )
 
 func TestDefaultRenderHoldsEveryComponent(t *testing.T) {
@@ -27,7 +28,7 @@ func TestDefaultRenderHoldsEveryComponent(t *testing.T) {
 		"Role/mpshare-scheduler-leader-election", "RoleBinding/mpshare-scheduler-leader-election",
 		"RoleBinding/mpshare-scheduler-auth-reader",
 		"ConfigMap/mpshare-extender", "ClusterRole/mpshare-extender", "ClusterRoleBinding/mpshare-extender",
-		kDaemon,
+		kAgent, "ServiceAccount/mpshare-node", "ClusterRole/mpshare-node", "ClusterRoleBinding/mpshare-node",
 	}
 	for _, key := range want {
 		objs.must(t, key)
@@ -37,7 +38,8 @@ func TestDefaultRenderHoldsEveryComponent(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("rendered %d objects, want %d: %v", len(got), len(want), got)
 	}
-	for _, absent := range []string{"Namespace/mpshare", "Deployment/mpshare-extender", "ServiceMonitor/mpshare-webhook"} {
+	// The node agent runs the MPS daemons: the old DaemonSet is not rendered beside it.
+	for _, absent := range []string{"Namespace/mpshare", "Deployment/mpshare-extender", "ServiceMonitor/mpshare-webhook", kDaemon} {
 		if _, ok := objs[absent]; ok {
 			t.Errorf("%s rendered by default", absent)
 		}
@@ -119,6 +121,8 @@ func TestWebhookDeployment(t *testing.T) {
 		{"cfg/x", "webhook.gpuResourceNames", "- nvidia.com/gpu - nvidia.com/gpu.shared"},
 		{"cfg/x", "webhook.daemonAccess.pipeDirectory", "/run/mpshare/mps/pipe"},
 		{"cfg/x", "webhook.daemonAccess.inject", "true"},
+		// The node agent's CDI edits carry the pipe; the webhook keeps hostIPC.
+		{"cfg/x", "webhook.daemonAccess.pipe", "false"},
 		{"cfg/x", "webhook.minMemoryLimit", "256Mi"},
 	})
 }
@@ -164,7 +168,7 @@ func TestSchedulerAndExtender(t *testing.T) {
 }
 
 func TestMpsDaemonDaemonSet(t *testing.T) {
-	objs := renderObjects(t, Options{})
+	objs := renderObjects(t, Options{Set: []string{"nodeAgent.enabled=false"}})
 	s := "spec.template.spec."
 	c := s + "containers.0."
 	runChecks(t, objs, []check{
@@ -203,6 +207,7 @@ func TestOverrides(t *testing.T) {
 			"extender.mode=deployment", "scheduler.extender.enableHTTPS=true",
 			"scheduler.extender.tlsConfig.serverName=gpu-mpshare-extender.infra.svc",
 			"mpsDaemon.enabled=false", "gpuResourceNames=[example.com/gpu]", "mps.pipeDirectory=/run/x",
+			"nodeAgent.resourceName=example.com/gpu",
 		},
 	})
 	mwc := "MutatingWebhookConfiguration/gpu-mpshare-webhook"
@@ -248,18 +253,26 @@ func TestOverrides(t *testing.T) {
 	})
 }
 
-// The MPS daemon uses host IPC and hostPath volumes, refused below Pod Security
-// "privileged"; a namespace the chart creates must allow it.
+// The MPS daemon uses host IPC and hostPath volumes and the node agent is
+// privileged, refused below Pod Security "privileged"; a namespace the chart
+// creates must allow them.
 func TestCreatedNamespaceAdmitsTheDaemon(t *testing.T) {
 	objs := renderObjects(t, Options{Set: []string{"createNamespace=true"}})
 	labels, _ := get(objs.must(t, "Namespace/mpshare"), "metadata.labels").(map[string]interface{})
 	if got := str(labels["pod-security.kubernetes.io/enforce"]); got != "privileged" {
 		t.Errorf("Namespace pod-security.kubernetes.io/enforce = %s, want privileged", got)
 	}
-	objs = renderObjects(t, Options{Set: []string{"createNamespace=true", "mpsDaemon.enabled=false"}})
+	for _, set := range [][]string{{"nodeAgent.enabled=false"}, {"mpsDaemon.enabled=false"}} {
+		objs = renderObjects(t, Options{Set: append([]string{"createNamespace=true"}, set...)})
+		labels, _ = get(objs.must(t, "Namespace/mpshare"), "metadata.labels").(map[string]interface{})
+		if got := str(labels["pod-security.kubernetes.io/enforce"]); got != "privileged" {
+			t.Errorf("--set %v: Namespace pod-security.kubernetes.io/enforce = %s, want privileged", set, got)
+		}
+	}
+	objs = renderObjects(t, Options{Set: []string{"createNamespace=true", "mpsDaemon.enabled=false", "nodeAgent.enabled=false"}})
 	labels, _ = get(objs.must(t, "Namespace/mpshare"), "metadata.labels").(map[string]interface{})
 	if _, ok := labels["pod-security.kubernetes.io/enforce"]; ok {
-		t.Errorf("Namespace relaxes Pod Security without the MPS daemon")
+		t.Errorf("Namespace relaxes Pod Security without the MPS daemon or the node agent")
 	}
 }
 
@@ -276,6 +289,10 @@ func TestInvalidValuesFailWithAClearMessage(t *testing.T) {
 		{"extender.tls.mode=vault", `extender.tls.mode must be helm or certManager, got "vault"`},
 		{"webhook.namespaceSelection=some", `webhook.namespaceSelection must be optIn or all, got "some"`},
 		{"webhook.optInLabel.key=", "webhook.optInLabel.key must name a namespace label"},
+		{"nodeAgent.resourceName=example.com/gpu", `nodeAgent.resourceName "example.com/gpu" must be one of gpuResourceNames [nvidia.com/gpu nvidia.com/gpu.shared]`},
+		{"nodeAgent.clientsPerGpu=49", "nodeAgent.clientsPerGpu must be 1-48 (MPS's client limit), got 49"},
+		{"nodeAgent.clientsPerGpu=0", "nodeAgent.clientsPerGpu must be 1-48"},
+		{"webhook.config.daemonAccess.inject=false", "webhook.config.daemonAccess.inject: false (the capped mode under the device plugin's own MPS daemon) needs nodeAgent.enabled: false"},
 	}
 	for _, c := range cases {
 		_, err := Render(filepath.Join(repoRoot, kChartDir), Options{ReleaseName: "m", Namespace: "m", Set: []string{c.set}})
