@@ -4,26 +4,57 @@
 #include <charconv>
 #include <cmath>
 #include <string>
+#include <utility>
+
+#include "core/gpu_device.h"
 
 namespace mpshare::core {
 namespace {
 
-// A label value as a positive whole number, or an error naming the label.
-Result<int64_t> positiveLabel(const NodeView& node, std::string_view label, std::string_view example) {
-  const auto it = node.labels.find(std::string(label));
-  if (it == node.labels.end()) {
-    return invalidArgument(std::string(label), "label is missing on a node selected for MPS sharing "
-                                               "(GPU Feature Discovery sets it; e.g. \"" +
-                                                   std::string(example) + "\")");
+// One budget read from the agent's label when present, else from GPU Feature
+// Discovery's: each label independently, so a node labelled by both (or being
+// moved from GFD to mpshare-node) reads whichever is there.
+struct LabelSource {
+  std::string_view agent;  // mpshare.io/gpu.*, written by mpshare-node
+  std::string_view gfd;    // nvidia.com/gpu.*, written by GPU Feature Discovery
+};
+
+// The label to read: the agent's when the node has it, else GFD's; nullptr
+// when the node has neither.
+const std::pair<const std::string, std::string>* findLabel(const NodeView& node,
+                                                           const LabelSource& source) {
+  for (const std::string_view label : {source.agent, source.gfd}) {
+    if (const auto it = node.labels.find(std::string(label)); it != node.labels.end()) {
+      return &*it;
+    }
   }
-  const std::string& text = it->second;
+  return nullptr;
+}
+
+// A label value as a positive whole number, or an error naming the label read.
+Result<int64_t> positiveNumber(const std::string& label, const std::string& text,
+                               std::string_view example) {
   int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value <= 0) {
-    return invalidArgument(std::string(label), "\"" + text + "\" is not a positive whole number (e.g. \"" +
-                                                   std::string(example) + "\")");
+    return invalidArgument(label, "\"" + text + "\" is not a positive whole number (e.g. \"" +
+                                      std::string(example) + "\")");
   }
   return value;
+}
+
+// A required budget: a missing label (neither source) names both.
+Result<int64_t> requiredLabel(const NodeView& node, const LabelSource& source,
+                              std::string_view example) {
+  const auto* label = findLabel(node, source);
+  if (label == nullptr) {
+    return invalidArgument(std::string(source.agent),
+                           "label is missing, and so is " + std::string(source.gfd) +
+                               ", on a node selected for MPS sharing (mpshare-node sets the first, "
+                               "GPU Feature Discovery the second; e.g. \"" +
+                               std::string(example) + "\")");
+  }
+  return positiveNumber(label->first, label->second, example);
 }
 
 }  // namespace
@@ -53,23 +84,24 @@ bool isManagedNode(const NodeView& node, const InventoryConfig& config) {
 }
 
 Result<NodeCapacity> nodeCapacityFromLabels(const NodeView& node, const InventoryConfig& config) {
-  auto count = positiveLabel(node, kGpuCountLabel, "8");
+  const LabelSource count_source{kAgentGpuCountLabel, kGpuCountLabel};
+  auto count = requiredLabel(node, count_source, "8");
   if (!count) {
     return count.error();
   }
   // 64 GPUs is far beyond any server; a bigger number is a typo, not a node.
   if (*count > 64) {
-    return invalidArgument(std::string(kGpuCountLabel),
+    return invalidArgument(findLabel(node, count_source)->first,
                            "\"" + std::to_string(*count) + "\" is too large; allowed: 1 to 64");
   }
-  auto memory = positiveLabel(node, kGpuMemoryLabel, "81559");
+  auto memory = requiredLabel(node, {kAgentGpuMemoryLabel, kGpuMemoryLabel}, "81559");
   if (!memory) {
     return memory.error();
   }
   // Without sharing GFD writes replicas=1 or omits it: one client per GPU.
   int64_t replicas = 1;
-  if (node.labels.contains(std::string(kGpuReplicasLabel))) {
-    auto parsed = positiveLabel(node, kGpuReplicasLabel, "48");
+  if (const auto* label = findLabel(node, {kAgentGpuClientsLabel, kGpuReplicasLabel})) {
+    auto parsed = positiveNumber(label->first, label->second, "48");
     if (!parsed) {
       return parsed.error();
     }
@@ -77,8 +109,8 @@ Result<NodeCapacity> nodeCapacityFromLabels(const NodeView& node, const Inventor
   }
   NodeCapacity capacity;
   capacity.name = node.name;
-  if (const auto it = node.labels.find(std::string(kGpuProductLabel)); it != node.labels.end()) {
-    capacity.gpu_product = it->second;
+  if (const auto* label = findLabel(node, {kAgentGpuProductLabel, kGpuProductLabel})) {
+    capacity.gpu_product = label->second;
   }
   const int threads =
       static_cast<int>(std::llround(kThreadPercentPerGpu * config.thread_oversubscription));

@@ -1,8 +1,10 @@
 #pragma once
 
-// Node inventory: what each managed node offers, read from the labels GPU Feature
-// Discovery writes (nvidia.com/gpu.count, .memory, .replicas). Pure values; the
-// ledger (core/ledger.h) tracks what is reserved against them.
+// Node inventory: what each managed node offers, read from the labels mpshare-node
+// writes (mpshare.io/gpu.count, .memory, .product, .clients; core/node_labels.h)
+// or, for each one the node lacks, from GPU Feature Discovery's (nvidia.com/gpu.count,
+// .memory, .product, .replicas). Pure values; the ledger (core/ledger.h) tracks
+// what is reserved against them.
 
 #include <cstdint>
 #include <map>
@@ -51,7 +53,7 @@ struct InventoryConfig {
   std::map<std::string, std::string> node_selector{{"mpshare.io/mps", "enabled"}};
   // Thread budget per GPU = 100 x factor; must be >= 1.0.
   double thread_oversubscription = 1.0;
-  // Caps nvidia.com/gpu.replicas; 1..48.
+  // Caps mpshare.io/gpu.clients (else nvidia.com/gpu.replicas); 1..48.
   int max_clients_per_gpu = kMpsMaxClientsPerGpu;
 };
 
@@ -62,11 +64,15 @@ Status validateInventoryConfig(const InventoryConfig& config);
 // True when `node` carries every selector label with the selected value.
 bool isManagedNode(const NodeView& node, const InventoryConfig& config);
 
-// The capacity of a managed node from its labels. A missing or malformed label
-// is an error naming the label, e.g.
-//   nvidia.com/gpu.memory: "40GB" is not a whole number of MiB (e.g. "40960")
-// Example: labels {gpu.count: "2", gpu.memory: "40960", gpu.replicas: "10"} ->
-//   2 GPUs of {threads 100, memory 40960, clients 10}.
+// The capacity of a managed node from its labels. Each budget comes from the
+// agent's label when present, else from GFD's: count (mpshare.io/gpu.count,
+// nvidia.com/gpu.count), memory (mpshare.io/gpu.memory, nvidia.com/gpu.memory),
+// clients (mpshare.io/gpu.clients, nvidia.com/gpu.replicas; neither = 1) and
+// product (mpshare.io/gpu.product, nvidia.com/gpu.product). A malformed label is
+// an error naming the label read, e.g.
+//   nvidia.com/gpu.memory: "40GB" is not a positive whole number (e.g. "81559")
+// Example: labels {nvidia.com/gpu.count: "2", nvidia.com/gpu.memory: "40960",
+//   nvidia.com/gpu.replicas: "10"} -> 2 GPUs of {threads 100, memory 40960, clients 10}.
 // Does not check the selector: callers filter with isManagedNode() first.
 Result<NodeCapacity> nodeCapacityFromLabels(const NodeView& node, const InventoryConfig& config);
 

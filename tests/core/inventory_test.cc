@@ -50,9 +50,9 @@ TEST(InventoryTest, CapacityFromLabels) {
       {"no replicas label means one client", {{"nvidia.com/gpu.count", "2"},
           {"nvidia.com/gpu.memory", "40960"}}, {}, 2, 100, 40960, 1, ""},
       {"missing count", {{"nvidia.com/gpu.memory", "40960"}}, {}, 0, 0, 0, 0,
-       "nvidia.com/gpu.count: label is missing"},
+       "mpshare.io/gpu.count: label is missing, and so is nvidia.com/gpu.count"},
       {"missing memory", {{"nvidia.com/gpu.count", "2"}}, {}, 0, 0, 0, 0,
-       "nvidia.com/gpu.memory: label is missing"},
+       "mpshare.io/gpu.memory: label is missing, and so is nvidia.com/gpu.memory"},
       {"malformed memory", {{"nvidia.com/gpu.count", "2"}, {"nvidia.com/gpu.memory", "40GB"}}, {},
        0, 0, 0, 0, "nvidia.com/gpu.memory: \"40GB\" is not a positive whole number"},
       {"zero count", {{"nvidia.com/gpu.count", "0"}, {"nvidia.com/gpu.memory", "1"}}, {}, 0, 0, 0,
@@ -62,6 +62,33 @@ TEST(InventoryTest, CapacityFromLabels) {
       {"malformed replicas", {{"nvidia.com/gpu.count", "1"}, {"nvidia.com/gpu.memory", "1"},
                               {"nvidia.com/gpu.replicas", "-3"}}, {}, 0, 0, 0, 0,
        "nvidia.com/gpu.replicas: \"-3\""},
+      // mpshare-node's labels, read before GFD's, each one on its own.
+      {"agent labels only", {{"mpshare.io/gpu.count", "2"}, {"mpshare.io/gpu.memory", "81559"},
+                             {"mpshare.io/gpu.clients", "8"}}, {}, 2, 100, 81559, 8, ""},
+      {"agent labels win over GFD", {{"mpshare.io/gpu.count", "1"}, {"mpshare.io/gpu.memory", "1000"},
+                                     {"mpshare.io/gpu.clients", "4"}, {"nvidia.com/gpu.count", "8"},
+                                     {"nvidia.com/gpu.memory", "81559"},
+                                     {"nvidia.com/gpu.replicas", "48"}}, {}, 1, 100, 1000, 4, ""},
+      {"GFD fills what the agent lacks", {{"mpshare.io/gpu.count", "2"}, {"nvidia.com/gpu.memory", "40960"},
+                                          {"nvidia.com/gpu.replicas", "6"}}, {}, 2, 100, 40960, 6, ""},
+      {"agent clients capped like replicas", {{"mpshare.io/gpu.count", "1"}, {"mpshare.io/gpu.memory", "100"},
+                                              {"mpshare.io/gpu.clients", "48"}}, capped, 1, 100, 100, 10, ""},
+      {"agent without clients means one client", {{"mpshare.io/gpu.count", "1"},
+          {"mpshare.io/gpu.memory", "100"}}, {}, 1, 100, 100, 1, ""},
+      {"malformed agent memory is not masked by GFD", {{"mpshare.io/gpu.count", "2"},
+          {"mpshare.io/gpu.memory", "80GiB"}, {"nvidia.com/gpu.count", "2"},
+          {"nvidia.com/gpu.memory", "81559"}}, {}, 0, 0, 0, 0,
+       "mpshare.io/gpu.memory: \"80GiB\" is not a positive whole number (e.g. \"81559\")"},
+      {"malformed agent count", {{"mpshare.io/gpu.count", "two"}, {"nvidia.com/gpu.count", "2"},
+                                 {"nvidia.com/gpu.memory", "1"}}, {}, 0, 0, 0, 0,
+       "mpshare.io/gpu.count: \"two\""},
+      {"agent count zero (no usable GPU)", {{"mpshare.io/gpu.count", "0"}, {"mpshare.io/gpu.clients", "8"}},
+       {}, 0, 0, 0, 0, "mpshare.io/gpu.count: \"0\" is not a positive whole number"},
+      {"huge agent count", {{"mpshare.io/gpu.count", "65"}, {"mpshare.io/gpu.memory", "1"}}, {}, 0, 0,
+       0, 0, "mpshare.io/gpu.count: \"65\" is too large"},
+      {"malformed agent clients", {{"mpshare.io/gpu.count", "1"}, {"mpshare.io/gpu.memory", "1"},
+                                   {"mpshare.io/gpu.clients", "1.5"}, {"nvidia.com/gpu.replicas", "4"}},
+       {}, 0, 0, 0, 0, "mpshare.io/gpu.clients: \"1.5\""},
   };
   for (const CapacityCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -79,6 +106,29 @@ TEST(InventoryTest, CapacityFromLabels) {
       EXPECT_EQ(capacity->gpus[static_cast<size_t>(i)],
                 (GpuCapacity{i, c.threads, c.memory, c.clients}));
     }
+  }
+}
+
+TEST(InventoryTest, ProductFromAgentLabelElseGfd) {
+  struct Case {
+    std::map<std::string, std::string> labels;
+    std::string product;
+  };
+  const std::map<std::string, std::string> budgets = {{"nvidia.com/gpu.count", "1"},
+                                                      {"nvidia.com/gpu.memory", "1"}};
+  const Case cases[] = {
+      {{}, ""},
+      {{{"nvidia.com/gpu.product", "NVIDIA-A100-SXM4-40GB"}}, "NVIDIA-A100-SXM4-40GB"},
+      {{{"mpshare.io/gpu.product", "NVIDIA-H100-80GB-HBM3"}}, "NVIDIA-H100-80GB-HBM3"},
+      {{{"mpshare.io/gpu.product", "NVIDIA-H100-80GB-HBM3"}, {"nvidia.com/gpu.product", "other"}},
+       "NVIDIA-H100-80GB-HBM3"},
+  };
+  for (const Case& c : cases) {
+    auto labels = budgets;
+    labels.insert(c.labels.begin(), c.labels.end());
+    auto capacity = nodeCapacityFromLabels(nodeWith(labels), InventoryConfig{});
+    ASSERT_TRUE(capacity.ok()) << capacity.error().describe();
+    EXPECT_EQ(capacity->gpu_product, c.product);
   }
 }
 
