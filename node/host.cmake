@@ -4,6 +4,9 @@
 add_library(mpshare_node_host
   ${CMAKE_CURRENT_SOURCE_DIR}/cdi_dir.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/cdi_spec.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/inventory_file.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/inventory_format.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/nvml_inventory.cc
 )
 target_include_directories(mpshare_node_host PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(mpshare_node_host
