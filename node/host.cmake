@@ -4,8 +4,10 @@
 add_library(mpshare_node_host
   ${CMAKE_CURRENT_SOURCE_DIR}/cdi_dir.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/cdi_spec.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/child_process.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/inventory_file.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/inventory_format.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/mps_supervisor.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/nvml_inventory.cc
 )
 target_include_directories(mpshare_node_host PUBLIC ${PROJECT_SOURCE_DIR})

@@ -17,3 +17,7 @@ mpshare_test(node_nvml_inventory_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/nvml_i
 target_compile_definitions(node_nvml_inventory_test
                            PRIVATE MPSHARE_FAKE_NVML_LIBRARY="$<TARGET_FILE:mpshare_fake_nvml>")
 add_dependencies(node_nvml_inventory_test mpshare_fake_nvml)
+
+# The supervisor runs tests/node/fake-mps-control (copied to a temp dir) as its daemon.
+mpshare_test(node_mps_supervisor_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/mps_supervisor_test.cc
+             LIBS mpshare_node_host)
