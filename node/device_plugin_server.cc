@@ -42,8 +42,9 @@ v1beta1::ListAndWatchResponse toListResponse(const std::vector<SlotHealth>& slot
 
 // Every ID of one container's request as a slot number, or an error naming the
 // request's field ("container_requests[1].devices_ids[0]") and the valid range.
-core::Result<std::vector<int>> parseSlots(const google::protobuf::RepeatedPtrField<std::string>& ids,
-                                          const std::string& field, int slot_count) {
+core::Result<std::vector<int>> parseSlots(
+    const google::protobuf::RepeatedPtrField<std::string>& ids, const std::string& field,
+    int slot_count) {
   if (ids.empty()) {
     return core::invalidArgument(field, "no device IDs; the kubelet sends at least one slot");
   }
@@ -73,7 +74,8 @@ grpc::Status guarded(const char* method, Body&& body) {
     platform::logError("device plugin call failed", {{"method", method}, {"error", e.what()}});
     return {grpc::StatusCode::INTERNAL, std::string(method) + " failed: " + e.what()};
   } catch (...) {
-    platform::logError("device plugin call failed", {{"method", method}, {"error", "unknown exception"}});
+    platform::logError("device plugin call failed",
+                       {{"method", method}, {"error", "unknown exception"}});
     return {grpc::StatusCode::INTERNAL, std::string(method) + " failed: unknown exception"};
   }
 }
@@ -85,14 +87,18 @@ core::Error unavailable(std::string field, std::string message) {
 }  // namespace
 
 std::string describeGrpcStatus(const grpc::Status& status) {
+  // In grpc::StatusCode order.
+  // clang-format off
   static constexpr const char* kNames[] = {
-      "OK",        "CANCELLED",         "UNKNOWN",          "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS",    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",     "UNIMPLEMENTED",    "INTERNAL",
-      "UNAVAILABLE", "DATA_LOSS",       "UNAUTHENTICATED"};
+      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+      "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  // clang-format on
   const int code = static_cast<int>(status.error_code());
-  const std::string name =
-      code >= 0 && code < static_cast<int>(std::size(kNames)) ? kNames[code] : "code " + std::to_string(code);
+  const std::string name = code >= 0 && code < static_cast<int>(std::size(kNames))
+                               ? kNames[code]
+                               : "code " + std::to_string(code);
   const std::string& message = status.error_message();
   return message.empty() || message == name ? name : name + ": " + message;
 }
@@ -110,12 +116,14 @@ core::Status DevicePluginServer::start() {
   std::lock_guard lifecycle(lifecycle_mutex_);
   const std::string path = socketPath();
   if (server_) {
-    return core::Error{core::ErrorCode::kConflict, path, "the device plugin is already serving there"};
+    return core::Error{core::ErrorCode::kConflict, path,
+                       "the device plugin is already serving there"};
   }
   constexpr std::size_t kMaxPath = sizeof(sockaddr_un::sun_path) - 1;
   if (path.size() > kMaxPath) {
     return core::invalidArgument(path, "socket path is " + std::to_string(path.size()) +
-                                           " bytes; unix sockets allow at most " + std::to_string(kMaxPath));
+                                           " bytes; unix sockets allow at most " +
+                                           std::to_string(kMaxPath));
   }
   struct stat dir_stat {};
   if (::stat(options_.plugin_dir.c_str(), &dir_stat) != 0 || !S_ISDIR(dir_stat.st_mode)) {
@@ -123,7 +131,8 @@ core::Status DevicePluginServer::start() {
   }
   // A socket left by an earlier run (or a crash) would make bind() fail.
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return unavailable(path, std::string("cannot remove the stale socket: ") + std::strerror(errno));
+    return unavailable(path,
+                       std::string("cannot remove the stale socket: ") + std::strerror(errno));
   }
   {
     std::lock_guard watch(watch_mutex_);
@@ -134,11 +143,12 @@ core::Status DevicePluginServer::start() {
   builder.RegisterService(this);
   server_ = builder.BuildAndStart();
   if (!server_) {
-    return unavailable(path, "cannot serve the device plugin on this socket (is the directory writable?)");
+    return unavailable(
+        path, "cannot serve the device plugin on this socket (is the directory writable?)");
   }
-  platform::logInfo("device plugin serving",
-                    {{"socket", path}, {"resource", options_.resource_name},
-                     {"slots", std::to_string(options_.slot_count)}});
+  platform::logInfo("device plugin serving", {{"socket", path},
+                                              {"resource", options_.resource_name},
+                                              {"slots", std::to_string(options_.slot_count)}});
   return {};
 }
 
@@ -206,8 +216,9 @@ bool DevicePluginServer::waitForChange(grpc::ServerContext* context, std::uint64
   }
 }
 
-grpc::Status DevicePluginServer::ListAndWatch(grpc::ServerContext* context, const v1beta1::Empty* /*request*/,
-                                              grpc::ServerWriter<v1beta1::ListAndWatchResponse>* writer) {
+grpc::Status DevicePluginServer::ListAndWatch(
+    grpc::ServerContext* context, const v1beta1::Empty* /*request*/,
+    grpc::ServerWriter<v1beta1::ListAndWatchResponse>* writer) {
   return guarded("ListAndWatch", [&]() -> grpc::Status {
     std::uint64_t seen_version = 0;
     {
@@ -248,14 +259,15 @@ grpc::Status DevicePluginServer::ListAndWatch(grpc::ServerContext* context, cons
   });
 }
 
-grpc::Status DevicePluginServer::GetPreferredAllocation(grpc::ServerContext* /*context*/,
-                                                        const v1beta1::PreferredAllocationRequest* /*request*/,
-                                                        v1beta1::PreferredAllocationResponse* /*response*/) {
+grpc::Status DevicePluginServer::GetPreferredAllocation(
+    grpc::ServerContext* /*context*/, const v1beta1::PreferredAllocationRequest* /*request*/,
+    v1beta1::PreferredAllocationResponse* /*response*/) {
   return {grpc::StatusCode::UNIMPLEMENTED,
           "GetPreferredAllocation is not offered: get_preferred_allocation_available is false"};
 }
 
-grpc::Status DevicePluginServer::Allocate(grpc::ServerContext* /*context*/, const v1beta1::AllocateRequest* request,
+grpc::Status DevicePluginServer::Allocate(grpc::ServerContext* /*context*/,
+                                          const v1beta1::AllocateRequest* request,
                                           v1beta1::AllocateResponse* response) {
   return guarded("Allocate", [&]() -> grpc::Status {
     // Pod-blind and idempotent: the answer depends on the IDs alone, so the
@@ -285,16 +297,18 @@ grpc::Status DevicePluginServer::Allocate(grpc::ServerContext* /*context*/, cons
   });
 }
 
-grpc::Status DevicePluginServer::PreStartContainer(grpc::ServerContext* /*context*/,
-                                                   const v1beta1::PreStartContainerRequest* request,
-                                                   v1beta1::PreStartContainerResponse* /*response*/) {
+grpc::Status DevicePluginServer::PreStartContainer(
+    grpc::ServerContext* /*context*/, const v1beta1::PreStartContainerRequest* request,
+    v1beta1::PreStartContainerResponse* /*response*/) {
   return guarded("PreStartContainer", [&]() -> grpc::Status {
-    core::Result<std::vector<int>> slots = parseSlots(request->devices_ids(), "devices_ids", options_.slot_count);
+    core::Result<std::vector<int>> slots =
+        parseSlots(request->devices_ids(), "devices_ids", options_.slot_count);
     if (!slots) {
       platform::logWarn("PreStartContainer refused", {{"error", slots.error().describe()}});
       return toGrpcStatus(slots.error(), grpc::StatusCode::INVALID_ARGUMENT);
     }
-    const std::vector<std::string> ids(request->devices_ids().begin(), request->devices_ids().end());
+    const std::vector<std::string> ids(request->devices_ids().begin(),
+                                       request->devices_ids().end());
     core::Status status = backend_.preStart(ids);
     if (!status) {
       platform::logWarn("PreStartContainer failed", {{"error", status.error().describe()}});

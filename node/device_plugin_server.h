@@ -7,13 +7,13 @@
 // gpu-pinning.md section 6.2). Registration with the kubelet and its restarts
 // are PluginRunner's job (node/registration.h).
 
+#include <grpcpp/grpcpp.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "core/result.h"
 #include "deviceplugin/v1beta1/api.grpc.pb.h"

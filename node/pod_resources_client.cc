@@ -1,9 +1,9 @@
 #include "node/pod_resources_client.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "node/device_plugin_server.h"
 #include "podresources/v1/api.grpc.pb.h"
@@ -26,7 +26,8 @@ void addDevices(std::vector<ContainerDevices>& out, const v1::PodResources& pod,
   }
   auto same = [&](const ContainerDevices& entry) {
     return entry.namespace_name == pod.namespace_() && entry.pod_name == pod.name() &&
-           entry.container_name == container.name() && entry.resource_name == devices.resource_name();
+           entry.container_name == container.name() &&
+           entry.resource_name == devices.resource_name();
   };
   auto existing = std::find_if(out.begin(), out.end(), same);
   if (existing == out.end()) {
@@ -59,8 +60,10 @@ std::shared_ptr<PodResourcesClient::Connection> PodResourcesClient::connection()
     // inherit the reconnect back-off of the channel it replaces.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    auto channel = grpc::CreateCustomChannel("unix:" + socket_path_, grpc::InsecureChannelCredentials(), args);
-    connection_ = std::make_shared<Connection>(Connection{channel, v1::PodResourcesLister::NewStub(channel)});
+    auto channel =
+        grpc::CreateCustomChannel("unix:" + socket_path_, grpc::InsecureChannelCredentials(), args);
+    connection_ =
+        std::make_shared<Connection>(Connection{channel, v1::PodResourcesLister::NewStub(channel)});
   }
   return connection_;
 }
@@ -114,9 +117,11 @@ core::Result<ContainerRef> findContainerHolding(const std::vector<ContainerDevic
     if (entry.resource_name != resource_name) {
       continue;
     }
-    const bool holds_all = std::all_of(device_ids.begin(), device_ids.end(), [&](const std::string& id) {
-      return std::find(entry.device_ids.begin(), entry.device_ids.end(), id) != entry.device_ids.end();
-    });
+    const bool holds_all =
+        std::all_of(device_ids.begin(), device_ids.end(), [&](const std::string& id) {
+          return std::find(entry.device_ids.begin(), entry.device_ids.end(), id) !=
+                 entry.device_ids.end();
+        });
     if (!holds_all) {
       continue;
     }
@@ -125,11 +130,13 @@ core::Result<ContainerRef> findContainerHolding(const std::vector<ContainerDevic
     } else if (found->namespace_name != entry.namespace_name || found->pod_name != entry.pod_name) {
       return core::Error{core::ErrorCode::kConflict, resource_name,
                          joinIds(device_ids) + " held by two pods: " + found->namespace_name + "/" +
-                             found->pod_name + " and " + entry.namespace_name + "/" + entry.pod_name};
+                             found->pod_name + " and " + entry.namespace_name + "/" +
+                             entry.pod_name};
     }
   }
   if (found == nullptr) {
-    return core::Error{core::ErrorCode::kNotFound, resource_name, "no container holds " + joinIds(device_ids)};
+    return core::Error{core::ErrorCode::kNotFound, resource_name,
+                       "no container holds " + joinIds(device_ids)};
   }
   return ContainerRef{found->namespace_name, found->pod_name, found->container_name};
 }

@@ -1,5 +1,6 @@
 #include "node/registration.h"
 
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -12,8 +13,6 @@
 #include <cstring>
 #include <string_view>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "deviceplugin/v1beta1/api.grpc.pb.h"
 #include "platform/logging.h"
@@ -55,13 +54,14 @@ void RegistrationCanceller::detach() {
   context_ = nullptr;
 }
 
-core::Status registerWithKubelet(const RegistrationRequest& request, RegistrationCanceller* canceller) {
+core::Status registerWithKubelet(const RegistrationRequest& request,
+                                 RegistrationCanceller* canceller) {
   // A channel of its own: gRPC's shared subchannel pool would otherwise keep
   // the back-off of an earlier failed dial to this path.
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto channel =
-      grpc::CreateCustomChannel("unix:" + request.kubelet_socket, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel("unix:" + request.kubelet_socket,
+                                           grpc::InsecureChannelCredentials(), args);
   auto stub = v1beta1::Registration::NewStub(channel);
 
   v1beta1::RegisterRequest message;
@@ -69,7 +69,8 @@ core::Status registerWithKubelet(const RegistrationRequest& request, Registratio
   message.set_endpoint(request.endpoint);
   message.set_resource_name(request.resource_name);
   message.mutable_options()->set_pre_start_required(request.pre_start_required);
-  message.mutable_options()->set_get_preferred_allocation_available(request.get_preferred_allocation_available);
+  message.mutable_options()->set_get_preferred_allocation_available(
+      request.get_preferred_allocation_available);
 
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + request.timeout);
@@ -82,7 +83,8 @@ core::Status registerWithKubelet(const RegistrationRequest& request, Registratio
     canceller->detach();
   }
   if (!status.ok()) {
-    return unavailable(request.kubelet_socket, "Register failed (" + describeGrpcStatus(status) + ")");
+    return unavailable(request.kubelet_socket,
+                       "Register failed (" + describeGrpcStatus(status) + ")");
   }
   return {};
 }
@@ -101,6 +103,7 @@ PluginRunner::~PluginRunner() {
 }
 
 void PluginRunner::stop() {
+  stop_requested_ = true;
   canceller_.cancel();
   const std::uint64_t one = 1;
   // The counter only grows; a failed write (overflow) still leaves it readable.
@@ -141,11 +144,17 @@ bool PluginRunner::tryRegister() {
     return false;
   }
   const DevicePluginServer::Options& server = server_.options();
-  RegistrationRequest request{kubelet_socket, server.socket_name, server.resource_name, true, false,
-                              options_.register_timeout};
+  RegistrationRequest request;
+  request.kubelet_socket = kubelet_socket;
+  request.endpoint = server.socket_name;
+  request.resource_name = server.resource_name;
+  request.timeout = options_.register_timeout;
   core::Status status = registerWithKubelet(request, &canceller_);
   if (!status) {
-    platform::logWarn("registration with the kubelet failed", {{"error", status.error().describe()}});
+    if (!stop_requested_) {  // a Register cut short by stop() is no failure
+      platform::logWarn("registration with the kubelet failed",
+                        {{"error", status.error().describe()}});
+    }
     return false;
   }
   registered_kubelet_ = kubelet;
@@ -174,7 +183,8 @@ bool PluginRunner::restartNeeded(bool& kubelet_appeared) {
     for (ssize_t offset = 0; offset < length;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer + offset);
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-      const std::string_view name = event->len > 0 ? std::string_view(event->name) : std::string_view();
+      const std::string_view name =
+          event->len > 0 ? std::string_view(event->name) : std::string_view();
       if ((event->mask & IN_Q_OVERFLOW) != 0 || name == options_.kubelet_socket_name ||
           name == server_.options().socket_name) {
         relevant = true;
@@ -197,7 +207,8 @@ bool PluginRunner::restartNeeded(bool& kubelet_appeared) {
   FileId kubelet{};
   if (statSocket(kubeletSocketPath(), kubelet)) {
     if (has_registered_kubelet_ && !(kubelet == registered_kubelet_)) {
-      platform::logWarn("kubelet restarted; serving and registering again", {{"socket", kubeletSocketPath()}});
+      platform::logWarn("kubelet restarted; serving and registering again",
+                        {{"socket", kubeletSocketPath()}});
       return true;
     }
     kubelet_appeared = !has_registered_kubelet_;
@@ -216,9 +227,10 @@ core::Status PluginRunner::run() {
   }
   // Watch before serving, so a kubelet restart in between is not missed.
   if (::inotify_add_watch(inotify_fd_, dir.c_str(),
-                          IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE_SELF | IN_MOVE_SELF) <
-      0) {
-    const core::Error error = unavailable(dir, errnoText("cannot watch the device plugin directory"));
+                          IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE_SELF |
+                              IN_MOVE_SELF) < 0) {
+    const core::Error error =
+        unavailable(dir, errnoText("cannot watch the device plugin directory"));
     ::close(std::exchange(inotify_fd_, -1));
     return error;
   }
@@ -252,7 +264,8 @@ core::Status PluginRunner::run() {
     }
     int timeout_ms = -1;
     if (!serving || !registered) {
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt - Clock::now());
+      const auto wait =
+          std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt - Clock::now());
       timeout_ms = static_cast<int>(std::max<std::int64_t>(0, wait.count()));
     }
     pollfd fds[2] = {{stop_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};

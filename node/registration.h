@@ -53,8 +53,9 @@ class RegistrationCanceller {
 // Calls v1beta1.Registration/Register on the kubelet's socket with version
 // "v1beta1". An error (kUnavailable) names the socket and the kubelet's answer,
 // e.g. "/var/lib/kubelet/device-plugins/kubelet.sock: Register failed
-// (UNAVAILABLE): failed to connect to all addresses".
-core::Status registerWithKubelet(const RegistrationRequest& request, RegistrationCanceller* canceller = nullptr);
+// (UNAVAILABLE: failed to connect to all addresses)".
+core::Status registerWithKubelet(const RegistrationRequest& request,
+                                 RegistrationCanceller* canceller = nullptr);
 
 // Owns the plugin's lifecycle: serve, then register (retrying with capped
 // back-off while the kubelet is absent or refuses), then watch the plugin
@@ -115,6 +116,7 @@ class PluginRunner {
   FileId registered_kubelet_{};  // the kubelet.sock we last registered with
   bool has_registered_kubelet_ = false;
 
+  std::atomic<bool> stop_requested_{false};
   std::atomic<int> registrations_{0};
   std::atomic<int> restarts_{0};
 };

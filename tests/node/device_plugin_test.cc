@@ -1,7 +1,8 @@
 // DevicePluginServer over a real unix socket, called as the kubelet calls it.
 
-#include "node/device_plugin_server.h"
-
+#include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -11,10 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <google/protobuf/util/message_differencer.h>
-#include <gtest/gtest.h>
-
+#include "node/device_plugin_server.h"
 #include "platform/logging.h"
 #include "tests/node/fake_kubelet.h"
 
@@ -29,7 +27,9 @@ using ::testing::UnorderedElementsAre;
 constexpr int kSlots = 4;
 constexpr auto kTimeout = std::chrono::seconds(5);
 
-std::chrono::system_clock::time_point deadline() { return std::chrono::system_clock::now() + kTimeout; }
+std::chrono::system_clock::time_point deadline() {
+  return std::chrono::system_clock::now() + kTimeout;
+}
 
 class DevicePluginServerTest : public ::testing::Test {
  protected:
@@ -42,11 +42,12 @@ class DevicePluginServerTest : public ::testing::Test {
   std::unique_ptr<v1beta1::DevicePlugin::Stub> connect() {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    return v1beta1::DevicePlugin::NewStub(
-        grpc::CreateCustomChannel("unix:" + server_.socketPath(), grpc::InsecureChannelCredentials(), args));
+    return v1beta1::DevicePlugin::NewStub(grpc::CreateCustomChannel(
+        "unix:" + server_.socketPath(), grpc::InsecureChannelCredentials(), args));
   }
 
-  grpc::Status allocate(const std::vector<std::vector<std::string>>& requests, v1beta1::AllocateResponse* response) {
+  grpc::Status allocate(const std::vector<std::vector<std::string>>& requests,
+                        v1beta1::AllocateResponse* response) {
     v1beta1::AllocateRequest request;
     for (const auto& ids : requests) {
       auto* container = request.add_container_requests();
@@ -74,7 +75,8 @@ class DevicePluginServerTest : public ::testing::Test {
     std::vector<SlotHealth> slots;
     for (const auto& device : response.devices()) {
       slots.push_back({device.id(), device.health() == "Healthy"});
-      EXPECT_TRUE(device.health() == "Healthy" || device.health() == "Unhealthy") << device.health();
+      EXPECT_TRUE(device.health() == "Healthy" || device.health() == "Unhealthy")
+          << device.health();
     }
     return slots;
   }
@@ -92,7 +94,8 @@ class DevicePluginServerTest : public ::testing::Test {
 
   fakes::SocketDir dir_;
   fakes::FakeSlotBackend backend_{kSlots};
-  DevicePluginServer server_{{dir_.path(), "mpshare.sock", "nvidia.com/gpu.shared", kSlots}, backend_};
+  DevicePluginServer server_{{dir_.path(), "mpshare.sock", "nvidia.com/gpu.shared", kSlots},
+                             backend_};
   std::unique_ptr<v1beta1::DevicePlugin::Stub> stub_;
 };
 
@@ -118,10 +121,9 @@ TEST_F(DevicePluginServerTest, ListAndWatchSendsEverySlotThenEachHealthChange) {
   auto reader = stub_->ListAndWatch(&context, v1beta1::Empty());
   v1beta1::ListAndWatchResponse response;
   ASSERT_TRUE(reader->Read(&response));
-  EXPECT_EQ(toSlots(response), (std::vector<SlotHealth>{{"slot-000", true},
-                                                        {"slot-001", true},
-                                                        {"slot-002", true},
-                                                        {"slot-003", true}}));
+  EXPECT_EQ(toSlots(response),
+            (std::vector<SlotHealth>{
+                {"slot-000", true}, {"slot-001", true}, {"slot-002", true}, {"slot-003", true}}));
   EXPECT_EQ(response.devices(0).health(), "Healthy");
 
   // A notification without a change sends nothing; the next list is the change.
@@ -129,10 +131,9 @@ TEST_F(DevicePluginServerTest, ListAndWatchSendsEverySlotThenEachHealthChange) {
   backend_.setHealthy(2, false);
   server_.notifyHealthChanged();
   ASSERT_TRUE(reader->Read(&response));
-  EXPECT_EQ(toSlots(response), (std::vector<SlotHealth>{{"slot-000", true},
-                                                        {"slot-001", true},
-                                                        {"slot-002", false},
-                                                        {"slot-003", true}}));
+  EXPECT_EQ(toSlots(response),
+            (std::vector<SlotHealth>{
+                {"slot-000", true}, {"slot-001", true}, {"slot-002", false}, {"slot-003", true}}));
   EXPECT_EQ(response.devices(2).health(), "Unhealthy");
 
   backend_.setHealthy(2, true);
@@ -159,7 +160,8 @@ TEST_F(DevicePluginServerTest, AllocateNamesTheSlotsCdiDeviceInEveryForm) {
   const auto& container = response.container_responses(0);
   ASSERT_EQ(container.cdi_devices_size(), 1);
   EXPECT_EQ(container.cdi_devices(0).name(), "mpshare.io/gpu=slot-003");
-  EXPECT_THAT(container.annotations(), ElementsAre(Pair("cdi.k8s.io/mpshare_slot-003", "mpshare.io/gpu=slot-003")));
+  EXPECT_THAT(container.annotations(),
+              ElementsAre(Pair("cdi.k8s.io/mpshare_slot-003", "mpshare.io/gpu=slot-003")));
   EXPECT_THAT(container.envs(), ElementsAre(Pair("MPSHARE_SLOTS", "slot-003")));
   EXPECT_EQ(container.mounts_size(), 0);
   EXPECT_EQ(container.devices_size(), 0);
@@ -177,8 +179,9 @@ TEST_F(DevicePluginServerTest, AllocateAnswersEachContainerRequestInOrder) {
   ASSERT_EQ(both.cdi_devices_size(), 2);
   EXPECT_EQ(both.cdi_devices(0).name(), "mpshare.io/gpu=slot-000");
   EXPECT_EQ(both.cdi_devices(1).name(), "mpshare.io/gpu=slot-001");
-  EXPECT_THAT(both.annotations(), UnorderedElementsAre(Pair("cdi.k8s.io/mpshare_slot-000", "mpshare.io/gpu=slot-000"),
-                                                       Pair("cdi.k8s.io/mpshare_slot-001", "mpshare.io/gpu=slot-001")));
+  EXPECT_THAT(both.annotations(),
+              UnorderedElementsAre(Pair("cdi.k8s.io/mpshare_slot-000", "mpshare.io/gpu=slot-000"),
+                                   Pair("cdi.k8s.io/mpshare_slot-001", "mpshare.io/gpu=slot-001")));
   EXPECT_EQ(both.envs().at("MPSHARE_SLOTS"), "slot-000,slot-001");
 }
 
@@ -188,7 +191,8 @@ TEST_F(DevicePluginServerTest, AllocateIsIdempotent) {
   ASSERT_TRUE(allocate({{"slot-001", "slot-002"}}, &first).ok());
   ASSERT_TRUE(allocate({{"slot-001", "slot-002"}}, &second).ok());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(first, second))
-      << first.DebugString() << "\n" << second.DebugString();
+      << first.DebugString() << "\n"
+      << second.DebugString();
 }
 
 TEST_F(DevicePluginServerTest, AllocateRefusesIdsThatAreNotSlotsOfThisNode) {
@@ -196,9 +200,11 @@ TEST_F(DevicePluginServerTest, AllocateRefusesIdsThatAreNotSlotsOfThisNode) {
     std::vector<std::vector<std::string>> requests;
     std::string message;  // a substring of the status message
   } cases[] = {
-      {{{"slot-004"}}, "container_requests[0].devices_ids[0]: \"slot-004\" is not an mpshare slot of this node "
-                       "(slot-000...slot-003)"},
-      {{{"slot-001"}, {"slot-002", "gpu-0"}}, "container_requests[1].devices_ids[1]: \"gpu-0\" is not an mpshare slot"},
+      {{{"slot-004"}},
+       "container_requests[0].devices_ids[0]: \"slot-004\" is not an mpshare slot of this node "
+       "(slot-000...slot-003)"},
+      {{{"slot-001"}, {"slot-002", "gpu-0"}},
+       "container_requests[1].devices_ids[1]: \"gpu-0\" is not an mpshare slot"},
       {{{"slot-3"}}, "\"slot-3\" is not an mpshare slot of this node"},
       {{{"slot-0003"}}, "\"slot-0003\" is not an mpshare slot of this node"},
       {{{"slot--01"}}, "\"slot--01\""},
@@ -221,13 +227,16 @@ TEST_F(DevicePluginServerTest, PreStartForwardsTheIdsToTheBackend) {
 }
 
 TEST_F(DevicePluginServerTest, PreStartMapsTheBackendsError) {
-  backend_.setPreStartResult(core::Error{core::ErrorCode::kNotFound, "mpshare.io/gpu-index",
-                                         "pod ns/p has no GPU assigned; the extender writes it at bind"});
+  backend_.setPreStartResult(
+      core::Error{core::ErrorCode::kNotFound, "mpshare.io/gpu-index",
+                  "pod ns/p has no GPU assigned; the extender writes it at bind"});
   grpc::Status status = preStart({"slot-001"});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(status.error_message(), "mpshare.io/gpu-index: pod ns/p has no GPU assigned; the extender writes it at bind");
+  EXPECT_EQ(status.error_message(),
+            "mpshare.io/gpu-index: pod ns/p has no GPU assigned; the extender writes it at bind");
 
-  backend_.setPreStartResult(core::Error{core::ErrorCode::kUnavailable, "", "the kubelet's PodResources is down"});
+  backend_.setPreStartResult(
+      core::Error{core::ErrorCode::kUnavailable, "", "the kubelet's PodResources is down"});
   status = preStart({"slot-001"});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(status.error_message(), "the kubelet's PodResources is down");
@@ -236,7 +245,8 @@ TEST_F(DevicePluginServerTest, PreStartMapsTheBackendsError) {
 TEST_F(DevicePluginServerTest, PreStartRefusesForeignIdsWithoutCallingTheBackend) {
   const grpc::Status status = preStart({"slot-001", "GPU-8f2c::0"});
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_THAT(status.error_message(), HasSubstr("devices_ids[1]: \"GPU-8f2c::0\" is not an mpshare slot"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("devices_ids[1]: \"GPU-8f2c::0\" is not an mpshare slot"));
   EXPECT_TRUE(backend_.preStartCalls().empty());
 }
 
@@ -282,6 +292,8 @@ TEST_F(DevicePluginServerTest, StopIsPromptWithListAndWatchOpenAndTheServerCanSt
 
   const auto before = std::chrono::steady_clock::now();
   server_.stop();
+  // Under the server's 500 ms shutdown grace: the stream ended by itself rather
+  // than being cancelled at the deadline.
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(400));
   EXPECT_FALSE(reader->Read(&response));
   EXPECT_FALSE(server_.serving());
@@ -299,7 +311,8 @@ TEST_F(DevicePluginServerTest, StartingTwiceIsAConflict) {
   const core::Status status = server_.start();
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, core::ErrorCode::kConflict);
-  EXPECT_EQ(status.error().describe(), server_.socketPath() + ": the device plugin is already serving there");
+  EXPECT_EQ(status.error().describe(),
+            server_.socketPath() + ": the device plugin is already serving there");
 }
 
 TEST(DevicePluginServerStart, ReplacesAStaleSocketFile) {
@@ -315,10 +328,12 @@ TEST(DevicePluginServerStart, ReplacesAStaleSocketFile) {
 
 TEST(DevicePluginServerStart, ErrorsNameTheDirectoryOrTheSocket) {
   fakes::FakeSlotBackend backend(1);
-  DevicePluginServer missing({"/tmp/mpn-does-not-exist", "mpshare.sock", "nvidia.com/gpu.shared", 1}, backend);
+  DevicePluginServer missing(
+      {"/tmp/mpn-does-not-exist", "mpshare.sock", "nvidia.com/gpu.shared", 1}, backend);
   core::Status status = missing.start();
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error().describe(), "/tmp/mpn-does-not-exist: the device plugin directory does not exist");
+  EXPECT_EQ(status.error().describe(),
+            "/tmp/mpn-does-not-exist: the device plugin directory does not exist");
 
   fakes::SocketDir dir;
   const std::string long_name(120, 's');

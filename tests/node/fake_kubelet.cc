@@ -148,7 +148,8 @@ grpc::Status FakeKubelet::refuse(grpc::StatusCode code, const std::string& messa
   return {code, message};
 }
 
-grpc::Status FakeKubelet::Register(grpc::ServerContext* /*context*/, const v1beta1::RegisterRequest* request,
+grpc::Status FakeKubelet::Register(grpc::ServerContext* /*context*/,
+                                   const v1beta1::RegisterRequest* request,
                                    v1beta1::Empty* /*response*/) {
   {
     std::unique_lock lock(mutex_);
@@ -166,27 +167,32 @@ grpc::Status FakeKubelet::Register(grpc::ServerContext* /*context*/, const v1bet
                   "Requested device plugin version " + request->version() + " is not supported");
   }
   if (request->resource_name() != options_.resource_name) {
-    return refuse(grpc::StatusCode::INVALID_ARGUMENT,
-                  "resource name " + request->resource_name() + " is not " + options_.resource_name);
+    return refuse(grpc::StatusCode::INVALID_ARGUMENT, "resource name " + request->resource_name() +
+                                                          " is not " + options_.resource_name);
   }
   if (request->endpoint().empty() || request->endpoint().find('/') != std::string::npos) {
-    return refuse(grpc::StatusCode::INVALID_ARGUMENT, "endpoint \"" + request->endpoint() + "\" is not a file name");
+    return refuse(grpc::StatusCode::INVALID_ARGUMENT,
+                  "endpoint \"" + request->endpoint() + "\" is not a file name");
   }
   auto plugin = std::make_shared<Plugin>();
   plugin->socket_path = options_.dir + "/" + request->endpoint();
   plugin->channel = dial(plugin->socket_path);
   plugin->stub = v1beta1::DevicePlugin::NewStub(plugin->channel);
-  if (!plugin->channel->WaitForConnected(std::chrono::system_clock::now() + options_.dial_timeout)) {
-    return refuse(grpc::StatusCode::UNAVAILABLE, "cannot dial the plugin at " + plugin->socket_path + " within " +
-                                                     std::to_string(options_.dial_timeout.count()) +
-                                                     " ms (a plugin must serve before it registers)");
+  if (!plugin->channel->WaitForConnected(std::chrono::system_clock::now() +
+                                         options_.dial_timeout)) {
+    return refuse(grpc::StatusCode::UNAVAILABLE,
+                  "cannot dial the plugin at " + plugin->socket_path + " within " +
+                      std::to_string(options_.dial_timeout.count()) +
+                      " ms (a plugin must serve before it registers)");
   }
   grpc::ClientContext options_context;
   options_context.set_deadline(std::chrono::system_clock::now() + options_.dial_timeout);
   v1beta1::DevicePluginOptions plugin_options;
-  grpc::Status status = plugin->stub->GetDevicePluginOptions(&options_context, v1beta1::Empty(), &plugin_options);
+  grpc::Status status =
+      plugin->stub->GetDevicePluginOptions(&options_context, v1beta1::Empty(), &plugin_options);
   if (!status.ok()) {
-    return refuse(grpc::StatusCode::UNAVAILABLE, "GetDevicePluginOptions failed: " + status.error_message());
+    return refuse(grpc::StatusCode::UNAVAILABLE,
+                  "GetDevicePluginOptions failed: " + status.error_message());
   }
 
   std::shared_ptr<Plugin> previous;
@@ -277,7 +283,8 @@ std::vector<std::vector<SlotHealth>> FakeKubelet::lists() const {
 
 bool FakeKubelet::waitForLists(std::size_t count, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [&] { return plugin_ && plugin_->lists.size() >= count; });
+  return changed_.wait_for(lock, timeout,
+                           [&] { return plugin_ && plugin_->lists.size() >= count; });
 }
 
 bool FakeKubelet::listAndWatchOpen() const {
@@ -300,8 +307,9 @@ std::shared_ptr<FakeKubelet::Plugin> FakeKubelet::currentPlugin() const {
   return plugin_;
 }
 
-grpc::Status FakeKubelet::allocate(const std::vector<std::vector<std::string>>& container_device_ids,
-                                   v1beta1::AllocateResponse* response) {
+grpc::Status FakeKubelet::allocate(
+    const std::vector<std::vector<std::string>>& container_device_ids,
+    v1beta1::AllocateResponse* response) {
   std::shared_ptr<Plugin> plugin = currentPlugin();
   if (!plugin) {
     return {grpc::StatusCode::FAILED_PRECONDITION, "no plugin registered"};
@@ -335,7 +343,8 @@ grpc::Status FakeKubelet::preStart(const std::vector<std::string>& device_ids) {
 
 // --- FakePodResources ----------------------------------------------------------
 
-FakePodResources::FakePodResources(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+FakePodResources::FakePodResources(std::string socket_path)
+    : socket_path_(std::move(socket_path)) {}
 
 FakePodResources::~FakePodResources() { stop(); }
 
@@ -346,7 +355,8 @@ core::Status FakePodResources::start() {
   }
   server_ = serve(socket_path_, this);
   if (!server_) {
-    return core::Error{core::ErrorCode::kUnavailable, socket_path_, "fake PodResources cannot serve"};
+    return core::Error{core::ErrorCode::kUnavailable, socket_path_,
+                       "fake PodResources cannot serve"};
   }
   return {};
 }
@@ -397,7 +407,8 @@ void FakePodResources::fill(const FakePod& pod, v1::PodResources* out) {
   }
 }
 
-grpc::Status FakePodResources::List(grpc::ServerContext* /*context*/, const v1::ListPodResourcesRequest* /*request*/,
+grpc::Status FakePodResources::List(grpc::ServerContext* /*context*/,
+                                    const v1::ListPodResourcesRequest* /*request*/,
                                     v1::ListPodResourcesResponse* response) {
   std::unique_lock lock(mutex_);
   ++list_calls_;
@@ -410,13 +421,14 @@ grpc::Status FakePodResources::List(grpc::ServerContext* /*context*/, const v1::
   return grpc::Status::OK;
 }
 
-grpc::Status FakePodResources::GetAllocatableResources(grpc::ServerContext* /*context*/,
-                                                       const v1::AllocatableResourcesRequest* /*request*/,
-                                                       v1::AllocatableResourcesResponse* /*response*/) {
+grpc::Status FakePodResources::GetAllocatableResources(
+    grpc::ServerContext* /*context*/, const v1::AllocatableResourcesRequest* /*request*/,
+    v1::AllocatableResourcesResponse* /*response*/) {
   return grpc::Status::OK;
 }
 
-grpc::Status FakePodResources::Get(grpc::ServerContext* /*context*/, const v1::GetPodResourcesRequest* request,
+grpc::Status FakePodResources::Get(grpc::ServerContext* /*context*/,
+                                   const v1::GetPodResourcesRequest* request,
                                    v1::GetPodResourcesResponse* response) {
   std::lock_guard lock(mutex_);
   for (const FakePod& pod : pods_) {
@@ -425,7 +437,8 @@ grpc::Status FakePodResources::Get(grpc::ServerContext* /*context*/, const v1::G
       return grpc::Status::OK;
     }
   }
-  return {grpc::StatusCode::NOT_FOUND, "pod " + request->pod_namespace() + "/" + request->pod_name() + " not found"};
+  return {grpc::StatusCode::NOT_FOUND,
+          "pod " + request->pod_namespace() + "/" + request->pod_name() + " not found"};
 }
 
 }  // namespace mpshare::node::fakes

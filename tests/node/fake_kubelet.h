@@ -11,6 +11,8 @@
 //
 // FakePodResources serves v1.PodResourcesLister with pods a test sets.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -20,8 +22,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "core/result.h"
 #include "deviceplugin/v1beta1/api.grpc.pb.h"
@@ -136,8 +136,8 @@ class FakeKubelet final : public v1beta1::Registration::Service {
   std::vector<std::string> protocol_errors_;
   std::optional<v1beta1::RegisterRequest> last_request_;
   std::optional<v1beta1::DevicePluginOptions> last_options_;
-  std::shared_ptr<Plugin> plugin_;                  // the last registered
-  std::vector<std::shared_ptr<Plugin>> plugins_;    // every one, for stop()
+  std::shared_ptr<Plugin> plugin_;                // the last registered
+  std::vector<std::shared_ptr<Plugin>> plugins_;  // every one, for stop()
 };
 
 // One container's devices in a FakePodResources answer.
@@ -168,7 +168,8 @@ class FakePodResources final : public v1::PodResourcesLister::Service {
 
   grpc::Status List(grpc::ServerContext* context, const v1::ListPodResourcesRequest* request,
                     v1::ListPodResourcesResponse* response) override;
-  grpc::Status GetAllocatableResources(grpc::ServerContext* context, const v1::AllocatableResourcesRequest* request,
+  grpc::Status GetAllocatableResources(grpc::ServerContext* context,
+                                       const v1::AllocatableResourcesRequest* request,
                                        v1::AllocatableResourcesResponse* response) override;
   grpc::Status Get(grpc::ServerContext* context, const v1::GetPodResourcesRequest* request,
                    v1::GetPodResourcesResponse* response) override;

@@ -3,21 +3,21 @@
 
 #include "node/pod_resources_client.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "tests/node/fake_kubelet.h"
 
 namespace mpshare::node {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 const std::string kResource = "nvidia.com/gpu.shared";
 
@@ -45,15 +45,35 @@ TEST(FindContainerHolding, Table) {
       {"resource decides", {"slot-003"}, "nvidia.com/gpu", {"ns", "a", "main"}},
       {"first container of the pod", {"slot-003"}, kResource, {"other", "c", "init"}},
       {"only the container with both", {"slot-003", "slot-004"}, kResource, {"other", "c", "app"}},
-      {"split across containers", {"slot-000", "slot-001"}, kResource, {}, core::ErrorCode::kNotFound,
+      {"split across containers",
+       {"slot-000", "slot-001"},
+       kResource,
+       {},
+       core::ErrorCode::kNotFound,
        "nvidia.com/gpu.shared: no container holds slot-000, slot-001"},
-      {"unknown slot", {"slot-009"}, kResource, {}, core::ErrorCode::kNotFound,
+      {"unknown slot",
+       {"slot-009"},
+       kResource,
+       {},
+       core::ErrorCode::kNotFound,
        "nvidia.com/gpu.shared: no container holds slot-009"},
-      {"unknown resource", {"slot-000"}, "example.com/fpga", {}, core::ErrorCode::kNotFound,
+      {"unknown resource",
+       {"slot-000"},
+       "example.com/fpga",
+       {},
+       core::ErrorCode::kNotFound,
        "example.com/fpga: no container holds slot-000"},
-      {"two pods", {"slot-005"}, kResource, {}, core::ErrorCode::kConflict,
+      {"two pods",
+       {"slot-005"},
+       kResource,
+       {},
+       core::ErrorCode::kConflict,
        "nvidia.com/gpu.shared: slot-005 held by two pods: x/d and y/e"},
-      {"no IDs", {}, kResource, {}, core::ErrorCode::kInvalidArgument,
+      {"no IDs",
+       {},
+       kResource,
+       {},
+       core::ErrorCode::kInvalidArgument,
        "device IDs: none given; a container holds at least one"},
   };
   for (const Case& c : cases) {
@@ -76,7 +96,9 @@ class PodResourcesClientTest : public ::testing::Test {
   void SetUp() override {
     server_.setPods({
         {"team-a", "trainer", {{"main", kResource, {"slot-003"}}, {"sidecar", "", {}}}},
-        {"team-b", "infer", {{"model", kResource, {"slot-000", "slot-001"}}, {"nic", "example.com/nic", {"nic-1"}}}},
+        {"team-b",
+         "infer",
+         {{"model", kResource, {"slot-000", "slot-001"}}, {"nic", "example.com/nic", {"nic-1"}}}},
         {"kube-system", "dns", {{"coredns", "", {}}}},
     });
     ASSERT_TRUE(server_.start().ok());
@@ -141,7 +163,8 @@ TEST_F(PodResourcesClientTest, ReconnectsWhenTheKubeletRestartsOnANewSocket) {
 
   const auto listed = client.list();
   ASSERT_TRUE(listed.ok()) << listed.error().describe();
-  EXPECT_EQ(*listed, (std::vector<ContainerDevices>{{"team-c", "new", "main", kResource, {"slot-002"}}}));
+  EXPECT_EQ(*listed,
+            (std::vector<ContainerDevices>{{"team-c", "new", "main", kResource, {"slot-002"}}}));
 }
 
 TEST_F(PodResourcesClientTest, RecoversAfterTheKubeletWasDown) {

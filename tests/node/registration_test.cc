@@ -3,6 +3,8 @@
 
 #include "node/registration.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,17 +15,14 @@
 #include <thread>
 #include <vector>
 
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-
 #include "platform/logging.h"
 #include "tests/node/fake_kubelet.h"
 
 namespace mpshare::node {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 constexpr int kSlots = 4;
 constexpr auto kWait = milliseconds(3000);
@@ -108,7 +107,8 @@ TEST_F(RegistrationTest, RegisteringBeforeServingFailsAsOnANode) {
   const core::Status status = registerWithKubelet(request());
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, core::ErrorCode::kUnavailable);
-  EXPECT_THAT(status.error().describe(), HasSubstr(dir_.file("kubelet.sock") + ": Register failed (UNAVAILABLE: "));
+  EXPECT_THAT(status.error().describe(),
+              HasSubstr(dir_.file("kubelet.sock") + ": Register failed (UNAVAILABLE: "));
   EXPECT_THAT(status.error().describe(), HasSubstr("a plugin must serve before it registers"));
   EXPECT_EQ(kubelet.registrations(), 0);
 }
@@ -122,8 +122,9 @@ TEST_F(RegistrationTest, TheKubeletRefusesAnotherResourceName) {
 
   const core::Status status = registerWithKubelet(wrong);
   ASSERT_FALSE(status.ok());
-  EXPECT_THAT(status.error().describe(),
-              HasSubstr("INVALID_ARGUMENT: resource name nvidia.com/gpu is not nvidia.com/gpu.shared"));
+  EXPECT_THAT(
+      status.error().describe(),
+      HasSubstr("INVALID_ARGUMENT: resource name nvidia.com/gpu is not nvidia.com/gpu.shared"));
 }
 
 TEST_F(RegistrationTest, NoKubeletSocketFailsFastNamingIt) {
@@ -132,7 +133,8 @@ TEST_F(RegistrationTest, NoKubeletSocketFailsFastNamingIt) {
   EXPECT_LT(std::chrono::steady_clock::now() - before, milliseconds(1000));
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, core::ErrorCode::kUnavailable);
-  EXPECT_THAT(status.error().describe(), HasSubstr(dir_.file("kubelet.sock") + ": Register failed (UNAVAILABLE"));
+  EXPECT_THAT(status.error().describe(),
+              HasSubstr(dir_.file("kubelet.sock") + ": Register failed (UNAVAILABLE"));
 }
 
 TEST_F(RegistrationTest, ACancelledCancellerSendsNothing) {
@@ -170,7 +172,8 @@ class PluginRunnerTest : public RegistrationTest {
     const auto before = std::chrono::steady_clock::now();
     runner_->stop();
     thread_.join();
-    const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - before);
+    const auto took =
+        std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - before);
     runner_.reset();
     return took;
   }
@@ -186,7 +189,8 @@ TEST_F(PluginRunnerTest, ServesThenRegistersAndTheKubeletCanAllocate) {
   ASSERT_TRUE(kubelet.start().ok());
   startRunner();
 
-  ASSERT_TRUE(kubelet.waitForRegistrations(1, kWait)) << ::testing::PrintToString(kubelet.refusals());
+  ASSERT_TRUE(kubelet.waitForRegistrations(1, kWait))
+      << ::testing::PrintToString(kubelet.refusals());
   EXPECT_TRUE(kubelet.refusals().empty());
   ASSERT_TRUE(kubelet.waitForLists(1, kWait));
   EXPECT_EQ(kubelet.lists()[0].size(), static_cast<std::size_t>(kSlots));
@@ -254,7 +258,8 @@ TEST_F(PluginRunnerTest, ANewKubeletSocketAloneMeansARestart) {
   fakes::FakeKubelet second(kubeletOptions());
   ASSERT_TRUE(second.start().ok());
   ASSERT_TRUE(second.waitForRegistrations(1, kWait)) << ::testing::PrintToString(second.refusals());
-  EXPECT_TRUE(eventually([&] { return runner_->restarts() == 1 && runner_->registrations() == 2; }));
+  EXPECT_TRUE(
+      eventually([&] { return runner_->restarts() == 1 && runner_->registrations() == 2; }));
   v1beta1::AllocateResponse response;
   EXPECT_TRUE(second.allocate({{"slot-000"}}, &response).ok());
 }
@@ -266,9 +271,11 @@ TEST_F(PluginRunnerTest, OurSocketDeletedIsServedAndRegisteredAgain) {
   ASSERT_TRUE(kubelet.waitForRegistrations(1, kWait));
 
   ASSERT_EQ(::unlink(dir_.file("mpshare.sock").c_str()), 0);
-  ASSERT_TRUE(kubelet.waitForRegistrations(2, kWait)) << ::testing::PrintToString(kubelet.refusals());
+  ASSERT_TRUE(kubelet.waitForRegistrations(2, kWait))
+      << ::testing::PrintToString(kubelet.refusals());
   EXPECT_TRUE(isSocket(dir_.file("mpshare.sock")));
-  EXPECT_TRUE(eventually([&] { return runner_->restarts() == 1 && runner_->registrations() == 2; }));
+  EXPECT_TRUE(
+      eventually([&] { return runner_->restarts() == 1 && runner_->registrations() == 2; }));
   v1beta1::AllocateResponse response;
   EXPECT_TRUE(kubelet.allocate({{"slot-003"}}, &response).ok());
   // Our own stop and start of the server must not look like another deletion.
@@ -305,8 +312,9 @@ TEST_F(PluginRunnerTest, AMissingPluginDirectoryIsAnErrorNamingIt) {
   PluginRunner runner(server, fastOptions());
   const core::Status status = runner.run();
   ASSERT_FALSE(status.ok());
-  EXPECT_THAT(status.error().describe(),
-              HasSubstr("/tmp/mpn-does-not-exist: cannot watch the device plugin directory: No such file"));
+  EXPECT_THAT(
+      status.error().describe(),
+      HasSubstr("/tmp/mpn-does-not-exist: cannot watch the device plugin directory: No such file"));
 }
 
 TEST_F(PluginRunnerTest, StopBeforeRunReturnsAtOnce) {
