@@ -286,7 +286,11 @@ core::Status PluginRunner::run() {
         backoff = options_.retry_initial;
         next_attempt = Clock::now();
       } else if (kubelet_appeared && serving && !registered) {
-        next_attempt = Clock::now();  // no need to wait out the back-off
+        // No need to wait out the back-off. The socket appears at bind(),
+        // a moment before the kubelet listens: start the back-off afresh so
+        // a refused first try is retried soon, not after retry_max.
+        next_attempt = Clock::now();
+        backoff = options_.retry_initial;
       }
     }
   }
