@@ -56,8 +56,8 @@ class Checker {
   }
 
   // A required string field of `object`.
-  core::Result<std::string> string(const json& object, const std::string& path,
-                                   const char* key) const {
+  core::Result<std::string> requiredString(const json& object, const std::string& path,
+                                           const char* key) const {
     const auto it = object.find(key);
     const std::string field = path.empty() ? key : path + "." + key;
     if (it == object.end()) {
@@ -72,7 +72,7 @@ class Checker {
 
   // containerEdits: an object whose fields mpshare copies have the shapes CDI
   // defines; fields it does not know pass through as read.
-  core::Status edits(const json& edits, const std::string& path) const {
+  [[nodiscard]] core::Status edits(const json& edits, const std::string& path) const {
     if (!edits.is_object()) {
       return wrongType(path, "an object", edits);
     }
@@ -106,7 +106,7 @@ class Checker {
           return wrongType(entry_path, "an object", entry);
         }
         for (const char* key : field.required) {
-          if (auto value = string(entry, entry_path, key); !value) {
+          if (auto value = requiredString(entry, entry_path, key); !value) {
             return value.error();
           }
         }
@@ -179,7 +179,7 @@ core::Result<NvidiaCdiSpec> parseNvidiaCdiSpec(std::string_view text, std::strin
   NvidiaCdiSpec spec;
   spec.source = std::string(source);
 
-  auto version = check.string(root, "", "cdiVersion");
+  auto version = check.requiredString(root, "", "cdiVersion");
   if (!version) {
     return version.error();
   }
@@ -189,7 +189,7 @@ core::Result<NvidiaCdiSpec> parseNvidiaCdiSpec(std::string_view text, std::strin
   }
   spec.cdi_version = *version;
 
-  auto kind = check.string(root, "", "kind");
+  auto kind = check.requiredString(root, "", "kind");
   if (!kind) {
     return kind.error();
   }
@@ -226,7 +226,7 @@ core::Result<NvidiaCdiSpec> parseNvidiaCdiSpec(std::string_view text, std::strin
         name != entry.end() && name->is_number_integer() && *name >= 0) {
       device.name = std::to_string(name->get<int64_t>());
     } else {
-      auto text_name = check.string(entry, path, "name");
+      auto text_name = check.requiredString(entry, path, "name");
       if (!text_name) {
         return text_name.error();
       }

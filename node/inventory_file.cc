@@ -1,6 +1,7 @@
 #include "node/inventory_file.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -15,7 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kGpuKeys[] = {"index", "uuid", "product", "memoryMiB", "migEnabled"};
+constexpr std::array<std::string_view, 5> kGpuKeys = {"index", "uuid", "product", "memoryMiB",
+                                                      "migEnabled"};
 constexpr const char* kAllowedGpuKeys = "index, uuid, product, memoryMiB, migEnabled";
 
 // Errors of one document: "<source>: <path>: <what>".
@@ -39,9 +41,9 @@ core::Result<core::GpuDevice> parseGpu(const json& entry, const std::string& pat
     return errors.at(path,
                      "expected an object {index, uuid, product, memoryMiB}, got " + shown(entry));
   }
-  for (const auto& [key, value] : entry.items()) {
-    if (std::find_if(std::begin(kGpuKeys), std::end(kGpuKeys),
-                     [&](const char* known) { return key == known; }) == std::end(kGpuKeys)) {
+  for (const auto& item : entry.items()) {
+    const std::string& key = item.key();
+    if (std::find(kGpuKeys.begin(), kGpuKeys.end(), key) == kGpuKeys.end()) {
       return errors.at(path + "." + key, std::string("unknown key; allowed: ") + kAllowedGpuKeys);
     }
   }

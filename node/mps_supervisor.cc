@@ -1,10 +1,10 @@
 #include "node/mps_supervisor.h"
 
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -17,7 +17,7 @@ namespace {
 
 constexpr const char* kProbeCommand = "get_default_active_thread_percentage\n";
 
-std::string seconds(std::chrono::milliseconds delay) {
+std::string formatDelay(std::chrono::milliseconds delay) {
   const auto ms = delay.count();
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
 }
@@ -124,7 +124,7 @@ void MpsSupervisor::spawnDaemon(Daemon& daemon, Clock::time_point now, std::vect
   ++daemon.starts;
   if (!pid) {
     daemon.restart_at = now + daemon.backoff;
-    setHealth(daemon, false, pid.error().describe() + "; retry in " + seconds(daemon.backoff),
+    setHealth(daemon, false, pid.error().describe() + "; retry in " + formatDelay(daemon.backoff),
               events);
     daemon.backoff = std::min(daemon.backoff * 2, config_.max_backoff);
     return;
@@ -159,7 +159,7 @@ void MpsSupervisor::checkDaemon(Daemon& daemon, Clock::time_point now, std::vect
   daemon.restart_at = now + daemon.backoff;
   setHealth(daemon, false,
             std::filesystem::path(binary_).filename().string() + " " + describeExit(*status) +
-                "; restart in " + seconds(daemon.backoff),
+                "; restart in " + formatDelay(daemon.backoff),
             events);
   daemon.backoff = std::min(daemon.backoff * 2, config_.max_backoff);
 }
@@ -174,7 +174,8 @@ void MpsSupervisor::checkProbe(Daemon& daemon, Clock::time_point now, std::vecto
     const bool starting = !daemon.probe_ok && now - daemon.started < config_.probe_timeout;
     if (!status) {
       waitOrKill(daemon.probe_pid, std::chrono::milliseconds(0));
-      setHealth(daemon, false, "probe timed out after " + seconds(config_.probe_timeout), events);
+      setHealth(daemon, false, "probe timed out after " + formatDelay(config_.probe_timeout),
+                events);
     } else if (*status != 0) {
       if (!starting) setHealth(daemon, false, "probe " + describeExit(*status), events);
     } else {
