@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "platform/json_limits.h"
 #include "platform/json_text.h"
 #include "platform/json_view.h"
 #include "platform/kube_json.h"
@@ -15,9 +16,20 @@ using core::invalidArgument;
 using nlohmann::json;
 using platform::appendJsonString;
 
+// Refuses a body nested deeper than platform::kMaxJsonDepth before building a
+// tree (copying or dumping a deep one recursed until the stack overflowed),
+// and names an out-of-range number and where it is. Other malformed JSON stays
+// "is not valid JSON", the answer recorded in the fixtures.
 core::Result<json> parseBody(std::string_view body) {
+  if (const auto deep = platform::findTooDeep(body)) {
+    return invalidArgument("body", platform::tooDeepMessage(*deep));
+  }
   json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
+    const platform::JsonProblem problem = platform::findJsonProblem(body);
+    if (problem.kind == platform::JsonProblem::Kind::kNumberOutOfRange) {
+      return invalidArgument("body", problem.describe());
+    }
     return invalidArgument("body", "is not valid JSON");
   }
   if (!parsed.is_object()) {
@@ -107,7 +119,8 @@ constexpr size_t kFastPathBytes = 1 << 20;
 std::optional<core::Result<ExtenderArgs>> parseNodeNamesForm(std::string_view body) {
   using platform::JsonKind;
   if (body.size() > kFastPathBytes) return std::nullopt;
-  thread_local simdjson::dom::parser parser;
+  // Nested past the limit is a DEPTH_ERROR here, and the general path words it.
+  thread_local simdjson::dom::parser parser = platform::depthLimitedParser<simdjson::dom::parser>();
   simdjson::dom::element root;
   if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
   const platform::SimdjsonView document(root);

@@ -29,6 +29,9 @@ struct ExtenderArgs {
 // `Nodes.items[2].metadata.name: missing` or `body: neither Nodes nor NodeNames is set`.
 // The NodeNames form (kube-scheduler with nodeCacheCapable) is read with
 // simdjson, every other body with nlohmann::json (parseExtenderArgsGeneral).
+// A body nested deeper than platform::kMaxJsonDepth is refused before any tree
+// is built (`body: nested deeper than 256 levels at byte 4123 (...)`), as is a
+// number beyond a double (`body: number out of range at byte 57: 1e400 (...)`).
 core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body);
 
 // The nlohmann::json path alone, for every form: the same answers as
@@ -62,6 +65,7 @@ struct BindingArgs {
   std::string pod_uid;
   std::string node;
 };
+// The same limits as parseExtenderArgs.
 core::Result<BindingArgs> parseBindingArgs(std::string_view body);
 // ExtenderBindingResult: {"Error": ""} on success.
 std::string renderBindingResult(const std::string& error);

@@ -1,5 +1,6 @@
 #include "platform/kube_client.h"
 
+#include "platform/json_limits.h"
 #include "platform/kube_watch_stream.h"
 
 namespace mpshare::platform {
@@ -13,12 +14,11 @@ using nlohmann::json;
 // The Status message of an error body, or the body itself when it is not a Status.
 std::string statusMessage(int status, const std::string& body) {
   std::string message;
-  try {
-    const json parsed = json::parse(body);
-    if (parsed.is_object() && parsed.contains("message") && parsed["message"].is_string()) {
-      message = parsed["message"].get<std::string>();
-    }
-  } catch (const json::exception&) {
+  // Every answer goes through parseJson: it refuses one nested past
+  // kMaxJsonDepth before building a tree, whose copies would recurse that deep.
+  if (const auto parsed = parseJson(body, "status"); parsed && parsed->is_object()) {
+    const auto it = parsed->find("message");
+    if (it != parsed->end() && it->is_string()) message = it->get<std::string>();
   }
   if (message.empty()) message = body.substr(0, 200);
   return "HTTP " + std::to_string(status) + ": " + message;
@@ -99,8 +99,10 @@ Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size,
       return Error{ErrorCode::kUnavailable, query.path, "list failed: " + statusMessage(*status, body)};
     }
     std::vector<json> items;
+    auto read = parseJson(body, "page");
+    if (!read) return Error{ErrorCode::kUnavailable, query.path, "malformed list page: " + read.error().message};
     try {
-      json page = json::parse(body);
+      json page = std::move(*read);
       body = {};  // the text is no longer needed once parsed
       for (auto& item : page.at("items")) items.push_back(std::move(item));
       const json& meta = page.at("metadata");
@@ -148,8 +150,15 @@ WatchOutcome KubeClient::watch(const ResourceQuery& query, const std::string& re
       return false;
     }
     for (const auto& text : objects) {
+      auto read = parseJson(text, "event");
+      if (!read) {
+        outcome.end = WatchEnd::kFailed;
+        outcome.message = "malformed watch event: " + read.error().message;
+        stop = true;
+        return false;
+      }
       try {
-        const json event = json::parse(text);
+        const json event = std::move(*read);
         const std::string type = event.at("type").get<std::string>();
         const json& object = event.at("object");
         if (type == "ERROR") {
@@ -204,11 +213,9 @@ Result<json> KubeClient::getPod(const std::string& namespace_name, const std::st
   if (!status) return status.error();
   if (*status == 404) return Error{ErrorCode::kNotFound, namespace_name + "/" + name, "pod not found"};
   if (*status != 200) return Error{ErrorCode::kUnavailable, namespace_name + "/" + name, statusMessage(*status, body)};
-  try {
-    return json::parse(body);
-  } catch (const json::exception& e) {
-    return Error{ErrorCode::kUnavailable, namespace_name + "/" + name, std::string("malformed pod: ") + e.what()};
-  }
+  auto pod = parseJson(body, "pod");
+  if (!pod) return Error{ErrorCode::kUnavailable, namespace_name + "/" + name, "malformed pod: " + pod.error().message};
+  return pod;
 }
 
 core::Status KubeClient::bind(const BindRequest& request) {

@@ -22,7 +22,11 @@ enum class YamlScalars {
 };
 
 // One YAML document as JSON. Malformed YAML is an error whose message starts
-// "is not valid YAML or JSON" and carries the parser's line and column.
+// "is not valid YAML or JSON" and carries the parser's line and column. The
+// limits of JSON from outside hold (platform/json_limits.h): nesting past
+// kMaxJsonDepth is refused ("nested deeper than 256 levels at line 3, column
+// 5 (...)"), and so is a document that aliases expand to more than 2 values
+// per byte of text.
 core::Result<nlohmann::json> yamlToJson(std::string_view text, YamlScalars scalars);
 
 }  // namespace mpshare::platform

@@ -1,8 +1,8 @@
 #include "webhook/admission_review.h"
 
-#include <nlohmann/json.hpp>
 #include <optional>
 
+#include "platform/json_limits.h"
 #include "platform/json_text.h"
 #include "platform/json_view.h"
 #include "platform/kube_json.h"
@@ -32,16 +32,15 @@ bool present(const std::optional<SimdjsonView>& value) {
   return value && value->kind() != JsonKind::kNull;
 }
 
-// simdjson names the kind of error, nlohmann where it is: parse again for the
-// position (only malformed bodies take this path).
+// simdjson names the kind of error; a second look, which builds no tree and
+// throws nothing, says where: a number out of range at byte N, nesting past
+// platform::kMaxJsonDepth, or nlohmann's syntax error with its position. Only
+// refused bodies take this path.
 std::string describeInvalidJson(std::string_view body, simdjson::error_code error) {
-  try {
-    [[maybe_unused]] const auto parsed = nlohmann::json::parse(body.begin(), body.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    return e.what();
-  }
-  return simdjson::error_message(
-      error);  // valid JSON that simdjson refuses, e.g. nested > 1024 deep
+  const platform::JsonProblem problem = platform::findJsonProblem(body);
+  if (problem.kind != platform::JsonProblem::Kind::kNone) return problem.describe();
+  // Bytes after a NUL outside strings: nlohmann takes the NUL for the end.
+  return std::string("is not valid JSON: ") + simdjson::error_message(error);
 }
 
 core::Status readHostPaths(const SimdjsonView& volumes, core::PodVolumes* out) {
@@ -180,7 +179,7 @@ core::Result<AdmissionRequest> readReview(const SimdjsonView& review) {
 core::Result<AdmissionRequest> parseWith(simdjson::dom::parser& parser, std::string_view body) {
   simdjson::dom::element root;
   if (auto error = parser.parse(body.data(), body.size()).get(root); error != simdjson::SUCCESS) {
-    return at("body", "is not valid JSON: " + describeInvalidJson(body, error));
+    return at("body", describeInvalidJson(body, error));
   }
   return readReview(SimdjsonView(root));
 }
@@ -188,11 +187,14 @@ core::Result<AdmissionRequest> parseWith(simdjson::dom::parser& parser, std::str
 }  // namespace
 
 core::Result<AdmissionRequest> parseAdmissionReview(std::string_view body) {
+  // Both parsers refuse nesting past platform::kMaxJsonDepth themselves (a
+  // DEPTH_ERROR, no tree built), so the hot path pays nothing for the limit.
   if (body.size() <= kReusedParserBytes) {
-    thread_local simdjson::dom::parser parser;
+    thread_local simdjson::dom::parser parser =
+        platform::depthLimitedParser<simdjson::dom::parser>();
     return parseWith(parser, body);
   }
-  simdjson::dom::parser parser;
+  auto parser = platform::depthLimitedParser<simdjson::dom::parser>(body.size());
   return parseWith(parser, body);
 }
 

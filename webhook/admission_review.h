@@ -31,6 +31,9 @@ struct AdmissionRequest {
 // Parses an AdmissionReview body. Errors name the JSON path and what was wrong:
 // `request.uid: is missing`, `apiVersion: must be "admission.k8s.io/v1", got "v1beta1"`,
 // `request.object.spec.containers[0].env: expected an array, got object`.
+// Limits that hold for any body: `body: nested deeper than 256 levels at byte
+// 4123 (...)` (platform::kMaxJsonDepth) and `body: number out of range at byte
+// 57: 1e400 (...)`, even in a field never read; neither throws.
 // Example: parseAdmissionReview(R"({"apiVersion":"admission.k8s.io/v1",
 //   "kind":"AdmissionReview","request":{"uid":"u1","operation":"DELETE",...}})")
 core::Result<AdmissionRequest> parseAdmissionReview(std::string_view body);
