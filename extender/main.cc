@@ -1,26 +1,25 @@
 // mpshare-extender: the kube-scheduler extender. main() only dispatches
-// subcommands; each lives in its own file.
+// subcommands; each lives in its own file and answers its own --help.
 #include <iostream>
 #include <string>
 
 #include "extender/serve_command.h"
 #include "extender/simulate/simulate_command.h"
 
+#ifndef MPSHARE_VERSION
+#error "MPSHARE_VERSION (the CMake project version) must be defined for this target"
+#endif
+
 namespace {
 
-constexpr const char* kUsage = R"(usage:
-  mpshare-extender serve --listen ADDR:PORT [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
-                         [--config FILE] [--kubeconfig FILE | --standalone [--nodes FILE]]
-      Serve POST {urlPrefix}/filter, /prioritize, /bind and GET /healthz, /readyz,
-      /metrics, /state. By default (cluster mode) nodes and pods are watched and
-      pods bound through the API server found in --kubeconfig FILE, else
-      $KUBECONFIG, else the in-cluster service account.
-      --standalone: no API server; nodes come from the requests (Nodes form) or
-      from --nodes (a NodeList in YAML or JSON); binds are kept in memory.
-  mpshare-extender simulate ...
+constexpr const char* kSimulateUsage =
+    R"(  mpshare-extender simulate --nodes FILE --pods FILE [--policy NAME] [--seed N] [--inflate] ...
       Replay a pod trace or kubectl lists through the placement policies
       (`mpshare-extender simulate --help`).
-  mpshare-extender --help
+)";
+
+constexpr const char* kCommonUsage = R"(  mpshare-extender --help | --version
+      Flags take --flag VALUE or --flag=VALUE; SUBCOMMAND --help prints its usage.
 )";
 
 }  // namespace
@@ -33,11 +32,20 @@ int main(int argc, char** argv) {
   if (command == "simulate") {
     return mpshare::extender::runSimulateCommand(argc, argv);
   }
+  const std::string usage =
+      std::string("usage:\n") + mpshare::extender::kServeUsage + kSimulateUsage + kCommonUsage;
   if (command == "--help" || command == "-h" || command == "help") {
-    std::cout << kUsage;
+    std::cout << usage;
     return 0;
   }
-  std::cerr << (command.empty() ? "missing subcommand" : "unknown subcommand " + command) << "\n"
-            << kUsage;
+  if (command == "--version") {
+    std::cout << "mpshare-extender " << MPSHARE_VERSION << "\n";
+    return 0;
+  }
+  std::cerr << "mpshare-extender: "
+            << (command.empty() ? "a subcommand is required"
+                                : "unknown subcommand \"" + command + "\"")
+            << "\n"
+            << usage;
   return 2;
 }

@@ -1,6 +1,7 @@
 #include "extender/serve_command.h"
 
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -11,13 +12,39 @@
 #include "platform/stop_signals.h"
 
 namespace mpshare::extender {
+
+const char* const kServeUsage =
+    R"(  mpshare-extender serve --listen ADDR:PORT [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
+                         [--config FILE] [--kubeconfig FILE | --standalone [--nodes FILE]]
+      Serve POST {urlPrefix}/filter, /prioritize, /bind and GET /healthz, /readyz,
+      /metrics, /state. By default (cluster mode) nodes and pods are watched and
+      pods bound through the API server found in --kubeconfig FILE, else
+      $KUBECONFIG, else the in-cluster service account.
+      --standalone: no API server; nodes come from the requests (Nodes form) or
+      from --nodes (a NodeList in YAML or JSON); binds are kept in memory.
+      ADDR:PORT: 127.0.0.1:8888, [::1]:8888 or :8888 (every address). HTTPS with
+      --tls-cert and --tls-key; --client-ca also asks clients for certificates.
+)";
+
 namespace {
 
 using core::invalidArgument;
 
+constexpr const char* kSeeUsage = "Run \"mpshare-extender serve --help\" for its usage.\n";
+
+// Cluster mode with nothing to find the API server by: say so before trying,
+// and offer the mode that needs no cluster.
+bool hasClusterCredentials(const ServeOptions& options) {
+  const char* kubeconfig = std::getenv("KUBECONFIG");
+  const char* service_host = std::getenv("KUBERNETES_SERVICE_HOST");
+  return !options.kubeconfig.empty() || (kubeconfig != nullptr && *kubeconfig != '\0') ||
+         (service_host != nullptr && *service_host != '\0');
+}
+
 core::Status parseListen(const std::string& text, platform::ServerOptions& server) {
   const auto colon = text.rfind(':');
-  const std::string allowed = "expected ADDR:PORT such as 127.0.0.1:8888 or 0.0.0.0:8888, got \"" + text + "\"";
+  const std::string allowed =
+      "expected ADDR:PORT such as 127.0.0.1:8888 or 0.0.0.0:8888, got \"" + text + "\"";
   if (colon == std::string::npos) {
     return invalidArgument("--listen", allowed);
   }
@@ -27,7 +54,8 @@ core::Status parseListen(const std::string& text, platform::ServerOptions& serve
   }
   const std::string port_text = text.substr(colon + 1);
   unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  const auto [end, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (ec != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
     return invalidArgument("--listen", allowed);
   }
@@ -45,20 +73,30 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
   std::string key;
   std::string client_ca;
   for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
+    std::string flag = args[i];
+    std::optional<std::string> inline_value;
+    if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string::npos) {
+      inline_value = flag.substr(eq + 1);
+      flag.resize(eq);
+    }
     if (flag == "--standalone") {
+      if (inline_value) {
+        return invalidArgument(flag, "takes no value, got \"" + *inline_value + "\"");
+      }
       options.standalone = true;
       continue;
     }
-    if (flag != "--listen" && flag != "--tls-cert" && flag != "--tls-key" && flag != "--client-ca" &&
-        flag != "--config" && flag != "--nodes" && flag != "--kubeconfig") {
-      return invalidArgument(flag, "unknown flag (serve takes --listen, --tls-cert, --tls-key, "
-                                   "--client-ca, --config, --standalone, --nodes, --kubeconfig)");
+    if (flag != "--listen" && flag != "--tls-cert" && flag != "--tls-key" &&
+        flag != "--client-ca" && flag != "--config" && flag != "--nodes" &&
+        flag != "--kubeconfig") {
+      return invalidArgument(flag,
+                             "unknown flag (serve takes --listen, --tls-cert, --tls-key, "
+                             "--client-ca, --config, --standalone, --nodes, --kubeconfig)");
     }
-    if (i + 1 >= args.size()) {
+    if (!inline_value && i + 1 >= args.size()) {
       return invalidArgument(flag, "needs a value");
     }
-    const std::string& value = args[++i];
+    const std::string value = inline_value ? *inline_value : args[++i];
     if (flag == "--listen") {
       if (auto parsed = parseListen(value, options.server); !parsed) {
         return parsed.error();
@@ -102,9 +140,15 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
 
 int runServeCommand(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
+  for (const auto& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::cout << "usage:\n" << kServeUsage;
+      return 0;
+    }
+  }
   auto options = parseServeOptions(args);
   if (!options) {
-    std::cerr << "mpshare-extender serve: " << options.error().describe() << "\n";
+    std::cerr << "mpshare-extender serve: " << options.error().describe() << "\n" << kSeeUsage;
     return 2;
   }
   ExtenderConfig config;
@@ -116,11 +160,18 @@ int runServeCommand(int argc, char** argv) {
     }
     auto parsed = parseConfig(in);
     if (!parsed) {
-      std::cerr << "mpshare-extender serve: " << options->config_file << ": "
+      std::cerr << "mpshare-extender serve: --config " << options->config_file << ": "
                 << parsed.error().describe() << "\n";
       return 2;
     }
     config = std::move(*parsed);
+  }
+  if (!options->standalone && !hasClusterCredentials(*options)) {
+    std::cerr << "mpshare-extender serve: no API server to watch: cluster mode (the default) needs "
+                 "--kubeconfig FILE, $KUBECONFIG, or the in-cluster service account "
+                 "($KUBERNETES_SERVICE_HOST); to try it without a cluster, add --standalone "
+                 "[--nodes FILE] (e.g. --nodes manifests/examples/nodes.yaml)\n";
+    return 2;
   }
   const platform::StopSignals stop_signals;  // before any thread starts
   if (!options->standalone) return runClusterServe(*options, config, stop_signals);

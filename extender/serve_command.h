@@ -27,14 +27,20 @@ struct ServeOptions {
   std::string kubeconfig;  // --kubeconfig; cluster mode only (else $KUBECONFIG, in-cluster)
 };
 
-// Parses the flags after `serve`:
+// The usage of `mpshare-extender serve`, printed by `serve --help` and in
+// `mpshare-extender --help`.
+extern const char* const kServeUsage;
+
+// Parses the flags after `serve`, each as `--flag VALUE` or `--flag=VALUE`:
 //   --listen ADDR:PORT [--tls-cert F --tls-key F [--client-ca F]] [--config F]
 //   [--standalone] [--nodes FILE] [--kubeconfig FILE]
-// Example: {"--listen", "127.0.0.1:8888", "--standalone"} -> host 127.0.0.1, port 8888.
+// Example: {"--listen", "127.0.0.1:8888", "--standalone"} -> host 127.0.0.1, port 8888;
+// so does {"--listen=127.0.0.1:8888", "--standalone"}.
 // Errors name the flag and what it accepts.
 core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& args);
 
-// Runs the serve subcommand; returns the process exit code (2 = usage error).
+// Runs the serve subcommand (argv[1] is "serve"); returns the process exit code
+// (0 after SIGTERM or for --help, 2 = usage or config error).
 int runServeCommand(int argc, char** argv);
 
 }  // namespace mpshare::extender

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "extender/simulate/report.h"
@@ -24,7 +25,8 @@ constexpr const char* kUsage =
     "[--progress]\n"
     "  FILE: the trace's CSV, or a kubectl YAML/JSON list of Nodes / Pods\n"
     "  NAME: fgd (default), binpack, spread, equal-slices N\n"
-    "  --inflate: keep sampling pods until arrivals reach RATIO x GPU capacity (default 1.3)\n";
+    "  --inflate: keep sampling pods until arrivals reach RATIO x GPU capacity (default 1.3)\n"
+    "  Flags take --flag VALUE or --flag=VALUE.\n";
 
 struct Args {
   std::string nodes;
@@ -55,18 +57,29 @@ bool setPolicy(std::string_view name, Args* args) {
 
 std::optional<std::string> parseArgs(int argc, char** argv, Args* args) {
   std::vector<std::string_view> list(argv + 2, argv + argc);
+  for (const std::string_view arg : list) {
+    if (arg == "--help" || arg == "-h") return std::string();  // whatever else is there
+  }
   for (size_t i = 0; i < list.size(); ++i) {
-    const std::string_view flag = list[i];
+    std::string_view flag = list[i];
+    // --flag=VALUE is --flag VALUE.
+    std::optional<std::string_view> inline_value;
+    if (const auto eq = flag.find('='); flag.starts_with("--") && eq != std::string_view::npos) {
+      inline_value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
     auto value = [&]() -> std::optional<std::string_view> {
+      if (inline_value) return std::exchange(inline_value, std::nullopt);
       if (i + 1 >= list.size()) return std::nullopt;
       return list[++i];
     };
+    if (inline_value && (flag == "--inflate" || flag == "--progress")) {
+      return std::string(flag) + ": takes no value, got \"" + std::string(*inline_value) + "\"";
+    }
     if (flag == "--inflate") {
       args->options.inflate = true;
     } else if (flag == "--progress") {
       args->progress = true;
-    } else if (flag == "--help" || flag == "-h") {
-      return std::string();
     } else if (flag == "--nodes" || flag == "--pods" || flag == "--policy" || flag == "--seed" ||
                flag == "--format" || flag == "--output" || flag == "--target") {
       const auto v = value();
@@ -121,22 +134,22 @@ int runSimulateCommand(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    std::cerr << "simulate: " << *problem << "\n" << kUsage;
+    std::cerr << "mpshare-extender simulate: " << *problem << "\n" << kUsage;
     return 2;
   }
   const auto format = parseReportFormat(args.format);
   if (!format) {
-    std::cerr << "simulate: " << format.error().describe() << "\n";
+    std::cerr << "mpshare-extender simulate: " << format.error().describe() << "\n";
     return 2;
   }
   const auto nodes = loadNodes(args.nodes);
   if (!nodes) {
-    std::cerr << "simulate: " << nodes.error().describe() << "\n";
+    std::cerr << "mpshare-extender simulate: " << nodes.error().describe() << "\n";
     return 2;
   }
   const auto pods = loadPods(args.pods);
   if (!pods) {
-    std::cerr << "simulate: " << pods.error().describe() << "\n";
+    std::cerr << "mpshare-extender simulate: " << pods.error().describe() << "\n";
     return 2;
   }
   const bool bar = args.progress || isatty(STDERR_FILENO) == 1;
@@ -148,7 +161,7 @@ int runSimulateCommand(int argc, char** argv) {
     std::fprintf(stderr, "\n");
   }
   if (!result) {
-    std::cerr << "simulate: " << result.error().describe() << "\n";
+    std::cerr << "mpshare-extender simulate: " << result.error().describe() << "\n";
     return result.error().code == core::ErrorCode::kInvalidArgument ? 2 : 1;
   }
   const std::string report = formatReport(*result, *format);

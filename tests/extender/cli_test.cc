@@ -1,0 +1,192 @@
+// Runs the mpshare-extender binary: --help and --version, --flag=value, the
+// messages for a bad command line, cluster mode without credentials, and
+// `serve --standalone` answering and stopping on SIGTERM.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "tests/platform/test_client.h"
+#include "tests/support/read_file.h"
+
+namespace mpshare::extender {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_support::readFile;
+
+const std::string kNodes = std::string(MPSHARE_SOURCE_DIR) + "/manifests/examples/nodes.yaml";
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the binary with `args` (shell words) and stdin from /dev/null, without
+// any cluster credentials in its environment unless `env` sets some.
+CliRun run(const std::string& args, const std::string& env = "") {
+  const std::string dir = platform::testing::makeTempDir();
+  const std::string cmd =
+      "env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST -u KUBERNETES_SERVICE_PORT " + env + " " +
+      MPSHARE_EXTENDER_BINARY + " " + args + " < /dev/null > " + dir + "/out 2> " + dir + "/err";
+  const int status = std::system(cmd.c_str());
+  CliRun r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, readFile(dir + "/out"),
+           readFile(dir + "/err")};
+  fs::remove_all(dir);
+  return r;
+}
+
+TEST(ExtenderCliTest, HelpOnEveryCommandExitsZero) {
+  const struct {
+    const char* args;
+    const char* usage;
+  } cases[] = {
+      {"--help", "mpshare-extender serve --listen ADDR:PORT"},
+      {"-h", "mpshare-extender simulate --nodes FILE"},
+      {"help", "mpshare-extender --help | --version"},
+      {"serve --help", "mpshare-extender serve --listen ADDR:PORT"},
+      {"serve --listen 8443 --help", "--standalone: no API server"},
+      {"simulate --help", "usage: mpshare-extender simulate --nodes FILE --pods FILE"},
+      {"simulate --bogus -h", "NAME: fgd (default), binpack, spread, equal-slices N"},
+  };
+  for (const auto& c : cases) {
+    const CliRun r = run(c.args);
+    EXPECT_EQ(r.exit_code, 0) << c.args << ": " << r.err;
+    EXPECT_NE(r.out.find(c.usage), std::string::npos) << c.args << ": " << r.out;
+    EXPECT_EQ(r.err, "") << c.args;
+  }
+}
+
+TEST(ExtenderCliTest, VersionIsTheProjectVersion) {
+  const CliRun r = run("--version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, std::string("mpshare-extender ") + MPSHARE_VERSION + "\n");
+}
+
+TEST(ExtenderCliTest, BadCommandLinesExit2NamingTheProblem) {
+  const struct {
+    const char* args;
+    const char* error;
+  } cases[] = {
+      {"", "mpshare-extender: a subcommand is required"},
+      {"frobnicate", "unknown subcommand \"frobnicate\""},
+      // The address is the problem, whatever else is missing.
+      {"serve --listen 8443", "--listen: expected ADDR:PORT such as 127.0.0.1:8888"},
+      {"serve --listen=8443 --standalone", "--listen: expected ADDR:PORT"},
+      {"serve --standalone", "--listen: is required"},
+      {"serve --listen=:0 --standalone=yes", "--standalone: takes no value, got \"yes\""},
+      {"serve --listen :0 --verbose", "--verbose: unknown flag"},
+      {"serve --listen :0 --nodes=x.yaml", "--nodes: is for --standalone mode"},
+      {"serve --listen :0 --standalone --config", "--config: needs a value"},
+      {"simulate --nodes=x", "--nodes and --pods are required"},
+      {"simulate --nodes x --pods y --seed=-1", "--seed: \"-1\" is not a whole number"},
+      {"simulate --inflate=yes --nodes x --pods y", "--inflate: takes no value"},
+  };
+  for (const auto& c : cases) {
+    const CliRun r = run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args;
+    EXPECT_NE(r.err.find(c.error), std::string::npos) << c.args << ": " << r.err;
+  }
+  const CliRun serve = run("serve --listen 8443");
+  EXPECT_NE(serve.err.find("Run \"mpshare-extender serve --help\""), std::string::npos);
+}
+
+TEST(ExtenderCliTest, ConfigErrorIsOneLine) {
+  const std::string dir = platform::testing::makeTempDir();
+  std::ofstream(dir + "/extender.yaml") << "extender:\n  policy: fgd\n";
+  const CliRun r =
+      run("serve --listen 127.0.0.1:0 --standalone --config=" + dir + "/extender.yaml");
+  fs::remove_all(dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "mpshare-extender serve: --config " + dir +
+                       "/extender.yaml: extender.policy: must be binpack or spread, got \"fgd\"\n");
+}
+
+TEST(ExtenderCliTest, ClusterModeWithoutCredentialsSuggestsStandalone) {
+  const CliRun r = run("serve --listen 127.0.0.1:0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no API server to watch"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--standalone"), std::string::npos) << r.err;
+  // With credentials named, their own problem is reported, not the suggestion.
+  const CliRun named = run("serve --listen 127.0.0.1:0 --kubeconfig=/nonexistent/kubeconfig");
+  EXPECT_EQ(named.exit_code, 2);
+  EXPECT_NE(named.err.find("/nonexistent/kubeconfig"), std::string::npos) << named.err;
+  EXPECT_EQ(named.err.find("no API server to watch"), std::string::npos) << named.err;
+}
+
+TEST(ExtenderCliTest, SimulateTakesFlagEqualsValue) {
+  const std::string dir = platform::testing::makeTempDir();
+  std::ofstream(dir + "/pods.yaml") << R"(apiVersion: v1
+kind: PodList
+items:
+- metadata:
+    name: a
+    annotations: {mpshare.io/thread-percentage: "30", mpshare.io/memory-limit: 4Gi}
+  spec:
+    containers:
+    - name: c
+      resources: {limits: {nvidia.com/gpu: "1"}}
+)";
+  const CliRun r = run("simulate --nodes=" + kNodes + " --pods=" + dir +
+                       "/pods.yaml --policy=binpack --seed=3 --format=json");
+  fs::remove_all(dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(r.out);
+  EXPECT_EQ(report["policy"], "binpack") << r.out;
+  EXPECT_EQ(report["seed"], 3) << r.out;
+}
+
+TEST(ExtenderCliTest, StandaloneServeAnswersAndStopsOnSigterm) {
+  const std::string dir = platform::testing::makeTempDir();
+  const std::string err_file = dir + "/err";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (freopen(err_file.c_str(), "w", stderr) == nullptr) _exit(126);
+    const std::string nodes = "--nodes=" + kNodes;
+    execl(MPSHARE_EXTENDER_BINARY, "mpshare-extender", "serve", "--listen=127.0.0.1:0",
+          "--standalone", nodes.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  uint16_t port = 0;
+  const std::regex serving(R"(serving listen=127\.0\.0\.1:(\d+))");
+  for (int i = 0; i < 200 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::smatch m;
+    const std::string log = readFile(err_file);
+    if (std::regex_search(log, m, serving)) port = static_cast<uint16_t>(std::stoi(m[1]));
+  }
+  ASSERT_NE(port, 0) << readFile(err_file);
+  platform::testing::ClientOptions plain;
+  plain.tls = false;
+  const auto state = platform::testing::fetch(port, plain, "GET", "/state");
+  EXPECT_EQ(state.status, 200);
+  EXPECT_NE(state.body.find("gpu-h100"), std::string::npos) << state.body;
+
+  kill(pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ADD_FAILURE() << "serve did not stop within 5 s of SIGTERM";
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << readFile(err_file);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mpshare::extender
