@@ -276,32 +276,6 @@ func TestCreatedNamespaceAdmitsTheDaemon(t *testing.T) {
 	}
 }
 
-func TestInvalidValuesFailWithAClearMessage(t *testing.T) {
-	cases := []struct{ set, want string }{
-		{"webhook.failurePolicy=Maybe", `webhook.failurePolicy must be Fail or Ignore, got "Maybe"`},
-		{"webhook.reinvocationPolicy=Always", "webhook.reinvocationPolicy must be Never or IfNeeded"},
-		{"webhook.timeoutSeconds=31", "webhook.timeoutSeconds must be 1-30, got 31"},
-		{"webhook.tls.mode=vault", "webhook.tls.mode must be helm or certManager"},
-		{"extender.mode=daemonset", "extender.mode must be sidecar or deployment"},
-		{"scheduler.extender.weight=0", "scheduler.extender.weight must be >= 1"},
-		{"scheduler.extender.enableHTTPS=true", "scheduler.extender.enableHTTPS needs extender.mode: deployment"},
-		{"gpuResourceNames=[]", "gpuResourceNames must list at least one resource name"},
-		{"extender.tls.mode=vault", `extender.tls.mode must be helm or certManager, got "vault"`},
-		{"webhook.namespaceSelection=some", `webhook.namespaceSelection must be optIn or all, got "some"`},
-		{"webhook.optInLabel.key=", "webhook.optInLabel.key must name a namespace label"},
-		{"nodeAgent.resourceName=example.com/gpu", `nodeAgent.resourceName "example.com/gpu" must be one of gpuResourceNames [nvidia.com/gpu nvidia.com/gpu.shared]`},
-		{"nodeAgent.clientsPerGpu=49", "nodeAgent.clientsPerGpu must be 1-48 (MPS's client limit), got 49"},
-		{"nodeAgent.clientsPerGpu=0", "nodeAgent.clientsPerGpu must be 1-48"},
-		{"webhook.config.daemonAccess.inject=false", "webhook.config.daemonAccess.inject: false (the capped mode under the device plugin's own MPS daemon) needs nodeAgent.enabled: false"},
-	}
-	for _, c := range cases {
-		_, err := Render(filepath.Join(repoRoot, kChartDir), Options{ReleaseName: "m", Namespace: "m", Set: []string{c.set}})
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("--set %s: error %v, want it to contain %q", c.set, err, c.want)
-		}
-	}
-}
-
 // The plain manifests are committed; they must be exactly what the chart renders now.
 func TestCommittedPlainManifestsMatchTheChart(t *testing.T) {
 	files, err := PlainManifests(repoRoot)

@@ -72,6 +72,16 @@ func Render(chartDir string, opts Options) ([]Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Like helm, refuse values the schema refuses before rendering anything.
+	schema, err := loadSchema(chartDir)
+	if err != nil {
+		return nil, err
+	}
+	if schema != nil {
+		if err := validateValues(schema, values); err != nil {
+			return nil, err
+		}
+	}
 	kube, err := kubeVersion(opts.KubeVersion)
 	if err != nil {
 		return nil, err
@@ -230,18 +240,26 @@ func mergeValues(base, override map[string]interface{}) map[string]interface{} {
 	return out
 }
 
-// setValue applies one --set style "a.b.c=value". The value is read as YAML so
-// "true", "3" and "[a, b]" get their natural types (a subset of Helm's --set syntax).
+// setValue applies one --set style "a.b.c=value" ("a.b\.c=value" for a key with a
+// dot). The value is read as YAML so "true", "3" and "[a, b]" get their natural
+// types (a subset of Helm's --set syntax), with Helm's --set typing where the two
+// differ: a number with a fraction ("0.5") stays a string, an empty value is "",
+// and null deletes the key (so the chart's default is gone, as when Helm
+// coalesces a null).
 func setValue(values map[string]interface{}, kv string) error {
 	eq := strings.IndexByte(kv, '=')
 	if eq <= 0 {
 		return fmt.Errorf("--set %q: want key.path=value", kv)
 	}
+	text := kv[eq+1:]
 	var v interface{}
-	if err := yaml.Unmarshal([]byte(kv[eq+1:]), &v); err != nil {
+	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
 		return fmt.Errorf("--set %q: %w", kv, err)
 	}
-	path := strings.Split(kv[:eq], ".")
+	if _, isFloat := v.(float64); isFloat || text == "" {
+		v = text
+	}
+	path := splitKeyPath(kv[:eq])
 	m := values
 	for _, p := range path[:len(path)-1] {
 		next, ok := m[p].(map[string]interface{})
@@ -251,8 +269,23 @@ func setValue(values map[string]interface{}, kv string) error {
 		}
 		m = next
 	}
+	if v == nil {
+		delete(m, path[len(path)-1])
+		return nil
+	}
 	m[path[len(path)-1]] = v
 	return nil
+}
+
+// splitKeyPath splits "a.b\.c" into [a, b.c]: like Helm, a backslash keeps a dot
+// in the key (label keys such as mpshare\.io/mps).
+func splitKeyPath(key string) []string {
+	const hold = "\x00"
+	parts := strings.Split(strings.ReplaceAll(key, `\.`, hold), ".")
+	for i, p := range parts {
+		parts[i] = strings.ReplaceAll(p, hold, ".")
+	}
+	return parts
 }
 
 // funcMap is sprig's text function map plus Helm's additions. env/expandenv are
