@@ -14,10 +14,18 @@
 # median run by req/s is printed last), PORT (default 18888), FORMS (default
 # "NodeNames Nodes"). Each run's line starts with the 1-minute load average.
 set -euo pipefail
-build=${1:?usage: $0 BUILD_DIR [NODES...]}
+usage="usage: $0 BUILD_DIR [NODES...]   (default NODES: 100 1000 5000)"
+case "${1:-}" in
+  -h|--help) echo "$usage"; exit 0 ;;
+  "") echo "$usage" >&2; exit 2 ;;
+esac
+build=$1
 shift
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(100 1000 5000)
+for n in "${sizes[@]}" "${RUNS:-3}"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "$0: NODES and RUNS are whole numbers above 0, got \"$n\"" >&2; echo "$usage" >&2; exit 2; }
+done
 here=$(cd "$(dirname "$0")" && pwd)
 binary="$build/extender/mpshare-extender"
 [ -x "$binary" ] || { echo "$0: $binary not built" >&2; exit 2; }

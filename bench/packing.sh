@@ -12,6 +12,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+case "${1:-}" in
+  -h|--help) sed -n 's/^# \{0,1\}//; 2,11p' "$0"; exit 0 ;;
+  -*) echo "packing.sh: unknown flag $1 (usage: bench/packing.sh [BUILD_DIR])" >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { echo "packing.sh: one argument at most (usage: bench/packing.sh [BUILD_DIR])" >&2; exit 2; }
 BUILD_DIR=${1:-build}
 BIN="$BUILD_DIR/extender/mpshare-extender"
 DATA=data/alibaba-gpu-v2023
@@ -23,6 +28,7 @@ JOBS=${JOBS:-$(nproc)}
 OUT=docs/img
 RUNS="$BUILD_DIR/packing-runs"
 
+[[ $JOBS =~ ^[1-9][0-9]*$ ]] || { echo "packing.sh: JOBS is a whole number above 0, got \"$JOBS\"" >&2; exit 2; }
 [ -x "$BIN" ] || { echo "packing.sh: $BIN not built (cmake --build $BUILD_DIR --target mpshare-extender)" >&2; exit 2; }
 command -v gnuplot >/dev/null || { echo "packing.sh: gnuplot not installed (apt-get install gnuplot-nox)" >&2; exit 2; }
 rm -rf "$RUNS" && mkdir -p "$RUNS" "$OUT"

@@ -17,9 +17,19 @@
 # Each run's line starts with the 1-minute load average when it started, so a
 # run disturbed by other work on the machine shows.
 set -euo pipefail
-build=${1:?usage: $0 BUILD_DIR [DURATION]}
+usage="usage: $0 BUILD_DIR [DURATION]   (DURATION as wrk takes it: 10s, 1m; default 10s)"
+case "${1:-}" in
+  -h|--help) echo "$usage"; exit 0 ;;
+  "") echo "$usage" >&2; exit 2 ;;
+esac
+build=$1
 duration=${2:-10s}
 runs=${RUNS:-3}
+if [[ $# -gt 2 || ! $duration =~ ^[0-9]+[smh]?$ || ! $runs =~ ^[1-9][0-9]*$ ]]; then
+  echo "$0: DURATION is a wrk duration (10s, 1m) and RUNS a whole number above 0; got $* (RUNS=$runs)" >&2
+  echo "$usage" >&2
+  exit 2
+fi
 fixture=${FIXTURE:-create-annotated}
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(dirname "$here")
