@@ -15,6 +15,9 @@ namespace {
 
 using core::invalidArgument;
 
+// The most maxLearnedNodes may be: ten times the largest Kubernetes cluster.
+constexpr int64_t kMaxLearnedNodes = 50'000;
+
 std::string scalarText(const YAML::Node& node) {
   return node.IsScalar() ? "\"" + node.Scalar() + "\"" : std::string("a non-scalar value");
 }
@@ -74,7 +77,8 @@ core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
   if (auto known = onlyKnownKeys(node, path,
                                  {"urlPrefix", "nodeSelector", "gpuResourceNames", "policy",
                                   "threadOversubscription", "maxClientsPerGpu",
-                                  "defaultThreadPercentage", "defaultMemoryLimit", "minMemoryLimit"});
+                                  "defaultThreadPercentage", "defaultMemoryLimit", "minMemoryLimit",
+                                  "maxLearnedNodes"});
       !known) {
     return known;
   }
@@ -178,6 +182,13 @@ core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
                                  " MiB), got " + scalarText(memory));
     }
     config.demand.defaults.memory_mib = *value;
+  }
+  if (const auto learned = node["maxLearnedNodes"]) {
+    auto value = integer(learned, path + ".maxLearnedNodes", 0, kMaxLearnedNodes);
+    if (!value) {
+      return value.error();
+    }
+    config.max_learned_nodes = static_cast<size_t>(*value);
   }
   return {};
 }

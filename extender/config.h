@@ -12,6 +12,7 @@
 //     defaultThreadPercentage: 100       # for GPU pods without annotations
 //     defaultMemoryLimit: 8Gi            # ditto; absent = the whole GPU's memory
 //     minMemoryLimit: 256Mi              # same floor the webhook applies
+//     maxLearnedNodes: 5000              # standalone: nodes learned from requests
 
 #include <istream>
 #include <string>
@@ -27,6 +28,10 @@ struct ExtenderConfig {
   core::InventoryConfig inventory;
   core::DemandRules demand;
   std::string policy = "binpack";
+  // Standalone mode: how many nodes the extender learns from Nodes-form
+  // requests (besides the --nodes file); further new names are refused, so
+  // requests cannot grow memory and /metrics without bound. 0 learns none.
+  size_t max_learned_nodes = 5000;
 };
 
 // Parses and validates `in`. Unknown keys are rejected; every error names the full

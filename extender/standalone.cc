@@ -1,6 +1,75 @@
 #include "extender/standalone.h"
 
+#include <utility>
+
+#include "platform/logging.h"
+
 namespace mpshare::extender {
+
+StandaloneService::StandaloneService(ExtenderConfig config, PodLookup& pods, Binder& binder,
+                                     ExtenderMetrics* metrics, platform::MetricsRegistry& registry)
+    : ExtenderService(std::move(config), pods, binder, metrics),
+      refused_counter_(registry.counter(
+          "mpshare_extender_learned_nodes_refused_total",
+          "Nodes of Nodes-form requests not learned: the standalone extender already "
+          "knew extender.maxLearnedNodes from requests.")) {}
+
+void StandaloneService::upsertNode(const core::NodeView& node) {
+  // An unmanaged node is only ever removed, so it needs no place.
+  if (core::isManagedNode(node, config().inventory) && !admit(node.name)) return;
+  ExtenderService::upsertNode(node);
+}
+
+bool StandaloneService::admit(const std::string& name) {
+  uint64_t refused = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!learning_) {
+      inventory_.insert(name);
+      return true;
+    }
+    if (inventory_.contains(name) || learned_.contains(name)) return true;
+    if (learned_.size() < config().max_learned_nodes) {
+      learned_.insert(name);
+      return true;
+    }
+    refused = ++refused_;
+  }
+  refused_counter_.inc({});
+  if (refused == 1 || refused % 10'000 == 0) {
+    platform::logWarn(
+        "not learning a node from a request: the limit of nodes learned from "
+        "requests is reached (raise extender.maxLearnedNodes, or list the nodes "
+        "in --nodes)",
+        {{"node", name},
+         {"limit", std::to_string(config().max_learned_nodes)},
+         {"refused", std::to_string(refused)}});
+  }
+  return false;
+}
+
+void StandaloneService::removeNode(const std::string& name) {
+  {
+    std::lock_guard lock(mutex_);
+    learned_.erase(name);
+  }
+  ExtenderService::removeNode(name);
+}
+
+void StandaloneService::startLearning() {
+  std::lock_guard lock(mutex_);
+  learning_ = true;
+}
+
+size_t StandaloneService::learnedNodes() const {
+  std::lock_guard lock(mutex_);
+  return learned_.size();
+}
+
+uint64_t StandaloneService::refusedNodes() const {
+  std::lock_guard lock(mutex_);
+  return refused_;
+}
 
 void MemoryPodLookup::remember(const core::PodView& pod) {
   if (pod.uid.empty() && pod.name.empty()) {

@@ -6,7 +6,7 @@ namespace mpshare::extender {
 
 StandaloneExtender::StandaloneExtender(ExtenderConfig config)
     : metrics_(registry_),
-      service_(std::move(config), pods_, binder_, &metrics_),
+      service_(std::move(config), pods_, binder_, &metrics_, registry_),
       routes_(service_, ready_) {}
 
 core::Result<std::unique_ptr<StandaloneExtender>> StandaloneExtender::create(ExtenderConfig config,
@@ -17,6 +17,7 @@ core::Result<std::unique_ptr<StandaloneExtender>> StandaloneExtender::create(Ext
       return started.error();
     }
   }
+  extender->service_.startLearning();
   extender->ready_.set(true);
   return extender;
 }

@@ -18,13 +18,14 @@ namespace mpshare::extender {
 
 class StandaloneExtender {
  public:
-  // `nodes` may be null (nodes then come only from requests in the Nodes form).
+  // `nodes` may be null (nodes then come only from requests in the Nodes form,
+  // at most config.max_learned_nodes of them: StandaloneService).
   // Fails when the node source does (e.g. an unreadable --nodes file).
   static core::Result<std::unique_ptr<StandaloneExtender>> create(ExtenderConfig config,
                                                                   NodeSource* nodes);
 
   [[nodiscard]] ExtenderRoutes& routes() { return routes_; }
-  [[nodiscard]] ExtenderService& service() { return service_; }
+  [[nodiscard]] StandaloneService& service() { return service_; }
   [[nodiscard]] MemoryBinder& binder() { return binder_; }
 
  private:
@@ -35,7 +36,7 @@ class StandaloneExtender {
   MemoryPodLookup pods_;
   MemoryBinder binder_;
   ReadyFlag ready_;
-  ExtenderService service_;
+  StandaloneService service_;
   ExtenderRoutes routes_;
 };
 

@@ -21,6 +21,7 @@ TEST(ConfigTest, DefaultsWhenEmpty) {
   EXPECT_EQ(config->policy, "binpack");
   EXPECT_EQ(config->inventory.thread_oversubscription, 1.0);
   EXPECT_EQ(config->inventory.node_selector.at("mpshare.io/mps"), "enabled");
+  EXPECT_EQ(config->max_learned_nodes, 5000u);
 }
 
 TEST(ConfigTest, ReadsEveryField) {
@@ -35,6 +36,7 @@ extender:
   defaultThreadPercentage: 25
   minMemoryLimit: 512Mi
   defaultMemoryLimit: 8Gi
+  maxLearnedNodes: 0
 )");
   ASSERT_TRUE(config.ok()) << config.error().describe();
   EXPECT_EQ(config->url_prefix, "/mps");
@@ -46,6 +48,7 @@ extender:
   EXPECT_EQ(config->demand.defaults.thread_percentage, 25);
   EXPECT_EQ(config->demand.defaults.memory_mib, 8192);
   EXPECT_EQ(config->demand.annotations.min_memory_limit_mib, 512);
+  EXPECT_EQ(config->max_learned_nodes, 0u);
 }
 
 TEST(ConfigTest, ErrorsNameThePath) {
@@ -60,6 +63,11 @@ TEST(ConfigTest, ErrorsNameThePath) {
       {"extender: {defaultMemoryLimit: 4GB}", "extender.defaultMemoryLimit: must be a memory quantity"},
       {"extender: {defaultMemoryLimit: 100Mi}", "must be at least minMemoryLimit (256 MiB)"},
       {"extender: {gpuResourceNames: []}", "extender.gpuResourceNames: must be a non-empty list"},
+      {"extender: {maxLearnedNodes: -1}",
+       "extender.maxLearnedNodes: must be a whole number from 0 to 50000, got \"-1\""},
+      {"extender: {maxLearnedNodes: 50001}",
+       "extender.maxLearnedNodes: must be a whole number from 0 to 50000, got \"50001\""},
+      {"extender: {maxLearnedNodes: lots}", "extender.maxLearnedNodes: must be a whole number"},
       {"extender: [", "config: is not valid YAML"},
   };
   for (const auto& [yaml, want] : cases) {
