@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     return mpshare::extender::runSimulateCommand(argc, argv);
   }
   const std::string usage =
-      std::string("usage:\n") + mpshare::extender::kServeUsage + kSimulateUsage + kCommonUsage;
+      std::string("usage:\n") + mpshare::extender::serveUsage() + kSimulateUsage + kCommonUsage;
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << usage;
     return 0;

@@ -13,8 +13,8 @@
 
 namespace mpshare::extender {
 
-const char* const kServeUsage =
-    R"(  mpshare-extender serve --listen ADDR:PORT [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
+const char* serveUsage() {
+  return R"(  mpshare-extender serve --listen ADDR:PORT [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
                          [--config FILE] [--kubeconfig FILE | --standalone [--nodes FILE]]
       Serve POST {urlPrefix}/filter, /prioritize, /bind and GET /healthz, /readyz,
       /metrics, /state. By default (cluster mode) nodes and pods are watched and
@@ -25,6 +25,7 @@ const char* const kServeUsage =
       ADDR:PORT: 127.0.0.1:8888, [::1]:8888 or :8888 (every address). HTTPS with
       --tls-cert and --tls-key; --client-ca also asks clients for certificates.
 )";
+}
 
 namespace {
 
@@ -142,7 +143,7 @@ int runServeCommand(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   for (const auto& arg : args) {
     if (arg == "--help" || arg == "-h") {
-      std::cout << "usage:\n" << kServeUsage;
+      std::cout << "usage:\n" << serveUsage();
       return 0;
     }
   }

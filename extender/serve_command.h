@@ -29,7 +29,7 @@ struct ServeOptions {
 
 // The usage of `mpshare-extender serve`, printed by `serve --help` and in
 // `mpshare-extender --help`.
-extern const char* const kServeUsage;
+const char* serveUsage();
 
 // Parses the flags after `serve`, each as `--flag VALUE` or `--flag=VALUE`:
 //   --listen ADDR:PORT [--tls-cert F --tls-key F [--client-ca F]] [--config F]

@@ -97,7 +97,7 @@ std::map<std::string, std::string> parseFlags(int argc, char** argv, int first,
     }
     if (std::find(allowed.begin(), allowed.end(), arg) == allowed.end()) {
       std::string known;
-      for (const auto& flag : allowed) known += (known.empty() ? "" : ", ") + flag;
+      for (const auto& flag : allowed) known.append(known.empty() ? "" : ", ").append(flag);
       throw UsageError{"unknown flag " + arg + " (" + command + " takes " + known + ")", command};
     }
     if (!has_value) {
