@@ -36,12 +36,14 @@ std::string slotId(int slot) {
 Result<int> parseSlotId(std::string_view id, int slot_count) {
   const std::string range = "slot-000..." + slotId(slot_count > 0 ? slot_count - 1 : 0);
   if (id.substr(0, kSlotPrefix.size()) != kSlotPrefix) {
-    return invalidArgument("device ID", "\"" + std::string(id) + "\" is not an mpshare slot (" + range + ")");
+    return invalidArgument("device ID",
+                           "\"" + std::string(id) + "\" is not an mpshare slot (" + range + ")");
   }
   const int slot = parseDigits(id.substr(kSlotPrefix.size()));
   if (slot < 0 || slot >= slot_count || slotId(slot) != id) {
-    return invalidArgument("device ID", "\"" + std::string(id) + "\" is not an mpshare slot of this node (" +
-                                            range + ")");
+    return invalidArgument(
+        "device ID",
+        "\"" + std::string(id) + "\" is not an mpshare slot of this node (" + range + ")");
   }
   return slot;
 }
@@ -60,8 +62,8 @@ int slotOfSpecFileName(std::string_view file_name) {
       file_name.substr(file_name.size() - kSpecSuffix.size()) != kSpecSuffix) {
     return -1;
   }
-  const std::string_view id =
-      file_name.substr(kSpecPrefix.size(), file_name.size() - kSpecPrefix.size() - kSpecSuffix.size());
+  const std::string_view id = file_name.substr(
+      kSpecPrefix.size(), file_name.size() - kSpecPrefix.size() - kSpecSuffix.size());
   if (id.substr(0, kSlotPrefix.size()) != kSlotPrefix) {
     return -1;
   }
@@ -69,7 +71,8 @@ int slotOfSpecFileName(std::string_view file_name) {
   return slot >= 0 && slotId(slot) == id ? slot : -1;
 }
 
-std::vector<bool> slotHealth(int slot_count, int clients_per_gpu, const std::map<int, int>& gpu_of_slot,
+std::vector<bool> slotHealth(int slot_count, int clients_per_gpu,
+                             const std::map<int, int>& gpu_of_slot,
                              const std::set<int>& down_gpus) {
   std::vector<bool> healthy(static_cast<size_t>(std::max(slot_count, 0)), true);
   int unhealthy = 0;

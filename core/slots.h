@@ -43,7 +43,7 @@ int slotOfSpecFileName(std::string_view file_name);
 // sending pods the node could only place on its healthy GPUs.
 // Example: 4 slots, 2 per GPU, slot 0 bound to GPU1, GPU1 down
 //   -> {false, true, true, false}.
-std::vector<bool> slotHealth(int slot_count, int clients_per_gpu, const std::map<int, int>& gpu_of_slot,
-                             const std::set<int>& down_gpus);
+std::vector<bool> slotHealth(int slot_count, int clients_per_gpu,
+                             const std::map<int, int>& gpu_of_slot, const std::set<int>& down_gpus);
 
 }  // namespace mpshare::core

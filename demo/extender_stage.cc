@@ -20,6 +20,13 @@ namespace {
 
 using nlohmann::json;
 
+// {0, 1} -> "0,1", as the extender writes mpshare.io/gpu-index.
+std::string formatIndices(const std::vector<int>& indices) {
+  std::string text;
+  for (int index : indices) text += (text.empty() ? "" : ",") + std::to_string(index);
+  return text;
+}
+
 class Client {
  public:
   explicit Client(const std::string& base) : client_(base) {}
@@ -130,7 +137,8 @@ void printGpuTable(const json& state, std::ostream& out) {
           << (std::to_string(used["memoryMiB"].get<int64_t>()) + "/" +
               std::to_string(cap["memoryMiB"].get<int64_t>()))
           << std::setw(9)
-          << (std::to_string(used["clients"].get<int>()) + "/" + std::to_string(cap["clients"].get<int>()))
+          << (std::to_string(used["clients"].get<int>()) + "/" +
+              std::to_string(cap["clients"].get<int>()))
           << pods << "\n";
     }
   }
@@ -160,11 +168,12 @@ ExtenderStageResult runExtenderStage(const std::vector<AdmittedPod>& admitted,
   Client client(base);
   const std::string prefix = ext.service().config().url_prefix;
 
-  out << "mpshare-extender on " << base << " (standalone, policy "
-      << ext.service().config().policy << ", inventory " << nodes_file << ")\n";
-  out << rounds << " copies of each admitted pod, in rounds; each goes through "
-      << prefix << "/filter, /prioritize, /bind (NodeNames form)\n\n";
-  out << std::left << std::setw(20) << "POD" << std::setw(10) << "NODE" << "DETAILS\n";
+  out << "mpshare-extender on " << base << " (standalone, policy " << ext.service().config().policy
+      << ", inventory " << nodes_file << ")\n";
+  out << rounds << " copies of each admitted pod, in rounds; each goes through " << prefix
+      << "/filter, /prioritize, /bind (NodeNames form)\n\n";
+  out << std::left << std::setw(20) << "POD" << std::setw(10) << "NODE"
+      << "DETAILS\n";
 
   ExtenderStageResult result;
   std::vector<core::Demand> stream;
@@ -188,18 +197,20 @@ ExtenderStageResult runExtenderStage(const std::vector<AdmittedPod>& admitted,
       out << std::setw(20) << name;
       if (!filtered["Error"].get<std::string>().empty() || passed.empty()) {
         std::string reason = filtered["Error"];
-        for (const auto* group : {&filtered["FailedNodes"], &filtered["FailedAndUnresolvableNodes"]}) {
+        for (const auto* group :
+             {&filtered["FailedNodes"], &filtered["FailedAndUnresolvableNodes"]}) {
           for (const auto& [node, why] : group->items()) {
             if (reason.empty() && node.rfind("gpu-", 0) == 0) {
               reason = why.get<std::string>();
             }
           }
         }
-        out << std::setw(10) << "-" << "unschedulable: " << reason << "\n";
+        out << std::setw(10) << "-"
+            << "unschedulable: " << reason << "\n";
         continue;
       }
-      const json scores =
-          client.post(prefix + "/prioritize", {{"Pod", pod}, {"Nodes", nullptr}, {"NodeNames", passed}});
+      const json scores = client.post(prefix + "/prioritize",
+                                      {{"Pod", pod}, {"Nodes", nullptr}, {"NodeNames", passed}});
       std::string best = passed[0];
       int64_t best_score = -1;
       std::string listing;
@@ -211,15 +222,25 @@ ExtenderStageResult runExtenderStage(const std::vector<AdmittedPod>& admitted,
           best = score["Host"];
         }
       }
-      const json bound = client.post(prefix + "/bind", {{"PodName", name},
-                                                         {"PodNamespace", pod["metadata"]["namespace"]},
-                                                         {"PodUID", pod["metadata"]["uid"]},
-                                                         {"Node", best}});
+      const json bound =
+          client.post(prefix + "/bind", {{"PodName", name},
+                                         {"PodNamespace", pod["metadata"]["namespace"]},
+                                         {"PodUID", pod["metadata"]["uid"]},
+                                         {"Node", best}});
       if (!bound["Error"].get<std::string>().empty()) {
-        out << std::setw(10) << best << "bind failed: " << bound["Error"].get<std::string>() << "\n";
+        out << std::setw(10) << best << "bind failed: " << bound["Error"].get<std::string>()
+            << "\n";
         continue;
       }
       ++result.placed;
+      if (auto reservation =
+              ext.service().ledger().reservation(pod["metadata"]["uid"].get<std::string>())) {
+        json placed = pod;
+        placed["spec"]["nodeName"] = best;
+        placed["metadata"]["annotations"]["mpshare.io/gpu-index"] =
+            formatIndices(reservation->gpu_indices);
+        result.bound.push_back({std::move(placed), best, reservation->gpu_indices});
+      }
       out << std::setw(10) << best << "scores " << listing << "\n";
     }
   }
@@ -230,7 +251,8 @@ ExtenderStageResult runExtenderStage(const std::vector<AdmittedPod>& admitted,
   out << "\nmpshare placed " << result.placed << " of " << result.pods
       << " pods with the limits they asked for.\n"
       << "The device plugin's equal slices (replicas from the labels: 100/replicas % and "
-         "memory/replicas MiB each) would give " << result.equal_slices << " of them their "
+         "memory/replicas MiB each) would give "
+      << result.equal_slices << " of them their "
       << "asked limits; the rest would run with less, or not at all.\n";
   server->stop();
   return result;

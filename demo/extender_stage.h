@@ -6,6 +6,8 @@
 // Then one table row per GPU, and what the same GPUs would hold under the device
 // plugin's equal slices.
 
+#include <nlohmann/json.hpp>
+
 #include <ostream>
 #include <string>
 #include <vector>
@@ -14,10 +16,19 @@
 
 namespace mpshare::demo {
 
+// A pod the extender bound: as the API server would now hold it (spec.nodeName
+// and mpshare.io/gpu-index set by the Binding).
+struct BoundPod {
+  nlohmann::json pod;
+  std::string node;
+  std::vector<int> gpu_indices;
+};
+
 struct ExtenderStageResult {
   int pods = 0;      // pods in the stream
   int placed = 0;    // bound by the extender
   int equal_slices = 0;  // pods that would get their asked limits under equal slices
+  std::vector<BoundPod> bound;  // in bind order
 };
 
 // Loads the NodeList in `nodes_file`, starts the extender on 127.0.0.1:0, and

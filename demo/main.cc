@@ -1,5 +1,6 @@
 // mpshare-demo: the README's main job. Runs the stages in order on the example
-// pods; each stage prints its own table and hands its output to the next.
+// pods; each stage prints its own table and hands its output to the next:
+// webhook -> extender -> node agent.
 //   mpshare-demo [PODS_DIR]   (default: manifests/examples/pods of the source tree)
 
 #include <exception>
@@ -7,6 +8,7 @@
 #include <string_view>
 
 #include "demo/extender_stage.h"
+#include "demo/node_stage.h"
 #include "demo/webhook_stage.h"
 #include "platform/logging.h"
 
@@ -51,8 +53,14 @@ int main(int argc, char** argv) {
     const auto admitted = mpshare::demo::runWebhookStage(pods, std::cout);
     std::cout << "\n" << admitted.size() << " of " << pods.size() << " pods admitted.\n";
     std::cout << "\n";
-    mpshare::demo::runExtenderStage(admitted, MPSHARE_SOURCE_DIR "/manifests/examples/nodes.yaml", 6,
-                                    std::cout);
+    const auto placed = mpshare::demo::runExtenderStage(
+        admitted, MPSHARE_SOURCE_DIR "/manifests/examples/nodes.yaml", 6, std::cout);
+    std::cout << "\n";
+    mpshare::demo::runNodeStage(
+        placed.bound,
+        {"gpu-l4", MPSHARE_SOURCE_DIR "/manifests/examples/node/gpu-l4-inventory.yaml",
+         MPSHARE_SOURCE_DIR "/manifests/examples/node/gpu-l4-nvidia-cdi.yaml"},
+        std::cout);
   } catch (const std::exception& e) {
     std::cerr << "mpshare-demo: " << e.what() << "\n";
     return 1;

@@ -7,14 +7,16 @@
 namespace mpshare::node {
 namespace {
 
-platform::ReflectorOptions nodeScoped(platform::ReflectorOptions options, const std::string& node_name) {
+platform::ReflectorOptions nodeScoped(platform::ReflectorOptions options,
+                                      const std::string& node_name) {
   options.query.path = "/api/v1/pods";
   options.query.field_selector = "spec.nodeName=" + node_name;
   return options;
 }
 
 bool live(const core::PodView& pod) {
-  return !pod.deleting && pod.phase != core::PodPhase::kSucceeded && pod.phase != core::PodPhase::kFailed;
+  return !pod.deleting && pod.phase != core::PodPhase::kSucceeded &&
+         pod.phase != core::PodPhase::kFailed;
 }
 
 }  // namespace
@@ -55,7 +57,8 @@ void ApiPodDirectory::Sink::replace(const std::vector<nlohmann::json>& items) {
   for (const auto& item : items) {
     auto pod = platform::podFromJson(item);
     if (!pod) {
-      platform::logWarn("skipping a pod the API server listed", {{"error", pod.error().describe()}});
+      platform::logWarn("skipping a pod the API server listed",
+                        {{"error", pod.error().describe()}});
       continue;
     }
     if (live(*pod) && pod->node_name == owner_.node_name_) fresh[pod->key()] = std::move(*pod);
@@ -78,7 +81,8 @@ void ApiPodDirectory::Sink::apply(const std::string& type, const nlohmann::json&
   owner_.put(*pod);
 }
 
-core::Result<core::PodView> ApiPodDirectory::pod(const std::string& namespace_name, const std::string& name) {
+core::Result<core::PodView> ApiPodDirectory::pod(const std::string& namespace_name,
+                                                 const std::string& name) {
   {
     std::lock_guard lock(mutex_);
     auto it = pods_.find(namespace_name + "/" + name);
@@ -88,7 +92,9 @@ core::Result<core::PodView> ApiPodDirectory::pod(const std::string& namespace_na
   auto fetched = client_.getPod(namespace_name, name);
   if (!fetched) return fetched.error();
   auto pod = platform::podFromJson(*fetched);
-  if (!pod) return core::Error{core::ErrorCode::kUnavailable, namespace_name + "/" + name, pod.error().describe()};
+  if (!pod)
+    return core::Error{core::ErrorCode::kUnavailable, namespace_name + "/" + name,
+                       pod.error().describe()};
   put(*pod);
   return pod;
 }
@@ -102,8 +108,8 @@ std::vector<core::PodView> ApiPodDirectory::podsOnNode() {
 }
 
 core::Status ApiPodDirectory::annotateGpuIndex(const core::PodView& pod, const std::string& value) {
-  auto status = client_.patchPodAnnotations(pod.namespace_name, pod.name,
-                                            {{std::string(core::kGpuIndexAnnotation), value}}, pod.uid);
+  auto status = client_.patchPodAnnotations(
+      pod.namespace_name, pod.name, {{std::string(core::kGpuIndexAnnotation), value}}, pod.uid);
   if (!status) return status;
   // Seen at once by the next choice on this node, before the watch echoes it.
   core::PodView annotated = pod;

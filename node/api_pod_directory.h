@@ -34,7 +34,8 @@ class ApiPodDirectory : public PodDirectory {
   [[nodiscard]] bool synced() const { return reflector_.synced(); }
   [[nodiscard]] size_t size() const;
 
-  core::Result<core::PodView> pod(const std::string& namespace_name, const std::string& name) override;
+  core::Result<core::PodView> pod(const std::string& namespace_name,
+                                  const std::string& name) override;
   std::vector<core::PodView> podsOnNode() override;
   core::Status annotateGpuIndex(const core::PodView& pod, const std::string& value) override;
 

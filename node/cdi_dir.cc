@@ -68,10 +68,11 @@ core::Status writeSlotSpec(const std::string& cdi_dir, int slot, std::string_vie
     return systemError(temp, "cannot create", errno);
   }
   auto status = writeAll(fd, text, temp);
-  // fsync before rename: otherwise a crash can leave the new name on an empty file.
-  if (status && ::fsync(fd) != 0) {
-    status = systemError(temp, "cannot fsync", errno);
-  }
+  // No fsync, on purpose: PreStartContainer is on the path of every container
+  // start, and a spec is derived state the agent rewrites at every start of
+  // its container (and removes when its slot is freed), so there is nothing
+  // to keep across a power loss. /var/run is a tmpfs anyway. The rename alone
+  // is what readers need: they see the old file or the new one, never a part.
   if (::close(fd) != 0 && status) {
     status = systemError(temp, "cannot close", errno);
   }
@@ -81,12 +82,6 @@ core::Status writeSlotSpec(const std::string& cdi_dir, int slot, std::string_vie
   if (!status) {
     ::unlink(temp.c_str());
     return status;
-  }
-  // The rename itself is durable once the directory is flushed; a failure here
-  // loses nothing a reader could see, so it is not an error.
-  if (const int dir = ::open(cdi_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
   }
   return {};
 }

@@ -15,9 +15,9 @@ namespace mpshare::node {
 
 // Writes `text` as the spec of `slot` (core::cdiSpecFileName: slot 3 ->
 // "<cdi_dir>/mpshare.io-gpu-slot-003.json"), atomically: through
-// "<file>.tmp-<pid>-<random>" in the same directory, fsync, rename, and an
-// fsync of the directory. A reader sees the old file or the new one, never a
-// part. Errors name the path and the system's reason.
+// "<file>.tmp-<pid>-<random>" in the same directory, then renamed over the
+// old one (not fsynced: see the body). A reader sees the old file or the new
+// one, never a part. Errors name the path and the system's reason.
 core::Status writeSlotSpec(const std::string& cdi_dir, int slot, std::string_view text);
 
 // The slots that have a spec file in `cdi_dir`, ascending. Only names

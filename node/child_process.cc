@@ -133,6 +133,10 @@ core::Result<pid_t> spawnProcess(const SpawnOptions& options) {
     ::posix_spawn_file_actions_addopen(&setup.actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     ::posix_spawn_file_actions_adddup2(&setup.actions, STDOUT_FILENO, STDERR_FILENO);
   }
+  // A daemon outlives many of the agent's sockets (the metrics listener, gRPC,
+  // the API server): it must hold none of them, or a restarted agent could not
+  // listen again and a dead kubelet connection would stay open.
+  ::posix_spawn_file_actions_addclosefrom_np(&setup.actions, STDERR_FILENO + 1);
 
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(options.path.c_str()));  // NOLINT: posix_spawn's C signature

@@ -40,8 +40,9 @@ core::Result<std::vector<int>> parseGpuIndexAnnotation(const std::string& value)
     const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
     if (part.empty() || ec != std::errc() || end != part.data() + part.size() || index < 0 ||
         std::count(indices.begin(), indices.end(), index) > 0) {
-      return core::invalidArgument(std::string(core::kGpuIndexAnnotation),
-                                   "\"" + value + "\" is not a list of distinct GPU ordinals such as \"0\" or \"0,1\"");
+      return core::invalidArgument(
+          std::string(core::kGpuIndexAnnotation),
+          "\"" + value + "\" is not a list of distinct GPU ordinals such as \"0\" or \"0,1\"");
     }
     indices.push_back(index);
     start = comma + 1;
@@ -49,8 +50,9 @@ core::Result<std::vector<int>> parseGpuIndexAnnotation(const std::string& value)
   return indices;
 }
 
-LateBinder::LateBinder(BinderOptions options, std::vector<core::GpuDevice> gpus, NvidiaCdiSpec nvidia_spec,
-                       PodResourcesLister list_pod_resources, PodDirectory& pods, GpuDaemons daemons)
+LateBinder::LateBinder(BinderOptions options, std::vector<core::GpuDevice> gpus,
+                       NvidiaCdiSpec nvidia_spec, PodResourcesLister list_pod_resources,
+                       PodDirectory& pods, GpuDaemons daemons)
     : options_(std::move(options)),
       gpus_(std::move(gpus)),
       nvidia_spec_(std::move(nvidia_spec)),
@@ -135,9 +137,9 @@ core::Result<std::vector<int>> LateBinder::gpusOf(const core::PodView& pod, size
   for (int index : *indices) {
     if (gpuByIndex(index) == nullptr) {
       return Error{ErrorCode::kInvalidArgument, pod.key(),
-                   std::string(core::kGpuIndexAnnotation) + " \"" + annotation->second + "\" names GPU " +
-                       std::to_string(index) + ", which node " + options_.node_name + " does not have (" +
-                       listGpus(gpus_) + ")"};
+                   std::string(core::kGpuIndexAnnotation) + " \"" + annotation->second +
+                       "\" names GPU " + std::to_string(index) + ", which node " +
+                       options_.node_name + " does not have (" + listGpus(gpus_) + ")"};
     }
   }
   if (indices->size() != 1 && indices->size() != slot_count) {
@@ -153,16 +155,17 @@ core::Result<std::vector<int>> LateBinder::choose(const core::PodView& pod, size
   std::lock_guard lock(choose_mutex_);
   // Another container of this pod may have chosen while this one waited.
   auto current = pods_.pod(pod.namespace_name, pod.name);
-  if (current && current->uid == pod.uid && current->annotations.count(std::string(core::kGpuIndexAnnotation))) {
+  if (current && current->uid == pod.uid &&
+      current->annotations.count(std::string(core::kGpuIndexAnnotation))) {
     return parseGpuIndexAnnotation(current->annotations.at(std::string(core::kGpuIndexAnnotation)));
   }
 
   // The node's ledger, as the extender would count it, from the pods here.
   core::NodeCapacity capacity{options_.node_name, "", {}, 0, 0};
   for (const auto& gpu : gpus_) {
-    capacity.gpus.push_back({gpu.index,
-                             static_cast<int>(core::kThreadPercentPerGpu * options_.thread_oversubscription),
-                             gpu.memory_mib, options_.clients_per_gpu});
+    capacity.gpus.push_back(
+        {gpu.index, static_cast<int>(core::kThreadPercentPerGpu * options_.thread_oversubscription),
+         gpu.memory_mib, options_.clients_per_gpu});
   }
   core::LedgerState ledger;
   ledger.upsertNode(capacity);
@@ -178,13 +181,14 @@ core::Result<std::vector<int>> LateBinder::choose(const core::PodView& pod, size
   auto demand = core::demandOf(pod, options_.demand_rules);
   if (!demand) return Error{ErrorCode::kInvalidArgument, pod.key(), demand.error().describe()};
   core::Demand wanted = demand->value_or(core::Demand{});
-  if (!*demand) wanted.gpus = static_cast<int>(slot_count);  // asks for our resource only: whole GPUs
+  if (!*demand)
+    wanted.gpus = static_cast<int>(slot_count);  // asks for our resource only: whole GPUs
   const core::NodeState& node = *ledger.node(options_.node_name);
   const auto choice = core::makeBinpackPolicy()->choose(node, wanted);
   if (!choice.fits) {
     return Error{ErrorCode::kUnavailable, pod.key(),
-                 "placed without " + std::string(core::kGpuIndexAnnotation) + " and fits on no GPU: " +
-                     core::explainNoFit(node, wanted)};
+                 "placed without " + std::string(core::kGpuIndexAnnotation) +
+                     " and fits on no GPU: " + core::explainNoFit(node, wanted)};
   }
   const std::string value = joinIndices(choice.gpu_indices);
   if (auto annotated = pods_.annotateGpuIndex(pod, value); !annotated) return annotated.error();
@@ -214,7 +218,8 @@ core::Result<ReconcileReport> LateBinder::reconcile() {
     if (placed == pod->annotations.end()) continue;
     auto indices = parseGpuIndexAnnotation(placed->second);
     if (!indices || (indices->size() != 1 && indices->size() != slots.size())) continue;
-    for (size_t i = 0; i < slots.size(); ++i) bound[slots[i]] = (*indices)[indices->size() == 1 ? 0 : i];
+    for (size_t i = 0; i < slots.size(); ++i)
+      bound[slots[i]] = (*indices)[indices->size() == 1 ? 0 : i];
   }
   auto files = slotSpecsIn(options_.cdi_dir);
   if (!files) return files.error();

@@ -51,9 +51,9 @@ using PodResourcesLister = std::function<core::Result<std::vector<ContainerDevic
 
 // What one reconcile pass found and did.
 struct ReconcileReport {
-  int held = 0;      // slots PodResources says containers hold
-  int bound = 0;     // of those, slots whose GPU is known
-  int removed = 0;   // spec files of slots nobody holds, deleted
+  int held = 0;     // slots PodResources says containers hold
+  int bound = 0;    // of those, slots whose GPU is known
+  int removed = 0;  // spec files of slots nobody holds, deleted
 };
 
 class LateBinder : public SlotBackend {
@@ -61,7 +61,9 @@ class LateBinder : public SlotBackend {
   LateBinder(BinderOptions options, std::vector<core::GpuDevice> gpus, NvidiaCdiSpec nvidia_spec,
              PodResourcesLister list_pod_resources, PodDirectory& pods, GpuDaemons daemons);
 
-  [[nodiscard]] int slotCount() const { return static_cast<int>(gpus_.size()) * options_.clients_per_gpu; }
+  [[nodiscard]] int slotCount() const {
+    return static_cast<int>(gpus_.size()) * options_.clients_per_gpu;
+  }
   [[nodiscard]] const std::vector<core::GpuDevice>& gpus() const { return gpus_; }
 
   [[nodiscard]] std::vector<SlotHealth> slots() const override;

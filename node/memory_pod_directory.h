@@ -29,10 +29,12 @@ class MemoryPodDirectory : public PodDirectory {
     return annotated_;
   }
 
-  core::Result<core::PodView> pod(const std::string& namespace_name, const std::string& name) override {
+  core::Result<core::PodView> pod(const std::string& namespace_name,
+                                  const std::string& name) override {
     std::lock_guard lock(mutex_);
     auto it = pods_.find(namespace_name + "/" + name);
-    if (it == pods_.end()) return core::Error{core::ErrorCode::kNotFound, namespace_name + "/" + name, "pod not found"};
+    if (it == pods_.end())
+      return core::Error{core::ErrorCode::kNotFound, namespace_name + "/" + name, "pod not found"};
     return it->second;
   }
 

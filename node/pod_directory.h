@@ -18,7 +18,8 @@ class PodDirectory {
 
   // The pod named, as the API server last reported it. kNotFound when it is
   // gone; kUnavailable when it cannot be known right now.
-  virtual core::Result<core::PodView> pod(const std::string& namespace_name, const std::string& name) = 0;
+  virtual core::Result<core::PodView> pod(const std::string& namespace_name,
+                                          const std::string& name) = 0;
 
   // Every live pod bound to this node (for choosing a GPU for a pod that
   // arrived without mpshare.io/gpu-index).

@@ -49,9 +49,12 @@ class ApiPodDirectoryTest : public ::testing::Test {
 };
 
 TEST_F(ApiPodDirectoryTest, HoldsTheLivePodsOfThisNodeOnly) {
-  server_.store().create(Kind::kPods, makePod({.name = "here", .node = "gpu-a", .phase = "Running"}));
-  server_.store().create(Kind::kPods, makePod({.name = "elsewhere", .node = "gpu-b", .phase = "Running"}));
-  server_.store().create(Kind::kPods, makePod({.name = "done", .node = "gpu-a", .phase = "Succeeded"}));
+  server_.store().create(Kind::kPods,
+                         makePod({.name = "here", .node = "gpu-a", .phase = "Running"}));
+  server_.store().create(Kind::kPods,
+                         makePod({.name = "elsewhere", .node = "gpu-b", .phase = "Running"}));
+  server_.store().create(Kind::kPods,
+                         makePod({.name = "done", .node = "gpu-a", .phase = "Succeeded"}));
   ApiPodDirectory pods(*client_, "gpu-a");
   pods.start();
   ASSERT_TRUE(eventually([&] { return pods.synced(); }));
@@ -87,7 +90,9 @@ TEST_F(ApiPodDirectoryTest, AnnotationCarriesTheUidAndIsSeenAtOnce) {
   auto pod = pods.pod("ml", "p");
   ASSERT_TRUE(pod.ok());
   ASSERT_TRUE(pods.annotateGpuIndex(*pod, "1").ok());
-  EXPECT_EQ((*server_.store().get(Kind::kPods, "ml/p"))["metadata"]["annotations"]["mpshare.io/gpu-index"], "1");
+  EXPECT_EQ((*server_.store().get(Kind::kPods,
+                                  "ml/p"))["metadata"]["annotations"]["mpshare.io/gpu-index"],
+            "1");
   EXPECT_EQ(server_.store().patches().back()["metadata"]["uid"], uidOf("ml/p"));
   EXPECT_EQ(pods.pod("ml", "p")->annotations.at("mpshare.io/gpu-index"), "1");
 
@@ -103,17 +108,21 @@ TEST_F(ApiPodDirectoryTest, APodPlacedByAnotherSchedulerGetsItsGpuAnnotatedForTh
   const std::map<std::string, std::string> placed{{"mpshare.io/gpu-index", "0"},
                                                   {"mpshare.io/thread-percentage", "80"},
                                                   {"mpshare.io/memory-limit", "8Gi"}};
-  server_.store().create(Kind::kPods, makePod({.name = "placed", .node = "gpu-a", .phase = "Running",
-                                               .annotations = placed}));
-  server_.store().create(Kind::kPods, makePod({.name = "foreign", .node = "gpu-a",
-                                               .annotations = {{"mpshare.io/thread-percentage", "50"},
-                                                               {"mpshare.io/memory-limit", "4Gi"}}}));
+  server_.store().create(
+      Kind::kPods,
+      makePod({.name = "placed", .node = "gpu-a", .phase = "Running", .annotations = placed}));
+  server_.store().create(Kind::kPods,
+                         makePod({.name = "foreign",
+                                  .node = "gpu-a",
+                                  .annotations = {{"mpshare.io/thread-percentage", "50"},
+                                                  {"mpshare.io/memory-limit", "4Gi"}}}));
   ApiPodDirectory pods(*client_, "gpu-a");
   pods.start();
   ASSERT_TRUE(eventually([&] { return pods.size() == 2; }));
 
   testing_support::TempDir dir;
-  auto spec = loadNvidiaCdiSpec(std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/cdi/nvidia/2gpu.yaml");
+  auto spec =
+      loadNvidiaCdiSpec(std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/cdi/nvidia/2gpu.yaml");
   ASSERT_TRUE(spec.ok());
   const std::vector<core::GpuDevice> gpus{
       {0, "GPU-8f1d3c2a-5b7e-4c9d-a0e1-2f3b4c5d6e7f", "NVIDIA-H100-80GB-HBM3", 81559, false},
@@ -127,10 +136,12 @@ TEST_F(ApiPodDirectoryTest, APodPlacedByAnotherSchedulerGetsItsGpuAnnotatedForTh
   LateBinder binder(
       options, gpus, *spec,
       []() -> core::Result<std::vector<ContainerDevices>> {
-        return std::vector<ContainerDevices>{{"ml", "foreign", "main", "nvidia.com/gpu", {"slot-002"}}};
+        return std::vector<ContainerDevices>{
+            {"ml", "foreign", "main", "nvidia.com/gpu", {"slot-002"}}};
       },
-      pods, {[](const core::GpuDevice& gpu) { return "/run/mpshare/mps/" + gpu.uuid + "/pipe"; },
-             [](const core::GpuDevice&) { return true; }});
+      pods,
+      {[](const core::GpuDevice& gpu) { return "/run/mpshare/mps/" + gpu.uuid + "/pipe"; },
+       [](const core::GpuDevice&) { return true; }});
   auto status = binder.preStart({"slot-002"});
   ASSERT_TRUE(status.ok()) << status.error().describe();
   // GPU0 has 20 % threads left: the 50 % pod goes to GPU1, and the extender will read it there.

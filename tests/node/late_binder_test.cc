@@ -4,11 +4,11 @@
 #include "node/late_binder.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -61,7 +61,8 @@ std::string specUuid(const std::string& cdi_dir, int slot) {
 class LateBinderTest : public ::testing::Test {
  protected:
   LateBinderTest() {
-    auto spec = loadNvidiaCdiSpec(std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/cdi/nvidia/2gpu.yaml");
+    auto spec =
+        loadNvidiaCdiSpec(std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/cdi/nvidia/2gpu.yaml");
     EXPECT_TRUE(spec.ok()) << spec.error().describe();
     spec_ = *spec;
     options_.node_name = "gpu-a";
@@ -71,19 +72,22 @@ class LateBinderTest : public ::testing::Test {
   }
 
   std::unique_ptr<LateBinder> makeBinder() {
-    GpuDaemons daemons{[](const core::GpuDevice& gpu) { return "/run/mpshare/mps/" + gpu.uuid + "/pipe"; },
-                       [this](const core::GpuDevice& gpu) { return down_.count(gpu.index) == 0; }};
+    GpuDaemons daemons{
+        [](const core::GpuDevice& gpu) { return "/run/mpshare/mps/" + gpu.uuid + "/pipe"; },
+        [this](const core::GpuDevice& gpu) { return down_.count(gpu.index) == 0; }};
     return std::make_unique<LateBinder>(
         options_, kGpus, spec_,
         [this]() -> core::Result<std::vector<ContainerDevices>> {
           std::lock_guard lock(mutex_);
-          if (!list_error_.empty()) return core::Error{core::ErrorCode::kUnavailable, "pod-resources", list_error_};
+          if (!list_error_.empty())
+            return core::Error{core::ErrorCode::kUnavailable, "pod-resources", list_error_};
           return held_;
         },
         pods_, daemons);
   }
 
-  void hold(const std::string& pod, std::vector<std::string> slots, const std::string& resource = kResource) {
+  void hold(const std::string& pod, std::vector<std::string> slots,
+            const std::string& resource = kResource) {
     std::lock_guard lock(mutex_);
     held_.push_back({"ml", pod, "main", resource, std::move(slots)});
   }
@@ -137,9 +141,11 @@ TEST_F(LateBinderTest, RefusalsNameThePodAndWhatIsWrong) {
   };
   const std::vector<Case> cases{
       {"slot-000", core::ErrorCode::kInvalidArgument,
-       "ml/bad-index: mpshare.io/gpu-index \"5\" names GPU 5, which node gpu-a does not have (GPUs 0, 1)"},
+       "ml/bad-index: mpshare.io/gpu-index \"5\" names GPU 5, which node gpu-a does not have (GPUs "
+       "0, 1)"},
       {"slot-001", core::ErrorCode::kInvalidArgument,
-       "ml/bad-text: mpshare.io/gpu-index: \"one\" is not a list of distinct GPU ordinals such as \"0\" or \"0,1\""},
+       "ml/bad-text: mpshare.io/gpu-index: \"one\" is not a list of distinct GPU ordinals such as "
+       "\"0\" or \"0,1\""},
       {"slot-002", core::ErrorCode::kNotFound, "ml/gone: pod not found"},
       {"slot-004", core::ErrorCode::kNotFound, "no container holds slot-004"},
       {"slot-099", core::ErrorCode::kInvalidArgument,
@@ -149,7 +155,8 @@ TEST_F(LateBinderTest, RefusalsNameThePodAndWhatIsWrong) {
     auto status = binder->preStart({c.slot});
     ASSERT_FALSE(status.ok()) << c.slot;
     EXPECT_EQ(status.error().code, c.code) << c.slot << ": " << status.error().describe();
-    EXPECT_NE(status.error().describe().find(c.message), std::string::npos) << status.error().describe();
+    EXPECT_NE(status.error().describe().find(c.message), std::string::npos)
+        << status.error().describe();
   }
   EXPECT_TRUE(slotSpecsIn(options_.cdi_dir)->empty());
 
@@ -165,12 +172,16 @@ TEST_F(LateBinderTest, RefusalsNameThePodAndWhatIsWrong) {
 
 TEST_F(LateBinderTest, APodWithoutAnnotationGetsAGpuWithRoomAndTheAnnotation) {
   // GPU0 holds 70 % threads, GPU1 30 %: binpack puts a 30 % pod on GPU0 (fullest that fits).
-  pods_.put(gpuPod("big", {{"mpshare.io/gpu-index", "0"}, {"mpshare.io/thread-percentage", "70"},
+  pods_.put(gpuPod("big", {{"mpshare.io/gpu-index", "0"},
+                           {"mpshare.io/thread-percentage", "70"},
                            {"mpshare.io/memory-limit", "40Gi"}}));
-  pods_.put(gpuPod("small", {{"mpshare.io/gpu-index", "1"}, {"mpshare.io/thread-percentage", "30"},
+  pods_.put(gpuPod("small", {{"mpshare.io/gpu-index", "1"},
+                             {"mpshare.io/thread-percentage", "30"},
                              {"mpshare.io/memory-limit", "8Gi"}}));
-  pods_.put(gpuPod("other-scheduler", {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "8Gi"}}));
-  pods_.put(gpuPod("too-big", {{"mpshare.io/thread-percentage", "80"}, {"mpshare.io/memory-limit", "8Gi"}}));
+  pods_.put(gpuPod("other-scheduler",
+                   {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "8Gi"}}));
+  pods_.put(gpuPod("too-big",
+                   {{"mpshare.io/thread-percentage", "80"}, {"mpshare.io/memory-limit", "8Gi"}}));
   hold("other-scheduler", {"slot-005"});
   hold("too-big", {"slot-006"});
   auto binder = makeBinder();
@@ -183,7 +194,8 @@ TEST_F(LateBinderTest, APodWithoutAnnotationGetsAGpuWithRoomAndTheAnnotation) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, core::ErrorCode::kUnavailable);
   EXPECT_EQ(refused.error().describe(),
-            "ml/too-big: placed without mpshare.io/gpu-index and fits on no GPU: gpu-a: no GPU fits 80% threads / "
+            "ml/too-big: placed without mpshare.io/gpu-index and fits on no GPU: gpu-a: no GPU "
+            "fits 80% threads / "
             "8192 MiB (best: GPU1 has 70% / 73367 MiB free)");
   EXPECT_FALSE(std::filesystem::exists(options_.cdi_dir + "/" + core::cdiSpecFileName(6)));
 }
@@ -214,7 +226,8 @@ TEST_F(LateBinderTest, ConcurrentPodsWithoutAnnotationNeverOvercommitAGpu) {
   // Each asks 40 %: two fit per GPU, so 4 of 6 are placed and 2 refused.
   for (int i = 0; i < 6; ++i) {
     const std::string name = "q" + std::to_string(i);
-    pods_.put(gpuPod(name, {{"mpshare.io/thread-percentage", "40"}, {"mpshare.io/memory-limit", "1Gi"}}));
+    pods_.put(
+        gpuPod(name, {{"mpshare.io/thread-percentage", "40"}, {"mpshare.io/memory-limit", "1Gi"}}));
     hold(name, {core::slotId(i)});
   }
   auto binder = makeBinder();
