@@ -10,3 +10,8 @@ mpshare_test(node_agent_process_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/agent_p
              LIBS mpshare_node_fake_kubelet mpshare_kube_testing mpshare_test_client)
 target_compile_definitions(node_agent_process_test PRIVATE MPSHARE_NODE_BINARY="$<TARGET_FILE:mpshare-node>")
 add_dependencies(node_agent_process_test mpshare-node)
+
+# On a GPU machine only (tests/gpu/run_node_validation.sh); never run by ctest.
+add_executable(mpshare-node-gpu-check ${CMAKE_CURRENT_SOURCE_DIR}/gpu_check.cc)
+target_link_libraries(mpshare-node-gpu-check PRIVATE mpshare_node_host mpshare_node_fake_kubelet
+                                                     mpshare_kube_testing mpshare_warnings)
