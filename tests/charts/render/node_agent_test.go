@@ -53,8 +53,9 @@ func TestNodeAgentDaemonSet(t *testing.T) {
 		{kAgent, s + "priorityClassName", "system-node-critical"},
 		{kAgent, s + "runtimeClassName", "<absent>"},
 		{kAgent, s + "tolerations.0.key", "nvidia.com/gpu"},
-		{kAgent, "spec.updateStrategy.type", "RollingUpdate"},
-		{kAgent, "spec.updateStrategy.rollingUpdate.maxUnavailable", "1"},
+		// Replacing the agent ends its MPS daemons: never by itself on upgrade.
+		{kAgent, "spec.updateStrategy.type", "OnDelete"},
+		{kAgent, "spec.updateStrategy.rollingUpdate", "<absent>"},
 		{kAgent, c + "securityContext.privileged", "true"},
 		{kAgent, c + "image", "ghcr.io/mpshare/mpshare-node:0.1.0"},
 		{kAgent, c + "command", "- mpshare-node"},
