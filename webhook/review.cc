@@ -60,6 +60,32 @@ std::string stringAt(const json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// "namespace/name" of the reviewed pod. The parsed pod carries metadata.name and
+// metadata.namespace; on CREATE the API server may not have set them yet
+// (request.namespace holds the namespace, metadata.generateName the name's
+// prefix), so the body is read again, which only a denial pays for.
+std::string deniedPodKey(std::string_view body, const core::PodView& pod) {
+  std::string namespace_name = pod.namespace_name;
+  std::string name = pod.name;
+  if (namespace_name.empty() || name.empty()) {
+    const json review = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const json* request = review.is_object() && review.contains("request") ? &review["request"]
+                                                                            : nullptr;
+    if (request != nullptr && request->is_object()) {
+      if (namespace_name.empty()) namespace_name = stringAt(*request, "namespace");
+      if (name.empty()) name = stringAt(*request, "name");
+      const auto object = request->find("object");
+      if (name.empty() && object != request->end() && object->is_object()) {
+        const auto metadata = object->find("metadata");
+        if (metadata != object->end() && metadata->is_object()) {
+          name = stringAt(*metadata, "generateName");
+        }
+      }
+    }
+  }
+  return namespace_name + "/" + name;
+}
+
 }  // namespace
 
 std::string_view outcomeLabel(ReviewOutcome outcome) {
@@ -94,8 +120,10 @@ ReviewResult reviewAdmission(std::string_view body, const Config& config) {
   std::string patch = decision.allowed ? buildPatch(decision.edits) : std::string();
   result.body = buildAdmissionResponse(request->uid, decision, patch);
   result.warnings = std::move(decision.warnings);
+  result.uid = std::move(request->uid);
   if (!decision.allowed) {
     result.outcome = ReviewOutcome::kDenied;
+    result.pod = deniedPodKey(body, request->pod);
     result.denial = decision.reason;
     result.denial_message = std::move(decision.message);
   } else {
