@@ -1,0 +1,24 @@
+// mpshare-webhook's YAML configuration (webhook/config.h parseConfig).
+// Invariants: no exception escapes; a parse is deterministic; a refused
+// configuration names what is wrong.
+
+#include <sstream>
+#include <string>
+
+#include "tests/fuzz/fuzz_check.h"
+#include "webhook/config.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(mpshare::fuzz::asText(data, size));
+  mpshare::fuzz::noThrow("webhook parseConfig", [&] {
+    std::istringstream first_in(text);
+    std::istringstream again_in(text);
+    const auto first = mpshare::webhook::parseConfig(first_in);
+    const auto again = mpshare::webhook::parseConfig(again_in);
+    mpshare::fuzz::check(first.ok() == again.ok(), "parseConfig is not deterministic");
+    if (!first.ok()) {
+      mpshare::fuzz::check(!first.error().describe().empty(), "a refused config without a message");
+    }
+  });
+  return 0;
+}
