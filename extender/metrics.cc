@@ -5,7 +5,9 @@ namespace mpshare::extender {
 ExtenderMetrics::ExtenderMetrics(platform::MetricsRegistry& registry)
     : registry_(registry),
       requests_(registry.counter("mpshare_extender_requests_total",
-                                 "Extender calls by verb and outcome.")),
+                                 "Extender calls by verb and outcome (ok, invalid_pod, refused, "
+                                 "bad_request; error only for a fault of the extender or its "
+                                 "binds).")),
       latency_(registry.histogram("mpshare_extender_request_duration_seconds",
                                   "Time to answer an extender call, by verb.",
                                   platform::latencyBuckets())),

@@ -16,7 +16,8 @@ class ExtenderMetrics {
  public:
   explicit ExtenderMetrics(platform::MetricsRegistry& registry);
 
-  // verb: filter|prioritize|bind; outcome: ok|bad_request|error.
+  // verb: filter|prioritize|bind; outcome: ok|invalid_pod|refused|bad_request|error
+  // (ExtenderRoutes says when each applies; error is a fault of the extender).
   void request(const std::string& verb, const std::string& outcome, double seconds);
   // Nodes passed and failed by one filter call.
   void filtered(size_t passed, size_t failed);

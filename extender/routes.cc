@@ -5,6 +5,7 @@
 #include <string>
 
 #include "platform/json_text.h"
+#include "platform/logging.h"
 
 namespace mpshare::extender {
 namespace {
@@ -104,14 +105,15 @@ HttpResponse ExtenderRoutes::handle(const HttpRequest& request) {
     return errorResponse(405, path + " accepts only " + allowed);
   }
   const auto started = std::chrono::steady_clock::now();
+  const char* outcome = "ok";
   HttpResponse response;
   try {
     if (verb_name == "filter") {
-      response = filter(request);
+      response = filter(request, outcome);
     } else if (verb_name == "prioritize") {
-      response = prioritize(request);
+      response = prioritize(request, outcome);
     } else if (verb_name == "bind") {
-      response = bind(request);
+      response = bind(request, outcome);
     } else if (path == "/healthz") {
       response = HttpResponse{200, "text/plain", "ok\n"};
     } else if (path == "/readyz") {
@@ -125,6 +127,8 @@ HttpResponse ExtenderRoutes::handle(const HttpRequest& request) {
   } catch (const std::exception& e) {
     // A bug, not bad input: the scheduler sees it in the Error field and retries.
     const std::string message = std::string("internal error: ") + e.what();
+    outcome = "error";
+    platform::logError("extender request failed", {{"path", path}, {"error", e.what()}});
     if (verb_name == "filter") {
       response = json(200, renderFilterError(message));
     } else if (verb_name == "bind") {
@@ -136,40 +140,55 @@ HttpResponse ExtenderRoutes::handle(const HttpRequest& request) {
   if (!verb_name.empty() && service_.metrics() != nullptr) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const bool has_error = response.status == 200 &&
-                           response.body.find("\"Error\":\"\"") == std::string::npos &&
-                           verb_name != "prioritize";
-    const std::string outcome = response.status == 400                  ? "bad_request"
-                                : (response.status != 200 || has_error) ? "error"
-                                                                        : "ok";
     service_.metrics()->request(verb_name, outcome, seconds);
   }
   return response;
 }
 
-HttpResponse ExtenderRoutes::filter(const HttpRequest& request) {
+HttpResponse ExtenderRoutes::filter(const HttpRequest& request, const char*& outcome) {
   auto args = parseExtenderArgs(request.body);
   if (!args) {
+    outcome = "bad_request";
     return errorResponse(400, "malformed ExtenderArgs: " + args.error().describe());
   }
   const FilterResult result = service_.filter(*args);
+  // The service sets Error only for the pod's own invalid annotations.
+  if (!result.error.empty()) outcome = "invalid_pod";
   return json(200, renderFilterResult(result, *args));
 }
 
-HttpResponse ExtenderRoutes::prioritize(const HttpRequest& request) {
+HttpResponse ExtenderRoutes::prioritize(const HttpRequest& request, const char*& outcome) {
   auto args = parseExtenderArgs(request.body);
   if (!args) {
+    outcome = "bad_request";
     return errorResponse(400, "malformed ExtenderArgs: " + args.error().describe());
   }
   return json(200, renderHostPriorityList(service_.prioritize(*args)));
 }
 
-HttpResponse ExtenderRoutes::bind(const HttpRequest& request) {
+HttpResponse ExtenderRoutes::bind(const HttpRequest& request, const char*& outcome) {
   auto args = parseBindingArgs(request.body);
   if (!args) {
+    outcome = "bad_request";
     return errorResponse(400, "malformed ExtenderBindingArgs: " + args.error().describe());
   }
-  return json(200, renderBindingResult(service_.bind(*args)));
+  BindOutcome result = service_.bindPod(*args);
+  switch (result.status) {
+    case BindStatus::kBound:
+      break;
+    case BindStatus::kInvalid:
+      outcome = "invalid_pod";
+      break;
+    case BindStatus::kBinderError:
+      outcome = "error";
+      break;
+    case BindStatus::kNoFit:
+    case BindStatus::kUnknownPod:
+    case BindStatus::kUnknownNode:
+      outcome = "refused";
+      break;
+  }
+  return json(200, renderBindingResult(result.error));
 }
 
 HttpResponse ExtenderRoutes::state() {

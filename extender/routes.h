@@ -6,6 +6,12 @@
 // A malformed body is a 400 naming what is wrong; an internal failure becomes
 // the Error field (filter, bind) or a 500 (prioritize, whose errors the
 // scheduler only logs). Nothing thrown escapes.
+//
+// Each verb call is counted by outcome (ExtenderMetrics::request): `ok`;
+// `invalid_pod` (the pod's GPU annotations are invalid); `refused` (a bind the
+// scheduler retries: no room left, unknown pod or node); `bad_request` (a
+// malformed body); and `error` only for a fault of the extender or of the API
+// server it binds through, the outcome to alert on.
 
 #include <nlohmann/json.hpp>
 
@@ -25,9 +31,10 @@ class ExtenderRoutes {
   platform::HttpHandler handler();
 
  private:
-  platform::HttpResponse filter(const platform::HttpRequest& request);
-  platform::HttpResponse prioritize(const platform::HttpRequest& request);
-  platform::HttpResponse bind(const platform::HttpRequest& request);
+  // Each sets `outcome` when it is not "ok".
+  platform::HttpResponse filter(const platform::HttpRequest& request, const char*& outcome);
+  platform::HttpResponse prioritize(const platform::HttpRequest& request, const char*& outcome);
+  platform::HttpResponse bind(const platform::HttpRequest& request, const char*& outcome);
   platform::HttpResponse state();
   platform::HttpResponse metrics();
 

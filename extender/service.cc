@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "platform/logging.h"
+
 namespace mpshare::extender {
 namespace {
 
@@ -32,7 +34,53 @@ std::string selectorText(const core::InventoryConfig& inventory) {
   return text;
 }
 
+// Reasons quoted in full in a "no node fits pod" line; the rest are counted.
+constexpr size_t kLoggedReasons = 3;
+
+// The first kLoggedReasons reasons in request order, then how many were left out:
+// "gpu-a: ...; gpu-b: ...; gpu-c: ...; and 2 more".
+std::string reasonsText(const FilterResult& result, const std::vector<std::string>& names) {
+  std::string text;
+  size_t shown = 0;
+  for (const std::string& name : names) {
+    if (shown == kLoggedReasons) break;
+    auto it = result.failed.find(name);
+    if (it == result.failed.end()) {
+      it = result.failed_unresolvable.find(name);
+      if (it == result.failed_unresolvable.end()) continue;
+    }
+    text += (shown++ == 0 ? "" : "; ") + it->second;
+  }
+  const size_t failed = result.failed.size() + result.failed_unresolvable.size();
+  if (failed > shown) text += "; and " + std::to_string(failed - shown) + " more";
+  return text;
+}
+
+std::string gpuList(const std::vector<int>& indices) {
+  std::string text;
+  for (const int index : indices) text += (text.empty() ? "" : ",") + std::to_string(index);
+  return text;
+}
+
 }  // namespace
+
+std::string_view bindStatusLabel(BindStatus status) {
+  switch (status) {
+    case BindStatus::kBound:
+      return "bound";
+    case BindStatus::kNoFit:
+      return "no_fit";
+    case BindStatus::kUnknownPod:
+      return "unknown_pod";
+    case BindStatus::kUnknownNode:
+      return "unknown_node";
+    case BindStatus::kInvalid:
+      return "invalid";
+    case BindStatus::kBinderError:
+      return "binder_error";
+  }
+  return "binder_error";
+}
 
 ExtenderService::ExtenderService(ExtenderConfig config, PodLookup& pods, Binder& binder,
                                  ExtenderMetrics* metrics)
@@ -128,6 +176,7 @@ FilterResult ExtenderService::filter(const ExtenderArgs& args) {
   auto demand = demandOf(args.pod);
   if (!demand) {
     result.error = demand.error().message;
+    platform::logInfo("no node fits pod", {{"pod", args.pod.key()}, {"error", result.error}});
     return result;
   }
   pods_.remember(args.pod);
@@ -163,6 +212,12 @@ FilterResult ExtenderService::filter(const ExtenderArgs& args) {
   }
   if (metrics_ != nullptr) {
     metrics_->filtered(result.passed.size(), result.failed.size() + result.failed_unresolvable.size());
+  }
+  if (result.passed.empty() && !args.node_names.empty()) {
+    platform::logInfo("no node fits pod", {{"pod", args.pod.key()},
+                                           {"demand", want.describe()},
+                                           {"nodes", std::to_string(args.node_names.size())},
+                                           {"reasons", reasonsText(result, args.node_names)}});
   }
   return result;
 }
@@ -201,31 +256,51 @@ std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
   return scores;
 }
 
-std::string ExtenderService::bind(const BindingArgs& args) {
+BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
   const std::string key = args.pod_namespace + "/" + args.pod_name;
-  const auto count = [this](const char* outcome) {
+  // Counts, logs and returns the end of one bind.
+  const auto done = [&](BindStatus status, std::string error, const core::Demand* demand = nullptr,
+                        const std::vector<int>* gpus = nullptr) {
     if (metrics_ != nullptr) {
-      metrics_->bind(outcome);
+      metrics_->bind(std::string(bindStatusLabel(status)));
     }
+    if (status == BindStatus::kBound) {
+      platform::LogFields fields{{"pod", key}, {"node", args.node}};
+      if (demand != nullptr && gpus != nullptr) {
+        fields.emplace_back("gpu", gpuList(*gpus));
+        fields.emplace_back("demand", demand->describe());
+      }
+      platform::logInfo("pod bound", fields);
+    } else {
+      platform::logWarn("bind refused", {{"pod", key},
+                                         {"node", args.node},
+                                         {"outcome", std::string(bindStatusLabel(status))},
+                                         {"error", error}});
+    }
+    return BindOutcome{status, std::move(error)};
   };
   const std::optional<core::PodView> pod = pods_.find(args.pod_uid, args.pod_namespace, args.pod_name);
   if (!pod) {
-    count("unknown_pod");
-    return "pod " + key + " (uid " + args.pod_uid +
-           ") was not seen by filter or prioritize, so its GPU demand is unknown; retry scheduling it";
+    return done(BindStatus::kUnknownPod,
+                "pod " + key + " (uid " + args.pod_uid +
+                    ") was not seen by filter or prioritize, so its GPU demand is unknown; retry "
+                    "scheduling it");
   }
   auto demand = demandOf(*pod);
   if (!demand) {
-    count("invalid");
-    return demand.error().message;
+    return done(BindStatus::kInvalid, demand.error().message);
   }
   if (!demand->has_value()) {
     const core::Status bound = binder_.bind(BindRequest{&*pod, args.node, {}});
-    count(bound ? "bound" : "binder_error");
-    return bound ? "" : "binding " + key + " to " + args.node + ": " + bound.error().describe();
+    if (!bound) {
+      return done(BindStatus::kBinderError,
+                  "binding " + key + " to " + args.node + ": " + bound.error().describe());
+    }
+    return done(BindStatus::kBound, "");
   }
   const std::string uid = pod->uid.empty() ? "key:" + key : pod->uid;
   std::string error;
+  BindStatus refusal = BindStatus::kNoFit;
   std::optional<core::Reservation> reserved;
   bool already = false;
   ledger_.write([&](core::LedgerState& state) {
@@ -241,6 +316,7 @@ std::string ExtenderService::bind(const BindingArgs& args) {
     const core::NodeState* node = state.node(args.node);
     if (node == nullptr) {
       error = notCandidate(args.node);
+      refusal = BindStatus::kUnknownNode;
       return;
     }
     const core::NodeChoice choice = policy_->choose(*node, **demand);
@@ -257,19 +333,17 @@ std::string ExtenderService::bind(const BindingArgs& args) {
     reserved = std::move(*result);
   });
   if (!reserved) {
-    count(error.find("not an MPS-shared") != std::string::npos ? "unknown_node" : "no_fit");
-    return error;
+    return done(refusal, std::move(error));
   }
   const core::Status bound = binder_.bind(BindRequest{&*pod, args.node, reserved->gpu_indices});
   if (!bound) {
     if (!already) {
       ledger_.release(uid);
     }
-    count("binder_error");
-    return "binding " + key + " to " + args.node + ": " + bound.error().describe();
+    return done(BindStatus::kBinderError,
+                "binding " + key + " to " + args.node + ": " + bound.error().describe());
   }
-  count("bound");
-  return "";
+  return done(BindStatus::kBound, "", &**demand, &reserved->gpu_indices);
 }
 
 }  // namespace mpshare::extender

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ledger.h"
@@ -18,6 +19,23 @@
 #include "extender/wire.h"
 
 namespace mpshare::extender {
+
+// How a bind ended; bindStatusLabel() gives mpshare_extender_binds_total's label.
+enum class BindStatus {
+  kBound,        // reserved and committed
+  kNoFit,        // the node has no room left for the pod (another bind took it)
+  kUnknownPod,   // not seen by filter or prioritize
+  kUnknownNode,  // not a node mpshare manages
+  kInvalid,      // the pod's GPU annotations are invalid
+  kBinderError,  // the Binder (the API server, in cluster mode) refused or failed
+};
+// "bound", "no_fit", "unknown_pod", "unknown_node", "invalid", "binder_error".
+std::string_view bindStatusLabel(BindStatus status);
+
+struct BindOutcome {
+  BindStatus status = BindStatus::kBound;
+  std::string error;  // "" when bound; else the text for the Error field
+};
 
 class ExtenderService : public InventorySink {
  public:
@@ -33,12 +51,22 @@ class ExtenderService : public InventorySink {
 
   // Which candidate nodes can take the pod. Nodes form: the request's nodes are
   // also upserted into the inventory. A pod asking for no GPU passes everywhere.
+  // A filter that leaves no node is logged at INFO, one line with the pod and
+  // the first reasons:
+  //   no node fits pod pod=ml/p demand="30% threads / 4096 MiB" nodes=5
+  //     reasons="gpu-a: ...; gpu-b: ...; gpu-c: ...; and 2 more"
+  // (or error="..." for a pod whose annotations are invalid). result.error is
+  // set only for such a pod.
   FilterResult filter(const ExtenderArgs& args);
   // 0..10 per candidate; 0 where the pod does not fit.
   std::vector<HostScore> prioritize(const ExtenderArgs& args);
-  // Chooses the GPU, reserves it and commits through the Binder. Returns "" on
-  // success or the text for the Error field (the scheduler then retries the pod).
-  std::string bind(const BindingArgs& args);
+  // Chooses the GPU, reserves it and commits through the Binder. Each bind is
+  // logged, one line: INFO `pod bound pod=ml/p node=gpu-a gpu=0 demand="30% threads
+  // / 4096 MiB"`, or WARN `bind refused pod=ml/p node=gpu-a outcome=no_fit
+  // error="..."` (the scheduler then retries the pod).
+  BindOutcome bindPod(const BindingArgs& args);
+  // bindPod's Error field text: "" on success.
+  std::string bind(const BindingArgs& args) { return bindPod(args).error; }
 
   [[nodiscard]] const ExtenderConfig& config() const { return config_; }
   [[nodiscard]] core::Ledger& ledger() { return ledger_; }
