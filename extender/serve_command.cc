@@ -1,6 +1,7 @@
 #include "extender/serve_command.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@ namespace mpshare::extender {
 const char* serveUsage() {
   return R"(  mpshare-extender serve --listen ADDR:PORT [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
                          [--config FILE] [--kubeconfig FILE | --standalone [--nodes FILE]]
+                         [--max-connections N] [--shutdown-timeout SECONDS]
       Serve POST {urlPrefix}/filter, /prioritize, /bind and GET /healthz, /readyz,
       /metrics, /state. By default (cluster mode) nodes and pods are watched and
       pods bound through the API server found in --kubeconfig FILE, else
@@ -24,6 +26,10 @@ const char* serveUsage() {
       from --nodes (a NodeList in YAML or JSON); binds are kept in memory.
       ADDR:PORT: 127.0.0.1:8888, [::1]:8888 or :8888 (every address). HTTPS with
       --tls-cert and --tls-key; --client-ca also asks clients for certificates.
+      --max-connections (default 1024): connections past it are closed
+      unanswered. On SIGTERM /readyz fails, the listener closes and requests in
+      flight are answered within --shutdown-timeout (default 20, below the
+      pod's termination grace period), then exit 0.
 )";
 }
 
@@ -65,6 +71,18 @@ core::Status parseListen(const std::string& text, platform::ServerOptions& serve
   return {};
 }
 
+// A whole number in [low, high] for `flag`.
+core::Result<size_t> parseCount(const std::string& flag, const std::string& text, size_t low,
+                                size_t high) {
+  size_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < low || value > high) {
+    return invalidArgument(flag, "expected a whole number " + std::to_string(low) + "-" +
+                                     std::to_string(high) + ", got \"" + text + "\"");
+  }
+  return value;
+}
+
 }  // namespace
 
 core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& args) {
@@ -89,10 +107,11 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
     }
     if (flag != "--listen" && flag != "--tls-cert" && flag != "--tls-key" &&
         flag != "--client-ca" && flag != "--config" && flag != "--nodes" &&
-        flag != "--kubeconfig") {
+        flag != "--kubeconfig" && flag != "--max-connections" && flag != "--shutdown-timeout") {
       return invalidArgument(flag,
                              "unknown flag (serve takes --listen, --tls-cert, --tls-key, "
-                             "--client-ca, --config, --standalone, --nodes, --kubeconfig)");
+                             "--client-ca, --config, --standalone, --nodes, --kubeconfig, "
+                             "--max-connections, --shutdown-timeout)");
     }
     if (!inline_value && i + 1 >= args.size()) {
       return invalidArgument(flag, "needs a value");
@@ -113,6 +132,14 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
       options.config_file = value;
     } else if (flag == "--kubeconfig") {
       options.kubeconfig = value;
+    } else if (flag == "--max-connections") {
+      auto count = parseCount(flag, value, 1, 1000000);
+      if (!count) return count.error();
+      options.server.max_connections = *count;
+    } else if (flag == "--shutdown-timeout") {
+      auto seconds = parseCount(flag, value, 0, 3600);
+      if (!seconds) return seconds.error();
+      options.server.shutdown_timeout = std::chrono::seconds(*seconds);
     } else {
       options.nodes_file = value;
     }
@@ -201,7 +228,10 @@ int runServeCommand(int argc, char** argv) {
                      {"mode", "standalone"}});
   const int signal_number = stop_signals.wait();
   platform::logInfo("mpshare-extender stopping", {{"signal", std::to_string(signal_number)}});
-  server->stop();
+  // The server fails /readyz, closes its listener and answers what is in
+  // flight, within --shutdown-timeout.
+  const bool drained = server->stop();
+  platform::logInfo("mpshare-extender stopped", {{"drained", drained ? "true" : "false"}});
   return 0;
 }
 

@@ -60,6 +60,26 @@ struct ServerOptions {
   std::chrono::milliseconds tls_reload_interval = std::chrono::seconds(1);
   // Threads serving connections and running the handler (see kDefaultHttpThreads).
   size_t threads = kDefaultHttpThreads;
+  // Open connections past this are accepted and closed at once, unanswered
+  // (a TLS client sees the handshake fail); each costs ~50-75 KiB with TLS.
+  // The process's soft open-file limit is raised to its hard limit at start.
+  size_t max_connections = 1024;
+  // A TLS handshake must complete within this, or the connection is closed.
+  std::chrono::milliseconds handshake_timeout = std::chrono::seconds(10);
+  // A kept-alive connection may wait this long for its next request, then it
+  // is closed without a reply. Below the 90 s the Go clients of the API
+  // server and kube-scheduler keep idle connections, so they see it closed.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  // Once a request's first byte has arrived, its headers, and then its body,
+  // must each arrive within this; else 408 {"error": "request not received
+  // within N ms"} and the connection is closed.
+  std::chrono::milliseconds read_timeout = std::chrono::seconds(10);
+  // How long stop() lets requests in flight finish before it cuts them off.
+  std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(20);
+  // From stop() on, requests for this path get 503 {"error": "shutting down"}
+  // without reaching the handler, so readiness fails before the listener
+  // closes. Empty = none.
+  std::string readiness_path = "/readyz";
 };
 
 class HttpServer {
@@ -67,9 +87,14 @@ class HttpServer {
   virtual ~HttpServer() = default;
   // The bound port (useful with port 0).
   [[nodiscard]] virtual uint16_t port() const = 0;
-  // Stops accepting and waits for in-flight requests. Idempotent; the
-  // destructor calls it.
-  virtual void stop() = 0;
+  // Drains and stops, within ServerOptions::shutdown_timeout: readiness_path
+  // answers 503; the listener closes; requests in flight, and those that
+  // arrive on open connections meanwhile, are answered with
+  // `Connection: close`; a connection left idle closes after at most 1 s
+  // more; then the threads end. Connections still open at the deadline are
+  // cut. Returns false when it had to cut some. Idempotent; the destructor
+  // calls it.
+  virtual bool stop() = 0;
   // describeCertificate() of the certificate new TLS handshakes get
   // ("CN=localhost serial=1A2B"), or "" for plain HTTP.
   [[nodiscard]] virtual std::string servingCertificate() const { return ""; }

@@ -1,11 +1,13 @@
 // mpshare-webhook: wires config, routes and the HTTPS server together.
 //   mpshare-webhook serve --listen ADDR:PORT --tls-cert F --tls-key F [--config F]
 //                         [--metrics-listen ADDR:PORT] [--threads N]
+//                         [--max-connections N] [--shutdown-timeout SECONDS]
 //   mpshare-webhook review [--config F] [--pod FILE]   (AdmissionReview on stdin, or a
 //                                                       Pod manifest -> response on stdout)
 //   mpshare-webhook --help | --version; SUBCOMMAND --help
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -37,12 +39,17 @@ using mpshare::webhook::Config;
 constexpr const char* kServeUsage =
     R"(  mpshare-webhook serve --listen ADDR:PORT --tls-cert FILE --tls-key FILE
                         [--config FILE] [--metrics-listen ADDR:PORT] [--threads N]
+                        [--max-connections N] [--shutdown-timeout SECONDS]
       Serve POST /mutate, GET /healthz, GET /readyz over HTTPS (TLS 1.2+); the
       certificate and key are re-read when their files change. Prometheus metrics
       are served over plain HTTP on --metrics-listen at GET /metrics. --threads
       (1-256, default 4) serve connections and reviews: match the CPUs the
-      webhook may use; more only adds latency. ADDR:PORT: 127.0.0.1:8443,
-      [::1]:8443 or :8443 (every address).
+      webhook may use; more only adds latency. --max-connections (default
+      1024): connections past it are closed unanswered. On SIGTERM /readyz
+      fails, the listener closes and requests in flight are answered within
+      --shutdown-timeout (default 20, below the pod's termination grace
+      period), then exit 0. ADDR:PORT: 127.0.0.1:8443, [::1]:8443 or :8443
+      (every address).
 )";
 
 constexpr const char* kReviewUsage = R"(  mpshare-webhook review [--config FILE] [--pod FILE]
@@ -163,6 +170,23 @@ size_t parseThreads(const std::map<std::string, std::string>& flags) {
   return static_cast<size_t>(threads);
 }
 
+// A whole number `flag` in [low, high], or `fallback` when not given.
+size_t parseCount(const std::map<std::string, std::string>& flags, const std::string& flag,
+                  size_t low, size_t high, size_t fallback) {
+  auto it = flags.find(flag);
+  if (it == flags.end()) return fallback;
+  const std::string& text = it->second;
+  const bool digits = !text.empty() && text.size() <= 9 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+  const size_t value = digits ? std::stoul(text) : 0;
+  if (!digits || value < low || value > high) {
+    throw UsageError{flag + ": expected a whole number " + std::to_string(low) + "-" +
+                         std::to_string(high) + ", got \"" + text + "\"",
+                     "serve"};
+  }
+  return value;
+}
+
 // The pod manifest of `review --pod FILE` ("-": stdin) as an AdmissionReview, and
 // the pod's namespace/name for the summary.
 std::pair<std::string, std::string> podReview(const std::string& file) {
@@ -205,7 +229,8 @@ int review(int argc, char** argv) {
 int serve(int argc, char** argv) {
   const auto flags = parseFlags(
       argc, argv, 2,
-      {"--listen", "--tls-cert", "--tls-key", "--config", "--metrics-listen", "--threads"},
+      {"--listen", "--tls-cert", "--tls-key", "--config", "--metrics-listen", "--threads",
+       "--max-connections", "--shutdown-timeout"},
       "serve");
   require(flags, "--listen", "serve");
   const auto [host, port] = parseAddress("--listen", flags.at("--listen"), "serve");
@@ -216,6 +241,12 @@ int serve(int argc, char** argv) {
     metrics_address = parseAddress("--metrics-listen", flags.at("--metrics-listen"), "serve");
   }
   const size_t threads = parseThreads(flags);
+  const mpshare::platform::ServerOptions defaults;
+  const size_t max_connections =
+      parseCount(flags, "--max-connections", 1, 1000000, defaults.max_connections);
+  const auto shutdown_timeout = std::chrono::seconds(parseCount(
+      flags, "--shutdown-timeout", 0, 3600,
+      std::chrono::duration_cast<std::chrono::seconds>(defaults.shutdown_timeout).count()));
   const Config config = loadConfig(flags);
 
   const mpshare::platform::StopSignals stop_signals;  // before any thread starts
@@ -228,6 +259,8 @@ int serve(int argc, char** argv) {
   options.port = port;
   options.tls = mpshare::platform::TlsFiles{flags.at("--tls-cert"), flags.at("--tls-key"), ""};
   options.threads = threads;
+  options.max_connections = max_connections;
+  options.shutdown_timeout = shutdown_timeout;
   // The server refuses a larger body before reading it all, with HTTP 400
   // "request body exceeds N bytes" naming exactly this limit. Such requests
   // never reach the route, so they are not in mpshare_webhook_requests_total.
@@ -242,6 +275,8 @@ int serve(int argc, char** argv) {
       metrics_options.host = metrics_address->first;
       metrics_options.port = metrics_address->second;
       metrics_options.threads = 1;  // one scrape every few seconds
+      metrics_options.max_connections = 64;
+      metrics_options.shutdown_timeout = shutdown_timeout;
       metrics_server = mpshare::platform::startHttpServer(
           metrics_options,
           [&routes](const mpshare::platform::HttpRequest& r) { return routes.handleMetrics(r); });
@@ -255,9 +290,12 @@ int serve(int argc, char** argv) {
                                          {"certificate", server->servingCertificate()}});
   const int signal_number = stop_signals.wait();
   mpshare::platform::logInfo("stopping", {{"signal", std::to_string(signal_number)}});
+  // Not ready first; then the server closes its listener and answers what is
+  // in flight (its own /readyz answers 503 meanwhile), within the timeout.
   routes.setReady(false);
-  server->stop();
+  const bool drained = server->stop();
   if (metrics_server) metrics_server->stop();
+  mpshare::platform::logInfo("stopped", {{"drained", drained ? "true" : "false"}});
   return 0;
 }
 

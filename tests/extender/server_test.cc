@@ -3,12 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "extender/node_file.h"
 #include "extender/standalone_extender.h"
 #include "platform/http_server.h"
+#include "platform/self_signed_cert.h"
 #include "tests/platform/test_client.h"
 
 namespace mpshare::extender {
@@ -81,6 +87,82 @@ items:
   EXPECT_EQ(state["nodes"][0]["gpus"][0]["reserved"]["threadPercent"], 90);
   EXPECT_EQ(state["nodes"][0]["gpus"][0]["reserved"]["memoryMiB"], 6 * 2048);
   server->stop();
+}
+
+// SIGTERM's drain as the extender's serve runs it: the scheduler keeps
+// filtering on kept-alive TLS connections while the server stops; /readyz
+// turns 503 at once, and every request sent is answered.
+TEST(ServerTest, StopUnderLoadFailsReadinessAndAnswersEveryRequestSent) {
+  signal(SIGPIPE, SIG_IGN);
+  auto nodes = parseNodeList(R"(
+items:
+- metadata:
+    name: gpu-1
+    labels: {mpshare.io/mps: enabled, nvidia.com/gpu.count: "2", nvidia.com/gpu.memory: "40960",
+             nvidia.com/gpu.replicas: "48"}
+)");
+  ASSERT_TRUE(nodes.ok());
+  StaticNodeSource source(*nodes);
+  auto extender = StandaloneExtender::create(ExtenderConfig{}, &source);
+  ASSERT_TRUE(extender.ok());
+  const std::string dir = platform::testing::makeTempDir();
+  const auto bundle = platform::writeSelfSignedBundle(dir);
+  platform::ServerOptions options;
+  options.tls = platform::TlsFiles{bundle.cert_file, bundle.key_file, ""};
+  auto server = platform::startHttpServer(options, (*extender)->routes().handler());
+  const uint16_t port = server->port();
+  ClientOptions tls;
+  tls.ca_file = bundle.ca_file;
+  TestConnection probe(port, tls);  // like the kubelet's, idle when the stop begins
+  ASSERT_EQ(probe.request("GET", "/readyz").status, 200);
+
+  const json args{{"Pod", podJson(1)}, {"Nodes", nullptr}, {"NodeNames", {"gpu-1"}}};
+  std::atomic<int> answered{0}, unanswered{0}, refused{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      for (;;) {
+        std::unique_ptr<TestConnection> connection;
+        try {
+          connection = std::make_unique<TestConnection>(port, tls);
+        } catch (const std::runtime_error&) {
+          ++refused;  // nothing sent
+          return;
+        }
+        for (;;) {
+          platform::testing::ClientResponse reply;
+          try {
+            reply = connection->request("POST", "/scheduler/filter", args.dump(),
+                                        {{"Content-Type", "application/json"}});
+          } catch (const std::runtime_error&) {
+            ++unanswered;
+            break;
+          }
+          ++answered;
+          EXPECT_EQ(reply.status, 200);
+          if (reply.headers["connection"] == "close") break;
+        }
+      }
+    });
+  }
+  while (answered.load() < 100) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::future<bool> stopped = std::async(std::launch::async, [&] { return server->stop(); });
+  // Once new connections are refused, stop() has begun.
+  for (int i = 0; i < 1000; ++i) {
+    try {
+      TestConnection attempt(port, tls);
+    } catch (const std::runtime_error&) {
+      break;
+    }
+  }
+  const auto readiness = probe.request("GET", "/readyz");
+  EXPECT_EQ(readiness.status, 503);
+  EXPECT_EQ(readiness.headers.at("connection"), "close");
+  for (auto& thread : clients) thread.join();
+  EXPECT_TRUE(stopped.get());
+  EXPECT_EQ(unanswered.load(), 0);
+  EXPECT_EQ(refused.load(), 4);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

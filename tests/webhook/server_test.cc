@@ -1,15 +1,22 @@
 // The webhook served for real: the platform HTTPS server with a real TLS client,
 // certificate rotation, malformed bodies, and the metrics listener checked by promtool.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "platform/http_server.h"
 #include "platform/metrics.h"
@@ -168,6 +175,92 @@ TEST_F(WebhookServerTest, MetricsCountOutcomesAndPassPromtool) {
   const std::string cmd = "promtool check metrics < " + file + " > " + dir_ + "/out.txt 2>&1";
   EXPECT_EQ(std::system(cmd.c_str()), 0) << readFile(dir_ + "/out.txt");
   EXPECT_EQ(readFile(dir_ + "/out.txt"), "");
+}
+
+// `mpshare-webhook serve` itself, SIGTERM while clients keep sending reviews on
+// kept-alive connections: every review sent is answered (the last ones with
+// Connection: close), new connections are then refused, and it exits 0.
+TEST(WebhookProcessTest, SigtermUnderLoadAnswersEveryReviewSentAndExitsZero) {
+  // The binary sits beside tests/ in the build tree.
+  const fs::path binary =
+      fs::read_symlink("/proc/self/exe").parent_path().parent_path().parent_path() /
+      "webhook/mpshare-webhook";
+  if (!fs::exists(binary)) GTEST_SKIP() << binary << " not built";
+  signal(SIGPIPE, SIG_IGN);
+  const std::string dir = platform::testing::makeTempDir();
+  const auto bundle = platform::writeSelfSignedBundle(dir);
+  const std::string err_file = dir + "/err";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int fd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || dup2(fd, 2) < 0) _exit(126);
+    execl(binary.c_str(), "mpshare-webhook", "serve", "--listen", "127.0.0.1:0", "--tls-cert",
+          bundle.cert_file.c_str(), "--tls-key", bundle.key_file.c_str(), "--threads", "2",
+          "--shutdown-timeout", "5", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  uint16_t port = 0;
+  const std::regex serving(R"(serving listen=127\.0\.0\.1:(\d+))");
+  for (int i = 0; i < 400 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::smatch m;
+    const std::string log = readFile(err_file);
+    if (std::regex_search(log, m, serving)) port = static_cast<uint16_t>(std::stoi(m[1]));
+  }
+  ASSERT_NE(port, 0) << readFile(err_file);
+  ClientOptions tls;
+  tls.ca_file = bundle.ca_file;
+  const std::string review = readFile(kFixtures / "create-annotated" / "request.json");
+  const json want = json::parse(readFile(kFixtures / "create-annotated" / "response.json"));
+
+  std::atomic<int> answered{0}, unanswered{0}, wrong{0}, refused{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i) {
+    clients.emplace_back([&] {
+      for (;;) {
+        std::unique_ptr<TestConnection> connection;
+        try {
+          connection = std::make_unique<TestConnection>(port, tls);
+        } catch (const std::runtime_error&) {
+          ++refused;  // nothing sent
+          return;
+        }
+        for (;;) {
+          platform::testing::ClientResponse response;
+          try {
+            response = connection->request("POST", "/mutate?timeout=10s", review,
+                                           {{"Content-Type", "application/json"}});
+          } catch (const std::runtime_error&) {
+            ++unanswered;
+            break;
+          }
+          ++answered;
+          if (response.status != 200 || json::parse(response.body) != want) ++wrong;
+          if (response.headers["connection"] == "close") break;
+        }
+      }
+    });
+  }
+  while (answered.load() < 300) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  kill(pid, SIGTERM);
+  for (auto& t : clients) t.join();
+  int status = 0;
+  for (int i = 0; i < 400 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ADD_FAILURE() << "serve did not stop within 10 s of SIGTERM";
+  }
+  EXPECT_EQ(unanswered.load(), 0);
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(refused.load(), 4);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << readFile(err_file);
+  EXPECT_NE(readFile(err_file).find("stopped drained=true"), std::string::npos)
+      << readFile(err_file);
+  fs::remove_all(dir);
 }
 
 }  // namespace
