@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/demand.h"
+#include "core/gpu_device.h"
 #include "core/inventory.h"
 #include "core/quantity.h"
 #include "platform/kube_json.h"
@@ -82,7 +83,9 @@ Result<std::vector<SimNode>> parseNodeList(std::istream& in, std::string_view so
     }
     SimNode node;
     node.name = view->name;
-    if (view->labels.contains(std::string(core::kGpuCountLabel))) {
+    // GPU nodes carry mpshare-node's count label or GPU Feature Discovery's.
+    if (view->labels.contains(std::string(core::kAgentGpuCountLabel)) ||
+        view->labels.contains(std::string(core::kGpuCountLabel))) {
       auto capacity = core::nodeCapacityFromLabels(*view, config);
       if (!capacity) {
         return core::invalidArgument(where, capacity.error().describe());

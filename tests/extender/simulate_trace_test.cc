@@ -143,6 +143,27 @@ items:
   EXPECT_EQ((*pods)[1].cpu_milli, 2000);
 }
 
+TEST(KubeLists, NodesLabelledOnlyByTheNodeAgentHaveGpus) {
+  std::istringstream nodes_in(R"(kind: List
+items:
+- kind: Node
+  metadata:
+    name: gpu-agent
+    labels:
+      mpshare.io/gpu.count: "4"
+      mpshare.io/gpu.memory: "81559"
+      mpshare.io/gpu.clients: "48"
+      mpshare.io/gpu.product: NVIDIA-H100-80GB-HBM3
+)");
+  auto nodes = parseNodeList(nodes_in, "nodes.yaml");
+  ASSERT_TRUE(nodes.ok()) << nodes.error().describe();
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ((*nodes)[0].gpus, 4);
+  EXPECT_EQ((*nodes)[0].gpu_memory_mib, 81559);
+  EXPECT_EQ((*nodes)[0].clients_per_gpu, 48);
+  EXPECT_EQ((*nodes)[0].model, "NVIDIA-H100-80GB-HBM3");
+}
+
 TEST(KubeLists, ErrorsNameTheItemAndField) {
   std::istringstream bad_label(R"(items:
 - metadata:
