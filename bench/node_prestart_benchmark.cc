@@ -8,9 +8,10 @@
 // Everything is real but the kubelet (a gRPC stub) and the API server (the
 // in-process test server, HTTPS on 127.0.0.1).
 //
-//   node_prestart_benchmark [--pods 110] [--gpus 8] [--calls 3000] [--parallel 16]
+//   node_prestart_benchmark [--pods 110] [--gpus 8] [--calls 3000] [--parallel 16] [--cdi-on-disk]
 
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -132,7 +133,12 @@ int main(int argc, char** argv) {
   if (!kubelet_pod_resources.start().ok()) return 1;
   node::PodResourcesClient pod_resources(sockets.file("pod-resources.sock"));
 
-  const std::string cdi_dir = sockets.file("cdi");
+  // /var/run/cdi is a tmpfs on a node (/var/run -> /run); --cdi-on-disk puts
+  // the specs on the build machine's disk instead, to show what that costs.
+  const bool on_disk = std::find(argv, argv + argc, std::string("--cdi-on-disk")) != argv + argc;
+  const std::string cdi_dir = on_disk || !std::filesystem::is_directory("/dev/shm")
+                                  ? sockets.file("cdi")
+                                  : "/dev/shm/mpshare-bench-cdi-" + std::to_string(::getpid());
   std::filesystem::create_directories(cdi_dir);
   node::BinderOptions options;
   options.node_name = "gpu-a";
@@ -183,7 +189,7 @@ int main(int argc, char** argv) {
     return failures.load();
   };
   std::cout << "PreStartContainer, request to reply: " << pod_count << " pods on " << gpu_count << " GPUs ("
-            << binder.slotCount() << " slots)\n";
+            << binder.slotCount() << " slots), specs in " << cdi_dir << "\n";
   const int requests_before = api.requests();
   int failures = measure(1);
   failures += measure(parallel);
@@ -191,6 +197,7 @@ int main(int argc, char** argv) {
             << " (pods come from the node's cache)\n";
   server.stop();
   pods.stop();
+  if (!on_disk) std::filesystem::remove_all(cdi_dir);
 
   return failures == 0 ? 0 : 1;
 }
