@@ -1,14 +1,15 @@
 // The HttpServer interface on Boost.Asio and Boost.Beast's HTTP/1.1 parser,
 // over OpenSSL.
 //
-// Each server runs `threads` threads, each with its own io_context; accepted
-// connections are dealt to them in turn. A connection is a Session: TLS
-// handshake, then read a request, run the route on the same thread, write
-// the reply, and again while the client keeps the connection alive.
-// Requests on one connection are answered in order; connections on
-// different threads run in parallel. A route that blocks holds its thread,
-// and with it the other connections dealt to that thread. The reply is written as one buffer, so
-// with TLS it leaves as one record and usually one segment.
+// Each server runs `threads` threads, each with its own io_context, and one
+// more that accepts connections and deals them to those in turn. A
+// connection is a Session: TLS handshake, then read a request, run the route
+// on the same thread, write the reply, and again while the client keeps the
+// connection alive. Requests on one connection are answered in order;
+// connections on different threads run in parallel. A route that blocks
+// holds its thread, and with it the other connections dealt to that thread.
+// The reply is written as one buffer, so with TLS it leaves as one record and
+// usually one segment.
 //
 // Every stage of a connection has a deadline (handshake, idle between
 // requests, reading a request, writing a reply, closing), kept by one timer
@@ -526,7 +527,8 @@ class AsioHttpServer final : public HttpServer {
       workers_.push_back(std::make_unique<Worker>());
       keep_running_.emplace_back(asio::make_work_guard(workers_.back()->context));
     }
-    acceptor_.emplace(workers_.front()->context);
+    keep_running_.emplace_back(asio::make_work_guard(accept_context_));
+    acceptor_.emplace(accept_context_);
     retry_timer_.emplace(acceptor_->get_executor());
     trim_timer_.emplace(acceptor_->get_executor());
     try {
@@ -543,6 +545,7 @@ class AsioHttpServer final : public HttpServer {
     for (auto& worker : workers_) {
       threads_.emplace_back([&worker] { worker->context.run(); });
     }
+    threads_.emplace_back([this] { accept_context_.run(); });
   }
 
   ~AsioHttpServer() override { stop(); }
@@ -590,6 +593,7 @@ class AsioHttpServer final : public HttpServer {
                {"timeout", describeDuration(state_->options.shutdown_timeout)}});
     }
     for (auto& worker : workers_) worker->context.stop();
+    accept_context_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
     keep_running_.clear();
@@ -602,7 +606,7 @@ class AsioHttpServer final : public HttpServer {
 
  private:
   void bind(const ServerOptions& options) {
-    tcp::resolver resolver(workers_.front()->context);
+    tcp::resolver resolver(accept_context_);
     const auto endpoints =
         resolver.resolve(options.host, std::to_string(options.port),
                          tcp::resolver::passive | tcp::resolver::numeric_service);
@@ -700,6 +704,9 @@ class AsioHttpServer final : public HttpServer {
   // on one thread, with no hand-offs between threads (which cost a wake-up
   // and the route's data cache each time).
   std::vector<std::unique_ptr<Worker>> workers_;
+  // Accepting has a thread of its own, so a slow route never delays it, nor
+  // stop() closing the listener.
+  asio::io_context accept_context_{1};
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running_;
   size_t next_worker_ = 0;  // touched only on the acceptor's thread
   size_t refused_ = 0;      // since the limit was last reached; acceptor's thread
