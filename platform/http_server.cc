@@ -25,11 +25,11 @@
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -331,10 +331,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     timed_out_ = false;
     if (requestBytesBuffered()) return readHeader();
     if (buffer_.capacity() > kKeptBufferBytes) buffer_.shrink_to_fit();
-    enter(Phase::kIdle, state_->stopping.load(std::memory_order_relaxed)
-                            ? std::min<std::chrono::milliseconds>(state_->options.idle_timeout,
-                                                                  kStopLinger)
-                            : state_->options.idle_timeout);
+    enter(Phase::kIdle,
+          state_->stopping.load(std::memory_order_relaxed)
+              ? std::min<std::chrono::milliseconds>(state_->options.idle_timeout, kStopLinger)
+              : state_->options.idle_timeout);
     lowest().socket().async_wait(tcp::socket::wait_read,
                                  [self = this->shared_from_this()](beast::error_code ec) {
                                    if (ec || self->phase_ != Phase::kIdle) return;

@@ -227,11 +227,11 @@ int review(int argc, char** argv) {
 }
 
 int serve(int argc, char** argv) {
-  const auto flags = parseFlags(
-      argc, argv, 2,
-      {"--listen", "--tls-cert", "--tls-key", "--config", "--metrics-listen", "--threads",
-       "--max-connections", "--shutdown-timeout"},
-      "serve");
+  const auto flags =
+      parseFlags(argc, argv, 2,
+                 {"--listen", "--tls-cert", "--tls-key", "--config", "--metrics-listen",
+                  "--threads", "--max-connections", "--shutdown-timeout"},
+                 "serve");
   require(flags, "--listen", "serve");
   const auto [host, port] = parseAddress("--listen", flags.at("--listen"), "serve");
   require(flags, "--tls-cert", "serve");

@@ -3,20 +3,19 @@
 // handshake timeouts, and no TLS session resumption.
 
 #include <arpa/inet.h>
-#include <csignal>
-#include <cstdio>
-#include <fstream>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -150,9 +149,8 @@ TEST_F(HttpServerShutdownTest, StopFailsReadinessThenFinishesTheRequestInFlight)
   const uint16_t port = server->port();
   TestConnection probe(port, tlsClient());  // kept alive, idle when stop() begins
   ASSERT_EQ(probe.request("GET", "/readyz").status, 200);
-  std::future<testing::ClientResponse> slow = std::async(std::launch::async, [&] {
-    return fetch(port, tlsClient(), "POST", "/slow", "x");
-  });
+  std::future<testing::ClientResponse> slow = std::async(
+      std::launch::async, [&] { return fetch(port, tlsClient(), "POST", "/slow", "x"); });
   while (!entered) std::this_thread::sleep_for(1ms);
   std::future<bool> stopped = std::async(std::launch::async, [&] { return server->stop(); });
   // The listener closes first thing in stop().
