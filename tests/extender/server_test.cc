@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "extender/node_file.h"
+#include "extender/serve_command.h"
 #include "extender/standalone_extender.h"
 #include "platform/http_server.h"
 #include "platform/self_signed_cert.h"
@@ -163,6 +164,37 @@ items:
   EXPECT_EQ(unanswered.load(), 0);
   EXPECT_EQ(refused.load(), 4);
   std::filesystem::remove_all(dir);
+}
+
+TEST(ServerTest, ServeFlagsSetTheConnectionLimitAndTheShutdownTimeout) {
+  auto defaults = parseServeOptions({"--listen", ":8888", "--standalone"});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().describe();
+  EXPECT_EQ(defaults->server.max_connections, 1024U);
+  EXPECT_EQ(defaults->server.shutdown_timeout, std::chrono::seconds(20));
+  auto set = parseServeOptions(
+      {"--listen", ":8888", "--standalone", "--max-connections", "50", "--shutdown-timeout=5"});
+  ASSERT_TRUE(set.ok()) << set.error().describe();
+  EXPECT_EQ(set->server.max_connections, 50U);
+  EXPECT_EQ(set->server.shutdown_timeout, std::chrono::seconds(5));
+  const struct {
+    std::vector<std::string> flags;
+    std::string error;
+  } bad[] = {
+      {{"--max-connections", "0"},
+       "--max-connections: expected a whole number 1-1000000, got \"0\""},
+      {{"--max-connections", "many"}, "--max-connections: expected a whole number"},
+      {{"--shutdown-timeout", "20s"},
+       "--shutdown-timeout: expected a whole number 0-3600, got \"20s\""},
+      {{"--shutdown-timeout", "3601"}, "--shutdown-timeout: expected a whole number 0-3600"},
+  };
+  for (const auto& c : bad) {
+    std::vector<std::string> args = {"--listen", ":8888", "--standalone"};
+    args.insert(args.end(), c.flags.begin(), c.flags.end());
+    auto options = parseServeOptions(args);
+    ASSERT_FALSE(options.ok()) << c.error;
+    EXPECT_NE(options.error().describe().find(c.error), std::string::npos)
+        << options.error().describe();
+  }
 }
 
 }  // namespace
