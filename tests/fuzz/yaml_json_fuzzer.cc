@@ -36,11 +36,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(!converted.error().describe().empty(), "a refused document without a message");
         return;
       }
-      // Invalid UTF-8 in a scalar is replaced on output rather than thrown.
+      // yaml-cpp passes invalid UTF-8 through into strings (docs/reliability.md,
+      // open findings), which nlohmann's dump() refuses; replaced here, such a
+      // document can merge keys on re-parse, so only valid text must round-trip.
       const std::string dumped = converted->dump(-1, ' ', false, json::error_handler_t::replace);
       const json back = json::parse(dumped, nullptr, false);
       check(!back.is_discarded(), "the converted document does not serialize to JSON: " + dumped);
-      check(back.dump() == dumped, "the converted document does not round-trip: " + dumped);
+      if (dumped == converted->dump(-1, ' ', false, json::error_handler_t::ignore)) {
+        check(back.dump() == dumped, "the converted document does not round-trip: " + dumped);
+      }
       if (mode == YamlScalars::kStrings) {
         check(onlyStrings(*converted),
               "a non-string value in kStrings mode: " + dumped);
