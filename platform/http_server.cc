@@ -13,7 +13,7 @@
 //
 // Every stage of a connection has a deadline (handshake, idle between
 // requests, reading a request, writing a reply, closing), kept by one timer
-// per connection that only re-arms when a deadline moves earlier: about once
+// per connection that wakes at most every read_timeout and is not re-armed
 // per request, where Beast's own stream timeouts re-armed once per operation.
 //
 // (This replaced cpprestsdk's http_listener, whose per-request task
@@ -278,16 +278,18 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // Moves to `phase`, which must end within `timeout`.
   void enter(Phase phase, std::chrono::milliseconds timeout) {
     phase_ = phase;
-    const auto deadline = Clock::now() + timeout;
-    const bool earlier = deadline < deadline_;
-    deadline_ = deadline;
-    // The watchdog wakes at the old deadline: wake it now to re-arm sooner.
-    if (earlier) watchdog_.cancel();
+    deadline_ = Clock::now() + timeout;
+    // Too late a wake-up: wake it now to re-arm sooner. Never for a request's
+    // read (the watchdog waits at most read_timeout), so not once per request.
+    if (deadline_ < armed_until_) watchdog_.cancel();
   }
 
   // One wait at a time: called once from start(), then only by its own handler.
+  // Waits until the deadline but at most read_timeout, so that the deadline
+  // of a read that starts later is never before the wake-up.
   void armWatchdog() {
-    watchdog_.expires_at(deadline_);
+    armed_until_ = std::min(deadline_, Clock::now() + state_->options.read_timeout);
+    watchdog_.expires_at(armed_until_);
     watchdog_.async_wait([weak = this->weak_from_this()](beast::error_code) {
       if (auto self = weak.lock()) self->onWatchdog();
     });
@@ -468,7 +470,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   asio::steady_timer watchdog_;
   Phase phase_ = Phase::kIdle;
   Clock::time_point deadline_ = Clock::time_point::max();
-  bool timed_out_ = false;  // the watchdog cut a read short
+  Clock::time_point armed_until_ = Clock::time_point::max();  // the watchdog's wake-up
+  bool timed_out_ = false;                                    // the watchdog cut a read short
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   std::string out_;
