@@ -32,8 +32,11 @@ class Errors {
   std::string source_;
 };
 
-// The value as written, for messages: strings quoted, others as JSON.
-std::string shown(const json& value) { return value.dump(); }
+// The value as written, for messages: strings quoted, others as JSON. Invalid
+// UTF-8 (YAML passes it through) is shown replaced, never thrown from dump().
+std::string shown(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 core::Result<core::GpuDevice> parseGpu(const json& entry, const std::string& path,
                                        const Errors& errors) {

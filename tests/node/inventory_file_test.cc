@@ -91,6 +91,14 @@ TEST(InventoryFileTest, RejectsWhatIsNotAGpuList) {
   }
 }
 
+TEST(InventoryFileTest, InvalidUtf8IsAnErrorNotAThrow) {
+  // Found by the inventory fuzzer: the error message's dump() threw.
+  const std::string text = "%{\n\377\377\377\001";
+  auto gpus = parseInventory(text, "gpus.yaml");
+  ASSERT_FALSE(gpus.ok());
+  EXPECT_NE(gpus.error().describe().find("gpus.yaml"), std::string::npos) << gpus.error().describe();
+}
+
 TEST(InventoryFileTest, ReadsAFileAndNamesAMissingOne) {
   testing_support::TempDir temp;
   const std::string path = temp.file("gpus.yaml");
