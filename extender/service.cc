@@ -335,7 +335,17 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
   if (!reserved) {
     return done(refusal, std::move(error));
   }
-  const core::Status bound = binder_.bind(BindRequest{&*pod, args.node, reserved->gpu_indices});
+  // A binder that throws must not leave the reservation behind: the route
+  // answers 500 and the scheduler retries, so the GPU would be held twice.
+  core::Status bound;
+  try {
+    bound = binder_.bind(BindRequest{&*pod, args.node, reserved->gpu_indices});
+  } catch (...) {
+    if (!already) {
+      ledger_.release(uid);
+    }
+    throw;
+  }
   if (!bound) {
     if (!already) {
       ledger_.release(uid);

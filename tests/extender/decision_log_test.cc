@@ -115,6 +115,18 @@ class DecisionLogTest : public ::testing::Test {
   std::ostringstream log_;
 };
 
+TEST(BindReservationTest, ABinderThatThrowsLeavesNoReservationBehind) {
+  Harness h;
+  ASSERT_EQ(h.post("filter", filterBody("p", "80", "4Gi", R"(["gpu-a"])")).status, 200);
+  h.binder.mode = ScriptedBinder::Mode::kThrow;
+  EXPECT_NE(h.post("bind", bindBody("p", "gpu-a")).body, R"({"Error":""})");
+  EXPECT_FALSE(h.service.ledger().reservation("uid-p").has_value());
+  // The scheduler's retry finds the room still free.
+  h.binder.mode = ScriptedBinder::Mode::kBind;
+  EXPECT_EQ(h.post("bind", bindBody("p", "gpu-a")).body, R"({"Error":""})");
+  EXPECT_TRUE(h.service.ledger().reservation("uid-p").has_value());
+}
+
 TEST_F(DecisionLogTest, BindIsOneInfoLineWithPodNodeGpuAndDemand) {
   ASSERT_EQ(post("filter", filterBody("p", "30", "4Gi", R"(["gpu-a"])")).status, 200);
   ASSERT_EQ(post("bind", bindBody("p", "gpu-a")).body, R"({"Error":""})");
