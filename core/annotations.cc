@@ -1,5 +1,6 @@
 #include "core/annotations.h"
 
+#include <algorithm>
 #include <array>
 
 #include "core/quantity.h"
@@ -85,6 +86,34 @@ MpsLimits withDefaults(MpsLimits limits, std::optional<int> default_thread_perce
   if (!limits.thread_percentage) limits.thread_percentage = default_thread_percentage;
   if (!limits.memory_limit_mib) limits.memory_limit_mib = default_memory_limit_mib;
   return limits;
+}
+
+std::string formatGpuIndices(const std::vector<int>& indices) {
+  std::string text;
+  for (const int index : indices) text += (text.empty() ? "" : ",") + std::to_string(index);
+  return text;
+}
+
+Result<std::vector<int>> parseGpuIndices(std::string_view text) {
+  std::vector<int> indices;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string_view part = text.substr(start, comma - start);
+    const bool digits =
+        !part.empty() && part.size() <= 2 && part.find_first_not_of("0123456789") == part.npos;
+    const int index = digits ? std::stoi(std::string(part)) : -1;
+    if (index < 0 || index > 63 ||
+        std::find(indices.begin(), indices.end(), index) != indices.end()) {
+      return invalidArgument(
+          std::string(kGpuIndexAnnotation),
+          "\"" + std::string(text) +
+              "\" is not a list of distinct GPU ordinals 0-63 such as \"0\" or \"0,1\"");
+    }
+    indices.push_back(index);
+    start = comma + 1;
+  }
+  return indices;
 }
 
 }  // namespace mpshare::core

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -61,5 +62,14 @@ bool hasMpshareAnnotations(const std::map<std::string, std::string>& annotations
 // The exact CUDA_MPS_PINNED_DEVICE_MEM_LIMIT value MPS parses: "0=<MiB>M".
 // (A decimal, a space, or an ordinal the container cannot see makes MPS ignore it.)
 std::string formatPinnedMemLimit(int64_t mib);
+
+// The value of mpshare.io/gpu-index, written by the extender at bind (and by
+// mpshare-node for pods placed by others): {0, 1} -> "0,1".
+std::string formatGpuIndices(const std::vector<int>& indices);
+
+// "0" -> {0}; "0,1" -> {0, 1}: distinct device ordinals 0..63. Anything else is
+// an error naming the annotation and the value, e.g.
+//   mpshare.io/gpu-index: "one" is not a list of distinct GPU ordinals 0-63 such as "0" or "0,1"
+Result<std::vector<int>> parseGpuIndices(std::string_view text);
 
 }  // namespace mpshare::core

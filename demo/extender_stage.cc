@@ -20,13 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-// {0, 1} -> "0,1", as the extender writes mpshare.io/gpu-index.
-std::string formatIndices(const std::vector<int>& indices) {
-  std::string text;
-  for (int index : indices) text += (text.empty() ? "" : ",") + std::to_string(index);
-  return text;
-}
-
 class Client {
  public:
   explicit Client(const std::string& base) : client_(base) {}
@@ -238,7 +231,7 @@ ExtenderStageResult runExtenderStage(const std::vector<AdmittedPod>& admitted,
         json placed = pod;
         placed["spec"]["nodeName"] = best;
         placed["metadata"]["annotations"]["mpshare.io/gpu-index"] =
-            formatIndices(reservation->gpu_indices);
+            core::formatGpuIndices(reservation->gpu_indices);
         result.bound.push_back({std::move(placed), best, reservation->gpu_indices});
       }
       out << std::setw(10) << best << "scores " << listing << "\n";

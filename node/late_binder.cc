@@ -1,7 +1,6 @@
 #include "node/late_binder.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "core/annotations.h"
 #include "core/ledger.h"
@@ -16,12 +15,6 @@ namespace {
 using core::Error;
 using core::ErrorCode;
 
-std::string joinIndices(const std::vector<int>& indices) {
-  std::string text;
-  for (int index : indices) text += (text.empty() ? "" : ",") + std::to_string(index);
-  return text;
-}
-
 std::string listGpus(const std::vector<core::GpuDevice>& gpus) {
   std::string text;
   for (const auto& gpu : gpus) text += (text.empty() ? "" : ", ") + std::to_string(gpu.index);
@@ -29,26 +22,6 @@ std::string listGpus(const std::vector<core::GpuDevice>& gpus) {
 }
 
 }  // namespace
-
-core::Result<std::vector<int>> parseGpuIndexAnnotation(const std::string& value) {
-  std::vector<int> indices;
-  size_t start = 0;
-  while (start <= value.size()) {
-    const size_t comma = std::min(value.find(',', start), value.size());
-    const std::string_view part(value.data() + start, comma - start);
-    int index = -1;
-    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
-    if (part.empty() || ec != std::errc() || end != part.data() + part.size() || index < 0 ||
-        std::count(indices.begin(), indices.end(), index) > 0) {
-      return core::invalidArgument(
-          std::string(core::kGpuIndexAnnotation),
-          "\"" + value + "\" is not a list of distinct GPU ordinals such as \"0\" or \"0,1\"");
-    }
-    indices.push_back(index);
-    start = comma + 1;
-  }
-  return indices;
-}
 
 LateBinder::LateBinder(BinderOptions options, std::vector<core::GpuDevice> gpus,
                        NvidiaCdiSpec nvidia_spec, PodResourcesLister list_pod_resources,
@@ -132,7 +105,7 @@ core::Status LateBinder::writeSpec(int slot, const core::GpuDevice& gpu) {
 core::Result<std::vector<int>> LateBinder::gpusOf(const core::PodView& pod, size_t slot_count) {
   const auto annotation = pod.annotations.find(std::string(core::kGpuIndexAnnotation));
   if (annotation == pod.annotations.end()) return choose(pod, slot_count);
-  auto indices = parseGpuIndexAnnotation(annotation->second);
+  auto indices = core::parseGpuIndices(annotation->second);
   if (!indices) return Error{ErrorCode::kInvalidArgument, pod.key(), indices.error().describe()};
   for (int index : *indices) {
     if (gpuByIndex(index) == nullptr) {
@@ -157,7 +130,7 @@ core::Result<std::vector<int>> LateBinder::choose(const core::PodView& pod, size
   auto current = pods_.pod(pod.namespace_name, pod.name);
   if (current && current->uid == pod.uid &&
       current->annotations.count(std::string(core::kGpuIndexAnnotation))) {
-    return parseGpuIndexAnnotation(current->annotations.at(std::string(core::kGpuIndexAnnotation)));
+    return core::parseGpuIndices(current->annotations.at(std::string(core::kGpuIndexAnnotation)));
   }
 
   // The node's ledger, as the extender would count it, from the pods here.
@@ -173,7 +146,7 @@ core::Result<std::vector<int>> LateBinder::choose(const core::PodView& pod, size
     const auto placed = other.annotations.find(std::string(core::kGpuIndexAnnotation));
     if (other.uid == pod.uid || placed == other.annotations.end()) continue;
     auto demand = core::demandOf(other, options_.demand_rules);
-    auto indices = parseGpuIndexAnnotation(placed->second);
+    auto indices = core::parseGpuIndices(placed->second);
     if (!demand || !*demand || !indices) continue;  // not a GPU pod mpshare can count
     (void)ledger.record({other.uid, other.key(), options_.node_name, *indices, **demand});
   }
@@ -190,7 +163,7 @@ core::Result<std::vector<int>> LateBinder::choose(const core::PodView& pod, size
                  "placed without " + std::string(core::kGpuIndexAnnotation) +
                      " and fits on no GPU: " + core::explainNoFit(node, wanted)};
   }
-  const std::string value = joinIndices(choice.gpu_indices);
+  const std::string value = core::formatGpuIndices(choice.gpu_indices);
   if (auto annotated = pods_.annotateGpuIndex(pod, value); !annotated) return annotated.error();
   platform::logInfo("GPU chosen for a pod placed without mpshare.io/gpu-index",
                     {{"pod", pod.key()}, {"gpu", value}, {"demand", wanted.describe()}});
@@ -216,7 +189,7 @@ core::Result<ReconcileReport> LateBinder::reconcile() {
     if (!pod) continue;
     const auto placed = pod->annotations.find(std::string(core::kGpuIndexAnnotation));
     if (placed == pod->annotations.end()) continue;
-    auto indices = parseGpuIndexAnnotation(placed->second);
+    auto indices = core::parseGpuIndices(placed->second);
     if (!indices || (indices->size() != 1 && indices->size() != slots.size())) continue;
     for (size_t i = 0; i < slots.size(); ++i)
       bound[slots[i]] = (*indices)[indices->size() == 1 ? 0 : i];

@@ -101,7 +101,4 @@ class LateBinder : public SlotBackend {
   std::map<int, int> bound_;  // slot -> GPU index
 };
 
-// "0" -> {0}; "0,1" -> {0, 1}. Errors name the annotation and the value.
-core::Result<std::vector<int>> parseGpuIndexAnnotation(const std::string& value);
-
 }  // namespace mpshare::node

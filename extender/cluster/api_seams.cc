@@ -6,30 +6,8 @@
 
 namespace mpshare::extender {
 
-std::string formatGpuIndices(const std::vector<int>& indices) {
-  std::string text;
-  for (const int i : indices) text += (text.empty() ? "" : ",") + std::to_string(i);
-  return text;
-}
-
-std::optional<std::vector<int>> parseGpuIndices(const std::string& text) {
-  std::vector<int> indices;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = std::min(text.find(',', start), text.size());
-    const std::string part = text.substr(start, comma - start);
-    if (part.empty() || part.size() > 2 || part.find_first_not_of("0123456789") != std::string::npos) {
-      return std::nullopt;
-    }
-    const int index = std::stoi(part);
-    if (index > 63) return std::nullopt;
-    indices.push_back(index);
-    start = comma + 1;
-  }
-  return indices;
-}
-
-std::optional<core::PodView> ApiPodLookup::find(const std::string& uid, const std::string& namespace_name,
+std::optional<core::PodView> ApiPodLookup::find(const std::string& uid,
+                                                const std::string& namespace_name,
                                                 const std::string& name) const {
   if (auto pod = memory_.find(uid, namespace_name, name)) return pod;
   auto fetched = client_.getPod(namespace_name, name);
@@ -43,7 +21,8 @@ core::Status ApiBinder::bind(const BindRequest& request) {
   const core::PodView& pod = *request.pod;
   platform::BindRequest binding{pod.namespace_name, pod.name, pod.uid, request.node, {}};
   if (!request.gpu_indices.empty()) {
-    binding.annotations[std::string(core::kGpuIndexAnnotation)] = formatGpuIndices(request.gpu_indices);
+    binding.annotations[std::string(core::kGpuIndexAnnotation)] =
+        core::formatGpuIndices(request.gpu_indices);
   }
   ++posts_;
   core::Status status = client_.bind(binding);

@@ -12,18 +12,14 @@
 
 namespace mpshare::extender {
 
-// "0" or "0,1" for the gpu-index annotation; parseGpuIndices is its inverse and
-// returns nullopt on anything but comma-separated ordinals 0..63.
-std::string formatGpuIndices(const std::vector<int>& indices);
-std::optional<std::vector<int>> parseGpuIndices(const std::string& text);
-
 // Pods remembered from filter/prioritize; unknown ones are read from the API
 // server (e.g. after an extender restart between filter and bind).
 class ApiPodLookup : public PodLookup {
  public:
   explicit ApiPodLookup(platform::KubeClient& client) : client_(client) {}
   void remember(const core::PodView& pod) override { memory_.remember(pod); }
-  [[nodiscard]] std::optional<core::PodView> find(const std::string& uid, const std::string& namespace_name,
+  [[nodiscard]] std::optional<core::PodView> find(const std::string& uid,
+                                                  const std::string& namespace_name,
                                                   const std::string& name) const override;
   void forget(const std::string& uid) override { memory_.forget(uid); }
 

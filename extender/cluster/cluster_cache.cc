@@ -51,7 +51,11 @@ struct Overcommit {
 
 ClusterCache::ClusterCache(const ExtenderConfig& config, InventorySink& sink, core::Ledger& ledger,
                            OvercommitReporter overcommit, platform::Gauge* objects)
-    : config_(config), sink_(sink), ledger_(ledger), overcommit_(std::move(overcommit)), objects_(objects) {}
+    : config_(config),
+      sink_(sink),
+      ledger_(ledger),
+      overcommit_(std::move(overcommit)),
+      objects_(objects) {}
 
 void ClusterCache::publishSizesLocked() {
   if (objects_ == nullptr) return;
@@ -188,8 +192,11 @@ ClusterCache::PlacedPod ClusterCache::placedPodOf(const core::PodView& pod) cons
   auto demand = core::demandOf(pod, config_.demand);
   const auto annotation = pod.annotations.find(std::string(core::kGpuIndexAnnotation));
   std::optional<std::vector<int>> indices;
-  if (annotation != pod.annotations.end()) indices = parseGpuIndices(annotation->second);
-  if (demand.ok() && demand->has_value() && indices && static_cast<int>(indices->size()) == (*demand)->gpus) {
+  if (annotation != pod.annotations.end()) {
+    if (auto parsed = core::parseGpuIndices(annotation->second)) indices = std::move(*parsed);
+  }
+  if (demand.ok() && demand->has_value() && indices &&
+      static_cast<int>(indices->size()) == (*demand)->gpus) {
     placed.request.demand = **demand;
     placed.request.gpu_indices = *indices;
     placed.from_annotation = true;
@@ -270,7 +277,8 @@ void ClusterCache::rebuildNodeLocked(const std::string& node) {
                          [&](int index) { return known->gpu(index) != nullptr; });
     };
     std::vector<std::tuple<bool, std::string, std::string, const PlacedPod*>> order;
-    for (const PlacedPod* pod : pods) order.emplace_back(!usable(*pod), pod->created, pod->request.uid, pod);
+    for (const PlacedPod* pod : pods)
+      order.emplace_back(!usable(*pod), pod->created, pod->request.uid, pod);
     std::sort(order.begin(), order.end());
     for (const auto& [foreign, created, uid, pod] : order) {
       const core::ReserveRequest request = foreign ? asWholeGpus(pod->request) : pod->request;
@@ -293,12 +301,13 @@ void ClusterCache::rebuildNodeLocked(const std::string& node) {
   for (const Overcommit& o : over) {
     if (overcommitted_.count(o.uid)) continue;  // reported when it first happened
     reported.insert(o.uid);
-    platform::logWarn("GPU overcommitted", {{"pod", o.pod},
-                                            {"node", node},
-                                            {"gpu", std::to_string(o.gpu)},
-                                            {"demand", o.demand},
-                                            {"counted_from", o.from_annotation ? "mpshare.io/gpu-index"
-                                                                                : "whole GPU (placed outside mpshare)"}});
+    platform::logWarn("GPU overcommitted",
+                      {{"pod", o.pod},
+                       {"node", node},
+                       {"gpu", std::to_string(o.gpu)},
+                       {"demand", o.demand},
+                       {"counted_from", o.from_annotation ? "mpshare.io/gpu-index"
+                                                          : "whole GPU (placed outside mpshare)"}});
     if (overcommit_) overcommit_(o.pod, node, o.gpu);
   }
   overcommitted_.insert(reported.begin(), reported.end());

@@ -144,7 +144,8 @@ TEST_F(LateBinderTest, RefusalsNameThePodAndWhatIsWrong) {
        "ml/bad-index: mpshare.io/gpu-index \"5\" names GPU 5, which node gpu-a does not have (GPUs "
        "0, 1)"},
       {"slot-001", core::ErrorCode::kInvalidArgument,
-       "ml/bad-text: mpshare.io/gpu-index: \"one\" is not a list of distinct GPU ordinals such as "
+       "ml/bad-text: mpshare.io/gpu-index: \"one\" is not a list of distinct GPU ordinals 0-63 "
+       "such as "
        "\"0\" or \"0,1\""},
       {"slot-002", core::ErrorCode::kNotFound, "ml/gone: pod not found"},
       {"slot-004", core::ErrorCode::kNotFound, "no container holds slot-004"},
