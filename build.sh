@@ -13,7 +13,7 @@ PACKAGES=(
   libcpprest-dev libboost-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus wrk gnuplot-nox python3
+  prometheus wrk gnuplot-nox python3 curl
   golang-go golang-github-masterminds-sprig-dev
 )
 
