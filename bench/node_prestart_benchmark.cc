@@ -173,23 +173,25 @@ int main(int argc, char** argv) {
           grpc::ClientContext context;
           const auto started = Clock::now();
           const auto status = stub->PreStartContainer(&context, request, &response);
-          const double took = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+          const double took =
+              std::chrono::duration<double, std::milli>(Clock::now() - started).count();
           if (!status.ok()) ++failures;
-          if (i >= 100 / workers) per_worker[static_cast<size_t>(w)].push_back(took);  // warm-up left out
+          if (i >= 100 / workers)
+            per_worker[static_cast<size_t>(w)].push_back(took);  // warm-up left out
         }
       });
     }
     for (auto& thread : threads) thread.join();
     std::vector<double> ms;
     for (const auto& worker : per_worker) ms.insert(ms.end(), worker.begin(), worker.end());
-    std::cout << std::fixed << std::setprecision(3) << "  " << std::setw(2) << workers << " at once: p50 "
-              << percentile(ms, 50) << " ms  p90 " << percentile(ms, 90) << " ms  p99 " << percentile(ms, 99)
-              << " ms  max " << percentile(ms, 100) << " ms  (" << ms.size() << " calls, " << failures.load()
-              << " failed)\n";
+    std::cout << std::fixed << std::setprecision(3) << "  " << std::setw(2) << workers
+              << " at once: p50 " << percentile(ms, 50) << " ms  p90 " << percentile(ms, 90)
+              << " ms  p99 " << percentile(ms, 99) << " ms  max " << percentile(ms, 100) << " ms  ("
+              << ms.size() << " calls, " << failures.load() << " failed)\n";
     return failures.load();
   };
-  std::cout << "PreStartContainer, request to reply: " << pod_count << " pods on " << gpu_count << " GPUs ("
-            << binder.slotCount() << " slots), specs in " << cdi_dir << "\n";
+  std::cout << "PreStartContainer, request to reply: " << pod_count << " pods on " << gpu_count
+            << " GPUs (" << binder.slotCount() << " slots), specs in " << cdi_dir << "\n";
   const int requests_before = api.requests();
   int failures = measure(1);
   failures += measure(parallel);

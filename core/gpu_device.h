@@ -12,10 +12,10 @@
 namespace mpshare::core {
 
 struct GpuDevice {
-  int index = 0;            // NVML index = device ordinal on the node
-  std::string uuid;         // "GPU-8f1d..."
-  std::string product;      // "NVIDIA-H100-80GB-HBM3" (spaces as dashes, as GFD writes it)
-  int64_t memory_mib = 0;   // total device memory
+  int index = 0;             // NVML index = device ordinal on the node
+  std::string uuid;          // "GPU-8f1d..."
+  std::string product;       // "NVIDIA-H100-80GB-HBM3" (spaces as dashes, as GFD writes it)
+  int64_t memory_mib = 0;    // total device memory
   bool mig_enabled = false;  // MIG GPUs are skipped by the agent
 
   bool operator==(const GpuDevice&) const = default;

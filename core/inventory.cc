@@ -67,8 +67,9 @@ Status validateInventoryConfig(const InventoryConfig& config) {
                                " is out of range; allowed: 1.0 (no oversubscription) to 48.0");
   }
   if (config.max_clients_per_gpu < 1 || config.max_clients_per_gpu > kMpsMaxClientsPerGpu) {
-    return invalidArgument("maxClientsPerGpu", std::to_string(config.max_clients_per_gpu) +
-                                                   " is out of range; allowed: 1 to 48 (the MPS limit)");
+    return invalidArgument("maxClientsPerGpu",
+                           std::to_string(config.max_clients_per_gpu) +
+                               " is out of range; allowed: 1 to 48 (the MPS limit)");
   }
   return {};
 }

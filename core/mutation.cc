@@ -68,7 +68,8 @@ Result<std::vector<EnvEdit>> envToAdd(const ContainerView& container,
         return invalidArgument(
             describeContainer(container),
             "env " + want.name + " is already set to " + given + "; mpshare sets it to " +
-                quoted(want.value) + " from the pod's annotations (remove the entry or make it match)");
+                quoted(want.value) +
+                " from the pod's annotations (remove the entry or make it match)");
       }
       present = true;
     }
@@ -89,8 +90,9 @@ Result<std::optional<VolumeMountView>> mountToAdd(const ContainerView& container
       if (same_name || same_path) {
         return invalidArgument(describeContainer(container),
                                "volumeMount " + quoted(m.name) + " at " + quoted(m.mount_path) +
-                                   " clashes with the MPS pipe mount " + quoted(daemon.volume_name) +
-                                   " at " + quoted(daemon.pipe_directory));
+                                   " clashes with the MPS pipe mount " +
+                                   quoted(daemon.volume_name) + " at " +
+                                   quoted(daemon.pipe_directory));
       }
     }
   }
@@ -139,10 +141,11 @@ Decision decideAdmission(const PodView& pod, const PodVolumes& volumes, Operatio
     if (!hasMpshareAnnotations(pod.annotations)) return Decision{};
     std::string names;
     for (const auto& n : rules.resources.names) names += (names.empty() ? "" : " or ") + n;
-    return deny(DenialReason::kAnnotationsWithoutGpu,
-                invalidArgument("metadata.annotations",
-                                "mpshare.io/ annotations are set but no container asks for a GPU (" +
-                                    names + "); remove the annotations or request 1 GPU"));
+    return deny(
+        DenialReason::kAnnotationsWithoutGpu,
+        invalidArgument("metadata.annotations",
+                        "mpshare.io/ annotations are set but no container asks for a GPU (" +
+                            names + "); remove the annotations or request 1 GPU"));
   }
   if (auto one = checkExactlyOneGpu(*request); !one) {
     return deny(DenialReason::kGpuCount, one.error());
@@ -153,12 +156,12 @@ Decision decideAdmission(const PodView& pod, const PodVolumes& volumes, Operatio
 
   std::vector<EnvEdit> wanted;
   if (decision.limits.thread_percentage) {
-    wanted.push_back({std::string(kThreadPercentageEnv),
-                      std::to_string(*decision.limits.thread_percentage)});
+    wanted.push_back(
+        {std::string(kThreadPercentageEnv), std::to_string(*decision.limits.thread_percentage)});
   }
   if (decision.limits.memory_limit_mib) {
-    wanted.push_back({std::string(kPinnedMemLimitEnv),
-                      formatPinnedMemLimit(*decision.limits.memory_limit_mib)});
+    wanted.push_back(
+        {std::string(kPinnedMemLimitEnv), formatPinnedMemLimit(*decision.limits.memory_limit_mib)});
     if (*decision.limits.memory_limit_mib < kWarnBelowMiB) {
       decision.warnings.push_back(
           "mpshare.io/memory-limit " + std::to_string(*decision.limits.memory_limit_mib) +
@@ -197,11 +200,10 @@ Decision decideAdmission(const PodView& pod, const PodVolumes& volumes, Operatio
       decision.edits.volume = HostPathVolume{daemon.volume_name, daemon.pipe_directory};
     } else if (it->second != daemon.pipe_directory) {
       return deny(DenialReason::kVolumeConflict,
-                  invalidArgument("spec.volumes", "volume " + quoted(daemon.volume_name) +
-                                                      " must be hostPath " +
-                                                      quoted(daemon.pipe_directory) +
-                                                      " (the MPS pipe directory), got " +
-                                                      quoted(it->second)));
+                  invalidArgument("spec.volumes",
+                                  "volume " + quoted(daemon.volume_name) + " must be hostPath " +
+                                      quoted(daemon.pipe_directory) +
+                                      " (the MPS pipe directory), got " + quoted(it->second)));
     }
   }
   // MPS clients and their server share memory through the host's IPC namespace,

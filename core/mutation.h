@@ -61,8 +61,9 @@ struct ContainerMounts {
   std::vector<VolumeMountView> mounts;
 };
 struct PodVolumes {
-  bool has_volumes = false;                        // whether spec.volumes exists
-  std::map<std::string, std::string> host_paths;  // volume name -> hostPath.path ("" if not hostPath)
+  bool has_volumes = false;  // whether spec.volumes exists
+  std::map<std::string, std::string>
+      host_paths;  // volume name -> hostPath.path ("" if not hostPath)
   bool host_ipc = false;
   // Keyed by (is init container, index), matching ContainerView.kind/index.
   std::map<std::pair<bool, int>, ContainerMounts> containers;
@@ -95,9 +96,7 @@ struct PodEdits {
   std::optional<HostPathVolume> volume;
   bool set_host_ipc = false;
 
-  [[nodiscard]] bool empty() const {
-    return containers.empty() && !volume && !set_host_ipc;
-  }
+  [[nodiscard]] bool empty() const { return containers.empty() && !volume && !set_host_ipc; }
 };
 
 // A short, stable label for why a pod was denied (a metrics label, not prose).
@@ -118,10 +117,10 @@ std::string_view denialReasonLabel(DenialReason reason);
 struct Decision {
   bool allowed = true;
   std::optional<DenialReason> reason;  // set iff denied
-  std::string message;                 // set iff denied: names the field, the value, what is allowed
+  std::string message;  // set iff denied: names the field, the value, what is allowed
   std::vector<std::string> warnings;
-  PodEdits edits;                      // empty when denied
-  MpsLimits limits;                    // the limits injected (after defaults)
+  PodEdits edits;    // empty when denied
+  MpsLimits limits;  // the limits injected (after defaults)
 };
 
 // The admission decision for `pod`. Only CREATE is changed; other operations are

@@ -7,7 +7,6 @@
 // plugin's equal slices.
 
 #include <nlohmann/json.hpp>
-
 #include <ostream>
 #include <string>
 #include <vector>
@@ -25,9 +24,9 @@ struct BoundPod {
 };
 
 struct ExtenderStageResult {
-  int pods = 0;      // pods in the stream
-  int placed = 0;    // bound by the extender
-  int equal_slices = 0;  // pods that would get their asked limits under equal slices
+  int pods = 0;                 // pods in the stream
+  int placed = 0;               // bound by the extender
+  int equal_slices = 0;         // pods that would get their asked limits under equal slices
   std::vector<BoundPod> bound;  // in bind order
 };
 

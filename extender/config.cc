@@ -74,20 +74,20 @@ core::Result<int64_t> memoryMiB(const YAML::Node& node, const std::string& path)
 
 core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
   const std::string path = "extender";
-  if (auto known = onlyKnownKeys(node, path,
-                                 {"urlPrefix", "nodeSelector", "gpuResourceNames", "policy",
-                                  "threadOversubscription", "maxClientsPerGpu",
-                                  "defaultThreadPercentage", "defaultMemoryLimit", "minMemoryLimit",
-                                  "maxLearnedNodes"});
+  if (auto known =
+          onlyKnownKeys(node, path,
+                        {"urlPrefix", "nodeSelector", "gpuResourceNames", "policy",
+                         "threadOversubscription", "maxClientsPerGpu", "defaultThreadPercentage",
+                         "defaultMemoryLimit", "minMemoryLimit", "maxLearnedNodes"});
       !known) {
     return known;
   }
   if (const auto prefix = node["urlPrefix"]) {
     if (!prefix.IsScalar() || prefix.Scalar().empty() || prefix.Scalar().front() != '/' ||
         prefix.Scalar().find_first_of("?# ") != std::string::npos) {
-      return invalidArgument(path + ".urlPrefix",
-                             "must be a URL path starting with '/' (e.g. /scheduler), got " +
-                                 scalarText(prefix));
+      return invalidArgument(
+          path + ".urlPrefix",
+          "must be a URL path starting with '/' (e.g. /scheduler), got " + scalarText(prefix));
     }
     config.url_prefix = prefix.Scalar();
     while (config.url_prefix.size() > 1 && config.url_prefix.back() == '/') {
@@ -118,16 +118,17 @@ core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
     config.demand.resources.names.clear();
     for (size_t i = 0; i < names.size(); ++i) {
       if (!names[i].IsScalar() || names[i].Scalar().find('/') == std::string::npos) {
-        return invalidArgument(path + ".gpuResourceNames[" + std::to_string(i) + "]",
-                               "must be a resource name like nvidia.com/gpu, got " +
-                                   scalarText(names[i]));
+        return invalidArgument(
+            path + ".gpuResourceNames[" + std::to_string(i) + "]",
+            "must be a resource name like nvidia.com/gpu, got " + scalarText(names[i]));
       }
       config.demand.resources.names.push_back(names[i].Scalar());
     }
   }
   if (const auto policy = node["policy"]) {
     if (!policy.IsScalar() || !core::makePolicy(policy.Scalar()).ok()) {
-      return invalidArgument(path + ".policy", "must be binpack or spread, got " + scalarText(policy));
+      return invalidArgument(path + ".policy",
+                             "must be binpack or spread, got " + scalarText(policy));
     }
     config.policy = policy.Scalar();
   }
@@ -138,7 +139,8 @@ core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
       try {
         size_t used = 0;
         value = std::stod(factor.Scalar(), &used);
-        ok = used == factor.Scalar().size() && std::isfinite(value) && value >= 1.0 && value <= 48.0;
+        ok =
+            used == factor.Scalar().size() && std::isfinite(value) && value >= 1.0 && value <= 48.0;
       } catch (const std::exception&) {
         ok = false;
       }

@@ -18,14 +18,14 @@ ExtenderMetrics::ExtenderMetrics(platform::MetricsRegistry& registry)
                                        "Thread percentage reserved per GPU.")),
       reserved_memory_(registry.gauge("mpshare_extender_gpu_reserved_memory_mib",
                                       "Pinned memory reserved per GPU, MiB.")),
-      reserved_clients_(registry.gauge("mpshare_extender_gpu_reserved_clients",
-                                       "MPS clients reserved per GPU.")),
+      reserved_clients_(
+          registry.gauge("mpshare_extender_gpu_reserved_clients", "MPS clients reserved per GPU.")),
       capacity_threads_(registry.gauge("mpshare_extender_gpu_capacity_threads_percent",
                                        "Thread budget per GPU (100 x oversubscription).")),
       capacity_memory_(registry.gauge("mpshare_extender_gpu_capacity_memory_mib",
                                       "Memory budget per GPU, MiB.")),
-      capacity_clients_(registry.gauge("mpshare_extender_gpu_capacity_clients",
-                                       "MPS client budget per GPU.")) {}
+      capacity_clients_(
+          registry.gauge("mpshare_extender_gpu_capacity_clients", "MPS client budget per GPU.")) {}
 
 void ExtenderMetrics::request(const std::string& verb, const std::string& outcome, double seconds) {
   requests_.inc({{"verb", verb}, {"outcome", outcome}});

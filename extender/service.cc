@@ -19,7 +19,8 @@ bool fitsWhenEmpty(const core::NodeState& node, const core::Demand& demand) {
   int fitting = 0;
   for (const core::GpuCapacity& gpu : cap.gpus) {
     const core::GpuDemand need = core::resolveOn(demand, gpu);
-    if (need.threads <= gpu.threads && need.memory_mib <= gpu.memory_mib && need.clients <= gpu.clients) {
+    if (need.threads <= gpu.threads && need.memory_mib <= gpu.memory_mib &&
+        need.clients <= gpu.clients) {
       ++fitting;
     }
   }
@@ -125,7 +126,8 @@ std::map<std::string, std::string> ExtenderService::rejectedNodes() const {
   return rejected_;
 }
 
-core::Result<std::optional<core::Demand>> ExtenderService::demandOf(const core::PodView& pod) const {
+core::Result<std::optional<core::Demand>> ExtenderService::demandOf(
+    const core::PodView& pod) const {
   auto demand = core::demandOf(pod, config_.demand);
   if (!demand) {
     core::Error error = demand.error();
@@ -211,7 +213,8 @@ FilterResult ExtenderService::filter(const ExtenderArgs& args) {
     result.failed_unresolvable[name] = notCandidate(name);
   }
   if (metrics_ != nullptr) {
-    metrics_->filtered(result.passed.size(), result.failed.size() + result.failed_unresolvable.size());
+    metrics_->filtered(result.passed.size(),
+                       result.failed.size() + result.failed_unresolvable.size());
   }
   if (result.passed.empty() && !args.node_names.empty()) {
     platform::logInfo("no node fits pod", {{"pod", args.pod.key()},
@@ -279,7 +282,8 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
     }
     return BindOutcome{status, std::move(error)};
   };
-  const std::optional<core::PodView> pod = pods_.find(args.pod_uid, args.pod_namespace, args.pod_name);
+  const std::optional<core::PodView> pod =
+      pods_.find(args.pod_uid, args.pod_namespace, args.pod_name);
   if (!pod) {
     return done(BindStatus::kUnknownPod,
                 "pod " + key + " (uid " + args.pod_uid +
@@ -325,7 +329,8 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
       error = choice.reason;
       return;
     }
-    auto result = state.reserve(core::ReserveRequest{uid, key, args.node, choice.gpu_indices, **demand});
+    auto result =
+        state.reserve(core::ReserveRequest{uid, key, args.node, choice.gpu_indices, **demand});
     if (!result) {
       error = result.error().describe();
       return;

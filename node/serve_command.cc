@@ -177,8 +177,8 @@ int runServe(const ServeOptions& options) {
     platform::KubeClient::MetadataPatch patch(labels.begin(), labels.end());
     // A label the agent no longer sets (no product once no GPU is usable) is
     // removed, so the extender never budgets from a stale one.
-    for (const auto key : {core::kAgentGpuCountLabel, core::kAgentGpuMemoryLabel, core::kAgentGpuProductLabel,
-                           core::kAgentGpuClientsLabel}) {
+    for (const auto key : {core::kAgentGpuCountLabel, core::kAgentGpuMemoryLabel,
+                           core::kAgentGpuProductLabel, core::kAgentGpuClientsLabel}) {
       patch.try_emplace(std::string(key), std::nullopt);
     }
     do {

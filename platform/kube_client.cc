@@ -24,7 +24,8 @@ std::string statusMessage(int status, const std::string& body) {
   return "HTTP " + std::to_string(status) + ": " + message;
 }
 
-std::string withQuery(const ResourceQuery& query, std::vector<std::pair<std::string, std::string>> params) {
+std::string withQuery(const ResourceQuery& query,
+                      std::vector<std::pair<std::string, std::string>> params) {
   if (!query.label_selector.empty()) params.emplace_back("labelSelector", query.label_selector);
   if (!query.field_selector.empty()) params.emplace_back("fieldSelector", query.field_selector);
   std::string target = query.path;
@@ -62,8 +63,8 @@ Result<std::unique_ptr<KubeClient>> KubeClient::create(const KubeConfig& config)
 KubeClient::KubeClient(std::unique_ptr<HttpsConnector> connector, const KubeConfig& config)
     : connector_(std::move(connector)), tokens_(config) {}
 
-Result<int> KubeClient::send(const ApiRequest& request, const BodySink& sink, const ExchangeLimits& limits,
-                             std::string* buffered) {
+Result<int> KubeClient::send(const ApiRequest& request, const BodySink& sink,
+                             const ExchangeLimits& limits, std::string* buffered) {
   for (int attempt = 0;; ++attempt) {
     if (buffered != nullptr) buffered->clear();
     // A 401 body is never handed to `sink`: the retry gets the real answer.
@@ -96,11 +97,14 @@ Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size,
       return core::invalidArgument(query.path, "list refused: " + statusMessage(*status, body));
     }
     if (*status != 200) {
-      return Error{ErrorCode::kUnavailable, query.path, "list failed: " + statusMessage(*status, body)};
+      return Error{ErrorCode::kUnavailable, query.path,
+                   "list failed: " + statusMessage(*status, body)};
     }
     std::vector<json> items;
     auto read = parseJson(body, "page");
-    if (!read) return Error{ErrorCode::kUnavailable, query.path, "malformed list page: " + read.error().message};
+    if (!read)
+      return Error{ErrorCode::kUnavailable, query.path,
+                   "malformed list page: " + read.error().message};
     try {
       json page = std::move(*read);
       body = {};  // the text is no longer needed once parsed
@@ -109,7 +113,8 @@ Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size,
       result.resource_version = meta.value("resourceVersion", "");
       continue_token = meta.value("continue", "");
     } catch (const json::exception& e) {
-      return Error{ErrorCode::kUnavailable, query.path, std::string("malformed list page: ") + e.what()};
+      return Error{ErrorCode::kUnavailable, query.path,
+                   std::string("malformed list page: ") + e.what()};
     }
     ++result.pages;
     if (on_page) {
@@ -122,15 +127,16 @@ Result<ListResult> KubeClient::list(const ResourceQuery& query, int page_size,
 }
 
 WatchOutcome KubeClient::watch(const ResourceQuery& query, const std::string& resource_version,
-                               int timeout_seconds, const WatchHandler& handler, const ExchangeLimits& limits) {
+                               int timeout_seconds, const WatchHandler& handler,
+                               const ExchangeLimits& limits) {
   WatchOutcome outcome;
   outcome.resource_version = resource_version;
   ApiRequest request{"GET",
-                      withQuery(query, {{"watch", "1"},
-                                        {"resourceVersion", resource_version},
-                                        {"allowWatchBookmarks", "true"},
-                                        {"timeoutSeconds", std::to_string(timeout_seconds)}}),
-                      "", ""};
+                     withQuery(query, {{"watch", "1"},
+                                       {"resourceVersion", resource_version},
+                                       {"allowWatchBookmarks", "true"},
+                                       {"timeoutSeconds", std::to_string(timeout_seconds)}}),
+                     "", ""};
   JsonObjectSplitter splitter;
   std::vector<std::string> objects;
   std::string error_body;
@@ -206,15 +212,21 @@ WatchOutcome KubeClient::watch(const ResourceQuery& query, const std::string& re
 }
 
 Result<json> KubeClient::getPod(const std::string& namespace_name, const std::string& name) {
-  ApiRequest request{"GET", "/api/v1/namespaces/" + urlEncode(namespace_name) + "/pods/" + urlEncode(name), "",
-                      ""};
+  ApiRequest request{"GET",
+                     "/api/v1/namespaces/" + urlEncode(namespace_name) + "/pods/" + urlEncode(name),
+                     "", ""};
   std::string body;
   auto status = send(request, nullptr, ExchangeLimits{}, &body);
   if (!status) return status.error();
-  if (*status == 404) return Error{ErrorCode::kNotFound, namespace_name + "/" + name, "pod not found"};
-  if (*status != 200) return Error{ErrorCode::kUnavailable, namespace_name + "/" + name, statusMessage(*status, body)};
+  if (*status == 404)
+    return Error{ErrorCode::kNotFound, namespace_name + "/" + name, "pod not found"};
+  if (*status != 200)
+    return Error{ErrorCode::kUnavailable, namespace_name + "/" + name,
+                 statusMessage(*status, body)};
   auto pod = parseJson(body, "pod");
-  if (!pod) return Error{ErrorCode::kUnavailable, namespace_name + "/" + name, "malformed pod: " + pod.error().message};
+  if (!pod)
+    return Error{ErrorCode::kUnavailable, namespace_name + "/" + name,
+                 "malformed pod: " + pod.error().message};
   return pod;
 }
 
@@ -222,20 +234,22 @@ core::Status KubeClient::bind(const BindRequest& request) {
   json metadata = {{"name", request.name}, {"namespace", request.namespace_name}};
   if (!request.uid.empty()) metadata["uid"] = request.uid;
   if (!request.annotations.empty()) metadata["annotations"] = request.annotations;
-  const json binding = {{"apiVersion", "v1"},
-                        {"kind", "Binding"},
-                        {"metadata", metadata},
-                        {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", request.node}}}};
+  const json binding = {
+      {"apiVersion", "v1"},
+      {"kind", "Binding"},
+      {"metadata", metadata},
+      {"target", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", request.node}}}};
   ApiRequest http{"POST",
-                   "/api/v1/namespaces/" + urlEncode(request.namespace_name) + "/pods/" + urlEncode(request.name) +
-                       "/binding",
-                   binding.dump(), "application/json"};
+                  "/api/v1/namespaces/" + urlEncode(request.namespace_name) + "/pods/" +
+                      urlEncode(request.name) + "/binding",
+                  binding.dump(), "application/json"};
   return sendWrite(http, request.namespace_name + "/" + request.name);
 }
 
 namespace {
 
-json metadataPatch(const char* map_name, const KubeClient::MetadataPatch& entries, const std::string& uid) {
+json metadataPatch(const char* map_name, const KubeClient::MetadataPatch& entries,
+                   const std::string& uid) {
   json values = json::object();
   for (const auto& [key, value] : entries) {
     values[key] = value ? json(*value) : json(nullptr);  // null deletes the key in a merge patch
@@ -247,16 +261,19 @@ json metadataPatch(const char* map_name, const KubeClient::MetadataPatch& entrie
 
 }  // namespace
 
-core::Status KubeClient::patchPodAnnotations(const std::string& namespace_name, const std::string& name,
-                                             const MetadataPatch& annotations, const std::string& uid) {
-  ApiRequest http{"PATCH", "/api/v1/namespaces/" + urlEncode(namespace_name) + "/pods/" + urlEncode(name),
-                   metadataPatch("annotations", annotations, uid).dump(), "application/merge-patch+json"};
+core::Status KubeClient::patchPodAnnotations(const std::string& namespace_name,
+                                             const std::string& name,
+                                             const MetadataPatch& annotations,
+                                             const std::string& uid) {
+  ApiRequest http{
+      "PATCH", "/api/v1/namespaces/" + urlEncode(namespace_name) + "/pods/" + urlEncode(name),
+      metadataPatch("annotations", annotations, uid).dump(), "application/merge-patch+json"};
   return sendWrite(http, namespace_name + "/" + name);
 }
 
 core::Status KubeClient::patchNodeLabels(const std::string& name, const MetadataPatch& labels) {
-  ApiRequest http{"PATCH", "/api/v1/nodes/" + urlEncode(name), metadataPatch("labels", labels, "").dump(),
-                   "application/merge-patch+json"};
+  ApiRequest http{"PATCH", "/api/v1/nodes/" + urlEncode(name),
+                  metadataPatch("labels", labels, "").dump(), "application/merge-patch+json"};
   return sendWrite(http, name);
 }
 

@@ -4,11 +4,10 @@
 // of events, get a pod, and the Binding subresource. Authentication comes from
 // KubeConfig; a 401 re-reads the token file once and retries.
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,13 +67,15 @@ class KubeClient {
   // there as they arrive (it may move them out) and ListResult.items stays
   // empty. Errors: kUnavailable (network, 5xx, 410 on an expired continue
   // token), kInvalidArgument (401/403, with the server's message).
-  core::Result<ListResult> list(const ResourceQuery& query, int page_size = 500,
-                                const std::function<void(std::vector<nlohmann::json>&)>& on_page = nullptr);
+  core::Result<ListResult> list(
+      const ResourceQuery& query, int page_size = 500,
+      const std::function<void(std::vector<nlohmann::json>&)>& on_page = nullptr);
 
   // Watches from `resource_version` with bookmarks until the stream ends; never
   // throws. `limits.idle_timeout` detects a stalled stream.
-  WatchOutcome watch(const ResourceQuery& query, const std::string& resource_version, int timeout_seconds,
-                     const WatchHandler& handler, const ExchangeLimits& limits);
+  WatchOutcome watch(const ResourceQuery& query, const std::string& resource_version,
+                     int timeout_seconds, const WatchHandler& handler,
+                     const ExchangeLimits& limits);
 
   // GET /api/v1/namespaces/{ns}/pods/{name}. kNotFound when it is gone.
   core::Result<nlohmann::json> getPod(const std::string& namespace_name, const std::string& name);
@@ -102,8 +103,8 @@ class KubeClient {
  private:
   explicit KubeClient(std::unique_ptr<HttpsConnector> connector, const KubeConfig& config);
   // One exchange with a single retry after re-reading the token on 401.
-  core::Result<int> send(const ApiRequest& request, const BodySink& sink, const ExchangeLimits& limits,
-                         std::string* buffered);
+  core::Result<int> send(const ApiRequest& request, const BodySink& sink,
+                         const ExchangeLimits& limits, std::string* buffered);
   // One write (bind, patch): the answer mapped onto an error code for `field`.
   core::Status sendWrite(const ApiRequest& request, const std::string& field);
 

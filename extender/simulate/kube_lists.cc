@@ -143,16 +143,16 @@ Result<std::vector<SimPod>> parsePodList(std::istream& in, std::string_view sour
       if (const auto cpu = container.requests.find("cpu"); cpu != container.requests.end()) {
         auto milli = core::parseCpuMilli(cpu->second);
         if (!milli) {
-          return core::invalidArgument(where, container.name + " requests.cpu: " +
-                                                  milli.error().describe());
+          return core::invalidArgument(
+              where, container.name + " requests.cpu: " + milli.error().describe());
         }
         pod.cpu_milli += *milli;
       }
       if (const auto mem = container.requests.find("memory"); mem != container.requests.end()) {
         auto mib = memoryMiB(mem->second);
         if (!mib) {
-          return core::invalidArgument(where, container.name + " requests.memory: " +
-                                                  mib.error().describe());
+          return core::invalidArgument(
+              where, container.name + " requests.memory: " + mib.error().describe());
         }
         pod.memory_mib += *mib;
       }

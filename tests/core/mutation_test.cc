@@ -43,41 +43,73 @@ struct DenyCase {
 
 TEST(MutationTest, DeniesEveryRuleViolationWithAnActionableMessage) {
   const DenyCase cases[] = {
-      {"thread 0", podWith({{"mpshare.io/thread-percentage", "0"}}, {gpuContainer("s")}),
-       DenialReason::kThreadPercentage, {"mpshare.io/thread-percentage", "1-100", "\"0\""}},
-      {"thread 101", podWith({{"mpshare.io/thread-percentage", "101"}}, {gpuContainer("s")}),
-       DenialReason::kThreadPercentage, {"\"101\""}},
-      {"thread fraction", podWith({{"mpshare.io/thread-percentage", "12.5"}}, {gpuContainer("s")}),
-       DenialReason::kThreadPercentage, {"integer", "\"12.5\""}},
-      {"thread percent sign", podWith({{"mpshare.io/thread-percentage", "30%"}}, {gpuContainer("s")}),
-       DenialReason::kThreadPercentage, {"\"30%\""}},
-      {"thread negative", podWith({{"mpshare.io/thread-percentage", "-5"}}, {gpuContainer("s")}),
-       DenialReason::kThreadPercentage, {"\"-5\""}},
-      {"memory zero", podWith({{"mpshare.io/memory-limit", "0"}}, {gpuContainer("s")}),
-       DenialReason::kMemoryLimit, {"mpshare.io/memory-limit", "at least 256Mi", "\"0\""}},
-      {"memory negative", podWith({{"mpshare.io/memory-limit", "-4Gi"}}, {gpuContainer("s")}),
-       DenialReason::kMemoryLimit, {"\"-4Gi\""}},
-      {"memory unparseable", podWith({{"mpshare.io/memory-limit", "4GB"}}, {gpuContainer("s")}),
-       DenialReason::kMemoryLimit, {"mpshare.io/memory-limit", "GB", "at least 256Mi"}},
-      {"memory below minimum", podWith({{"mpshare.io/memory-limit", "255Mi"}}, {gpuContainer("s")}),
-       DenialReason::kMemoryLimit, {"\"255Mi\"", "255 MiB"}},
-      {"unknown annotation", podWith({{"mpshare.io/threads", "30"}}, {gpuContainer("s")}),
-       DenialReason::kUnknownAnnotation, {"mpshare.io/threads", "mpshare.io/thread-percentage"}},
-      {"annotations without gpu", podWith({{"mpshare.io/thread-percentage", "30"}}, {gpuContainer("web", "")}),
-       DenialReason::kAnnotationsWithoutGpu, {"no container asks for a GPU", "nvidia.com/gpu"}},
-      {"gpu-index alone without gpu", podWith({{"mpshare.io/gpu-index", "0"}}, {gpuContainer("web", "0")}),
-       DenialReason::kAnnotationsWithoutGpu, {"no container asks for a GPU"}},
-      {"two gpus", podWith({}, {gpuContainer("s", "2")}), DenialReason::kGpuCount,
+      {"thread 0",
+       podWith({{"mpshare.io/thread-percentage", "0"}}, {gpuContainer("s")}),
+       DenialReason::kThreadPercentage,
+       {"mpshare.io/thread-percentage", "1-100", "\"0\""}},
+      {"thread 101",
+       podWith({{"mpshare.io/thread-percentage", "101"}}, {gpuContainer("s")}),
+       DenialReason::kThreadPercentage,
+       {"\"101\""}},
+      {"thread fraction",
+       podWith({{"mpshare.io/thread-percentage", "12.5"}}, {gpuContainer("s")}),
+       DenialReason::kThreadPercentage,
+       {"integer", "\"12.5\""}},
+      {"thread percent sign",
+       podWith({{"mpshare.io/thread-percentage", "30%"}}, {gpuContainer("s")}),
+       DenialReason::kThreadPercentage,
+       {"\"30%\""}},
+      {"thread negative",
+       podWith({{"mpshare.io/thread-percentage", "-5"}}, {gpuContainer("s")}),
+       DenialReason::kThreadPercentage,
+       {"\"-5\""}},
+      {"memory zero",
+       podWith({{"mpshare.io/memory-limit", "0"}}, {gpuContainer("s")}),
+       DenialReason::kMemoryLimit,
+       {"mpshare.io/memory-limit", "at least 256Mi", "\"0\""}},
+      {"memory negative",
+       podWith({{"mpshare.io/memory-limit", "-4Gi"}}, {gpuContainer("s")}),
+       DenialReason::kMemoryLimit,
+       {"\"-4Gi\""}},
+      {"memory unparseable",
+       podWith({{"mpshare.io/memory-limit", "4GB"}}, {gpuContainer("s")}),
+       DenialReason::kMemoryLimit,
+       {"mpshare.io/memory-limit", "GB", "at least 256Mi"}},
+      {"memory below minimum",
+       podWith({{"mpshare.io/memory-limit", "255Mi"}}, {gpuContainer("s")}),
+       DenialReason::kMemoryLimit,
+       {"\"255Mi\"", "255 MiB"}},
+      {"unknown annotation",
+       podWith({{"mpshare.io/threads", "30"}}, {gpuContainer("s")}),
+       DenialReason::kUnknownAnnotation,
+       {"mpshare.io/threads", "mpshare.io/thread-percentage"}},
+      {"annotations without gpu",
+       podWith({{"mpshare.io/thread-percentage", "30"}}, {gpuContainer("web", "")}),
+       DenialReason::kAnnotationsWithoutGpu,
+       {"no container asks for a GPU", "nvidia.com/gpu"}},
+      {"gpu-index alone without gpu",
+       podWith({{"mpshare.io/gpu-index", "0"}}, {gpuContainer("web", "0")}),
+       DenialReason::kAnnotationsWithoutGpu,
+       {"no container asks for a GPU"}},
+      {"two gpus",
+       podWith({}, {gpuContainer("s", "2")}),
+       DenialReason::kGpuCount,
        {"exactly one GPU", "container \"s\" asks for 2"}},
-      {"two gpu containers", podWith({}, {gpuContainer("a"), gpuContainer("b", "1", ContainerKind::kRegular, 1)}),
-       DenialReason::kGpuCount, {"container \"a\" asks for 1", "container \"b\" asks for 1"}},
+      {"two gpu containers",
+       podWith({}, {gpuContainer("a"), gpuContainer("b", "1", ContainerKind::kRegular, 1)}),
+       DenialReason::kGpuCount,
+       {"container \"a\" asks for 1", "container \"b\" asks for 1"}},
       {"gpu sidecar beside gpu container",
        podWith({}, {gpuContainer("a"), gpuContainer("side", "1", ContainerKind::kSidecar, 0)}),
-       DenialReason::kGpuCount, {"sidecar container \"side\" asks for 1"}},
+       DenialReason::kGpuCount,
+       {"sidecar container \"side\" asks for 1"}},
       {"init container asking for 2",
        podWith({}, {gpuContainer("a"), gpuContainer("warm", "2", ContainerKind::kInit, 0)}),
-       DenialReason::kGpuCount, {"init container \"warm\" asks for 2"}},
-      {"fractional gpu", podWith({}, {gpuContainer("s", "500m")}), DenialReason::kInvalidGpuRequest,
+       DenialReason::kGpuCount,
+       {"init container \"warm\" asks for 2"}},
+      {"fractional gpu",
+       podWith({}, {gpuContainer("s", "500m")}),
+       DenialReason::kInvalidGpuRequest,
        {"spec.containers[0]", "\"500m\"", "whole"}},
   };
   for (const auto& c : cases) {
@@ -86,8 +118,8 @@ TEST(MutationTest, DeniesEveryRuleViolationWithAnActionableMessage) {
     ASSERT_TRUE(d.reason.has_value()) << c.name;
     EXPECT_EQ(*d.reason, c.reason) << c.name << ": " << d.message;
     for (const auto& part : c.message_parts) {
-      EXPECT_NE(d.message.find(part), std::string::npos) << c.name << ": \"" << part
-                                                         << "\" not in: " << d.message;
+      EXPECT_NE(d.message.find(part), std::string::npos)
+          << c.name << ": \"" << part << "\" not in: " << d.message;
     }
     EXPECT_TRUE(d.edits.empty()) << c.name;
   }
@@ -117,27 +149,45 @@ TEST(MutationTest, InjectsEnvForTheAnnotationsPresentAndConfiguredDefaults) {
   WebhookRules daemon;
   daemon.daemon.pipe_directory = "/var/run/mps";
   const EnvCase cases[] = {
-      {"both", {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "4Gi"}}, noDaemon(),
-       {{"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "30"}, {"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=4096M"}}},
-      {"threads only", {{"mpshare.io/thread-percentage", "100"}}, noDaemon(),
+      {"both",
+       {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "4Gi"}},
+       noDaemon(),
+       {{"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "30"},
+        {"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=4096M"}}},
+      {"threads only",
+       {{"mpshare.io/thread-percentage", "100"}},
+       noDaemon(),
        {{"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "100"}}},
-      {"memory fraction floors to MiB", {{"mpshare.io/memory-limit", "1.5Gi"}}, noDaemon(),
+      {"memory fraction floors to MiB",
+       {{"mpshare.io/memory-limit", "1.5Gi"}},
+       noDaemon(),
        {{"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=1536M"}}},
-      {"decimal suffix", {{"mpshare.io/memory-limit", "8G"}}, noDaemon(),
+      {"decimal suffix",
+       {{"mpshare.io/memory-limit", "8G"}},
+       noDaemon(),
        {{"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=7629M"}}},
-      {"exponent", {{"mpshare.io/memory-limit", "2e9"}}, noDaemon(),
+      {"exponent",
+       {{"mpshare.io/memory-limit", "2e9"}},
+       noDaemon(),
        {{"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=1907M"}}},
-      {"plain bytes", {{"mpshare.io/memory-limit", "1073741824"}}, noDaemon(),
+      {"plain bytes",
+       {{"mpshare.io/memory-limit", "1073741824"}},
+       noDaemon(),
        {{"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=1024M"}}},
       {"no annotations, no defaults: nothing", {}, noDaemon(), {}},
-      {"defaults fill absent annotations", {{"mpshare.io/thread-percentage", "20"}}, defaults,
-       {{"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "20"}, {"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=8192M"}}},
-      {"daemon access adds the pipe directory", {{"mpshare.io/thread-percentage", "30"}}, daemon,
+      {"defaults fill absent annotations",
+       {{"mpshare.io/thread-percentage", "20"}},
+       defaults,
+       {{"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "20"},
+        {"CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "0=8192M"}}},
+      {"daemon access adds the pipe directory",
+       {{"mpshare.io/thread-percentage", "30"}},
+       daemon,
        {{"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "30"}, {"CUDA_MPS_PIPE_DIRECTORY", "/var/run/mps"}}},
   };
   for (const auto& c : cases) {
-    const Decision d =
-        decideAdmission(podWith(c.annotations, {gpuContainer("s")}), {}, Operation::kCreate, c.rules);
+    const Decision d = decideAdmission(podWith(c.annotations, {gpuContainer("s")}), {},
+                                       Operation::kCreate, c.rules);
     ASSERT_TRUE(d.allowed) << c.name << ": " << d.message;
     if (c.env.empty()) {
       EXPECT_TRUE(d.edits.containers.empty()) << c.name;
@@ -170,8 +220,9 @@ TEST(MutationTest, WarnsBelowOneGiB) {
     bool warns;
   } cases[] = {{"512Mi", true}, {"1023Mi", true}, {"1Gi", false}, {"40Gi", false}};
   for (const auto& c : cases) {
-    const Decision d = decideAdmission(podWith({{"mpshare.io/memory-limit", c.memory}}, {gpuContainer("s")}),
-                                       {}, Operation::kCreate, noDaemon());
+    const Decision d =
+        decideAdmission(podWith({{"mpshare.io/memory-limit", c.memory}}, {gpuContainer("s")}), {},
+                        Operation::kCreate, noDaemon());
     ASSERT_TRUE(d.allowed) << c.memory;
     EXPECT_EQ(d.warnings.size(), c.warns ? 1u : 0u) << c.memory;
     if (c.warns) {
@@ -208,8 +259,8 @@ TEST(MutationTest, ExistingEnvIsKeptAndSameValueIsNotDuplicated) {
   c.has_env = true;
   c.env = {{"MODEL", std::string("/m")}, {"CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", std::string("30")}};
   const Decision d = decideAdmission(
-      podWith({{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "2Gi"}}, {c}), {},
-      Operation::kCreate, noDaemon());
+      podWith({{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "2Gi"}}, {c}),
+      {}, Operation::kCreate, noDaemon());
   ASSERT_TRUE(d.allowed) << d.message;
   ASSERT_EQ(d.edits.containers.size(), 1u);
   EXPECT_TRUE(d.edits.containers[0].has_env);
@@ -226,7 +277,8 @@ TEST(MutationTest, ConflictingEnvOrVolumeIsDeniedNamingContainerAndVariable) {
   value_from.env = {{"CUDA_MPS_PIPE_DIRECTORY", std::nullopt}};
   const auto annotations = std::map<std::string, std::string>{{"mpshare.io/memory-limit", "4Gi"}};
 
-  Decision d = decideAdmission(podWith(annotations, {value}), {}, Operation::kCreate, WebhookRules{});
+  Decision d =
+      decideAdmission(podWith(annotations, {value}), {}, Operation::kCreate, WebhookRules{});
   EXPECT_EQ(d.reason, DenialReason::kEnvConflict);
   EXPECT_NE(d.message.find("container \"server\""), std::string::npos) << d.message;
   EXPECT_NE(d.message.find("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"), std::string::npos) << d.message;
@@ -263,7 +315,8 @@ TEST(MutationTest, ReinvocationOnItsOwnOutputChangesNothing) {
   PodView again = pod;
   PodVolumes volumes;
   again.containers[0].has_env = true;
-  for (const auto& e : first.edits.containers[0].env) again.containers[0].env.push_back({e.name, e.value});
+  for (const auto& e : first.edits.containers[0].env)
+    again.containers[0].env.push_back({e.name, e.value});
   volumes.containers[{false, 0}] = {true, {*first.edits.containers[0].mount}};
   volumes.has_volumes = true;
   volumes.host_paths[first.edits.volume->name] = first.edits.volume->path;
@@ -274,7 +327,8 @@ TEST(MutationTest, ReinvocationOnItsOwnOutputChangesNothing) {
 }
 
 TEST(MutationTest, DaemonAccessCanBeTurnedOff) {
-  const Decision d = decideAdmission(podWith({}, {gpuContainer("s")}), {}, Operation::kCreate, noDaemon());
+  const Decision d =
+      decideAdmission(podWith({}, {gpuContainer("s")}), {}, Operation::kCreate, noDaemon());
   EXPECT_TRUE(d.allowed);
   EXPECT_TRUE(d.edits.empty());
 }
@@ -328,8 +382,8 @@ TEST(MutationTest, WithoutThePipeOnlyLimitsAndHostIpcAreInjected) {
 
   // inject false still turns everything off, whatever pipe says.
   rules.daemon.inject = false;
-  EXPECT_TRUE(
-      decideAdmission(podWith({}, {gpuContainer("s")}), {}, Operation::kCreate, rules).edits.empty());
+  EXPECT_TRUE(decideAdmission(podWith({}, {gpuContainer("s")}), {}, Operation::kCreate, rules)
+                  .edits.empty());
 }
 
 TEST(MutationTest, PodsWithoutGpuOrAnnotationsPassUntouched) {
@@ -344,11 +398,14 @@ TEST(MutationTest, ConfiguredResourceNamesDecideWhatIsAGpu) {
   rules.resources.names = {"example.com/vgpu"};
   ContainerView c = gpuContainer("s", "");
   c.requests["example.com/vgpu"] = "1";
-  const auto annotations = std::map<std::string, std::string>{{"mpshare.io/thread-percentage", "30"}};
-  EXPECT_EQ(decideAdmission(podWith(annotations, {c}), {}, Operation::kCreate, rules).edits.containers.size(),
+  const auto annotations =
+      std::map<std::string, std::string>{{"mpshare.io/thread-percentage", "30"}};
+  EXPECT_EQ(decideAdmission(podWith(annotations, {c}), {}, Operation::kCreate, rules)
+                .edits.containers.size(),
             1u);
   // nvidia.com/gpu is not a GPU under these rules, so the annotations have nothing to apply to.
-  const Decision d = decideAdmission(podWith(annotations, {gpuContainer("s")}), {}, Operation::kCreate, rules);
+  const Decision d =
+      decideAdmission(podWith(annotations, {gpuContainer("s")}), {}, Operation::kCreate, rules);
   EXPECT_EQ(d.reason, DenialReason::kAnnotationsWithoutGpu);
 }
 

@@ -55,12 +55,16 @@ TEST(ConfigTest, ErrorsNameThePath) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"extender: {threadOversubscription: 0.5}",
        "extender.threadOversubscription: must be a number from 1.0 to 48.0, got \"0.5\""},
-      {"extender: {policy: firstfit}", "extender.policy: must be binpack or spread, got \"firstfit\""},
-      {"extender: {maxClientsPerGpu: 64}", "extender.maxClientsPerGpu: must be a whole number from 1 to 48"},
-      {"extender: {urlPrefix: scheduler}", "extender.urlPrefix: must be a URL path starting with '/'"},
+      {"extender: {policy: firstfit}",
+       "extender.policy: must be binpack or spread, got \"firstfit\""},
+      {"extender: {maxClientsPerGpu: 64}",
+       "extender.maxClientsPerGpu: must be a whole number from 1 to 48"},
+      {"extender: {urlPrefix: scheduler}",
+       "extender.urlPrefix: must be a URL path starting with '/'"},
       {"extender: {nodeSelecter: {a: b}}", "extender.nodeSelecter: unknown key"},
       {"webhook: {}", "config.webhook: unknown key (allowed: extender)"},
-      {"extender: {defaultMemoryLimit: 4GB}", "extender.defaultMemoryLimit: must be a memory quantity"},
+      {"extender: {defaultMemoryLimit: 4GB}",
+       "extender.defaultMemoryLimit: must be a memory quantity"},
       {"extender: {defaultMemoryLimit: 100Mi}", "must be at least minMemoryLimit (256 MiB)"},
       {"extender: {gpuResourceNames: []}", "extender.gpuResourceNames: must be a non-empty list"},
       {"extender: {maxLearnedNodes: -1}",
@@ -79,8 +83,9 @@ TEST(ConfigTest, ErrorsNameThePath) {
 }
 
 TEST(ServeOptionsTest, ParsesFlags) {
-  auto options = parseServeOptions({"--listen", "127.0.0.1:8888", "--standalone", "--nodes", "n.yaml",
-                                    "--tls-cert", "c", "--tls-key", "k", "--client-ca", "ca"});
+  auto options =
+      parseServeOptions({"--listen", "127.0.0.1:8888", "--standalone", "--nodes", "n.yaml",
+                         "--tls-cert", "c", "--tls-key", "k", "--client-ca", "ca"});
   ASSERT_TRUE(options.ok()) << options.error().describe();
   EXPECT_EQ(options->server.host, "127.0.0.1");
   EXPECT_EQ(options->server.port, 8888);
@@ -103,7 +108,8 @@ TEST(ServeOptionsTest, RejectsBadFlags) {
   for (const auto& [args, want] : cases) {
     auto options = parseServeOptions(args);
     ASSERT_FALSE(options.ok()) << want;
-    EXPECT_NE(options.error().describe().find(want), std::string::npos) << options.error().describe();
+    EXPECT_NE(options.error().describe().find(want), std::string::npos)
+        << options.error().describe();
   }
 }
 

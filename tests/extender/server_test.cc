@@ -30,8 +30,11 @@ json podJson(int i) {
            {{"name", "p" + std::to_string(i)},
             {"namespace", "ml"},
             {"uid", "uid-" + std::to_string(i)},
-            {"annotations", {{"mpshare.io/thread-percentage", "15"}, {"mpshare.io/memory-limit", "2Gi"}}}}},
-          {"spec", {{"containers", {{{"name", "c"}, {"resources", {{"limits", {{"nvidia.com/gpu", "1"}}}}}}}}}}};
+            {"annotations",
+             {{"mpshare.io/thread-percentage", "15"}, {"mpshare.io/memory-limit", "2Gi"}}}}},
+          {"spec",
+           {{"containers",
+             {{{"name", "c"}, {"resources", {{"limits", {{"nvidia.com/gpu", "1"}}}}}}}}}}};
 }
 
 TEST(ServerTest, ConcurrentBindsOverHttpNeverOvercommit) {
@@ -46,7 +49,8 @@ items:
   StaticNodeSource source(*nodes);
   auto extender = StandaloneExtender::create(ExtenderConfig{}, &source);
   ASSERT_TRUE(extender.ok());
-  auto server = platform::startHttpServer(platform::ServerOptions{}, (*extender)->routes().handler());
+  auto server =
+      platform::startHttpServer(platform::ServerOptions{}, (*extender)->routes().handler());
   ClientOptions plain;
   plain.tls = false;
 
@@ -63,8 +67,10 @@ items:
         const auto filtered = connection.request("POST", "/scheduler/filter", args.dump(),
                                                  {{"Content-Type", "application/json"}});
         ASSERT_EQ(filtered.status, 200) << filtered.body;
-        const json bind{{"PodName", "p" + std::to_string(i)}, {"PodNamespace", "ml"},
-                        {"PodUID", "uid-" + std::to_string(i)}, {"Node", "one-gpu"}};
+        const json bind{{"PodName", "p" + std::to_string(i)},
+                        {"PodNamespace", "ml"},
+                        {"PodUID", "uid-" + std::to_string(i)},
+                        {"Node", "one-gpu"}};
         const auto reply = connection.request("POST", "/scheduler/bind", bind.dump(),
                                               {{"Content-Type", "application/json"}});
         ASSERT_EQ(reply.status, 200);

@@ -36,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   });
   noThrow("reviewAdmission", [&] {
     const auto result = mpshare::webhook::reviewAdmission(body, mpshare::webhook::Config{});
-    check(mpshare::fuzz::isJson(result.body), "reviewAdmission's answer is not JSON: " + result.body);
+    check(mpshare::fuzz::isJson(result.body),
+          "reviewAdmission's answer is not JSON: " + result.body);
     check(result.http_status == 200 || result.http_status == 400,
           "reviewAdmission answered " + std::to_string(result.http_status));
   });
