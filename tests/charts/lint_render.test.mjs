@@ -1,0 +1,65 @@
+// Every value combination that matters passes `helm lint --strict`, renders with
+// `helm template`, and renders only objects the Kubernetes API schemas accept.
+// Between them the combinations render every template of the chart.
+import assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { kCombos } from "./lib/combos.mjs";
+import { helmLint, helmTemplate, parseDocuments } from "./lib/helm.mjs";
+import { chartDir, requireTools } from "./lib/tools.mjs";
+import { validateObject } from "./lib/validate.mjs";
+
+requireTools();
+
+// Kinds without a namespace. Every other object must name one, or `kubectl apply`
+// of the plain manifests would put it in "default": the release's, or kube-system
+// (where the API server's authentication-reader Role is bound).
+const kClusterScoped = new Set([
+  "Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration",
+  "ValidatingWebhookConfiguration", "CustomResourceDefinition", "PriorityClass", "ClusterIssuer",
+  "RuntimeClass", "StorageClass",
+]);
+
+// Templates that only check values and never render an object.
+const kRenderNothing = new Set(["templates/validate.yaml"]);
+
+const renderedSources = new Set();
+
+for (const combo of kCombos) {
+  test(`helm lint --strict: ${combo.name}`, () => {
+    const r = helmLint(combo);
+    assert.ok(r.ok, `${r.command}\n${r.stdout}${r.stderr}`);
+    assert.doesNotMatch(r.stdout, /\[(WARNING|ERROR)\]/, `${r.command}\n${r.stdout}`);
+  });
+
+  test(`helm template renders valid objects: ${combo.name}`, async () => {
+    const r = helmTemplate(combo);
+    assert.ok(r.ok, `${r.command}\n${r.stderr}`);
+    const docs = parseDocuments(r.stdout);
+    assert.ok(docs.length > 0, `${r.command} rendered nothing`);
+    const seen = new Set();
+    for (const { source, object } of docs) {
+      renderedSources.add(source);
+      const key = `${object.kind}/${object.metadata?.name}`;
+      assert.ok(!seen.has(key), `${key} rendered twice`);
+      seen.add(key);
+      await validateObject(object).catch((err) => assert.fail(`${source}: ${err.message}`));
+      const namespace = object.metadata?.namespace;
+      if (kClusterScoped.has(object.kind)) {
+        assert.equal(namespace, undefined, `${source}: ${key} is cluster-scoped but names namespace ${namespace}`);
+      } else {
+        assert.ok(["mpshare", "kube-system"].includes(namespace),
+          `${source}: ${key} must name the release namespace, got ${namespace}`);
+      }
+    }
+  });
+}
+
+test("the combinations render every template", () => {
+  const templates = readdirSync(join(chartDir, "templates"))
+    .filter((f) => /\.(yaml|yml|json)$/.test(f) && !f.startsWith("_"))
+    .map((f) => `templates/${f}`);
+  const never = templates.filter((t) => !renderedSources.has(t) && !kRenderNothing.has(t));
+  assert.deepEqual(never, [], "templates no combination in lib/combos.mjs renders; add one that does");
+});
