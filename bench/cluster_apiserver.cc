@@ -16,8 +16,8 @@
 
 #include "bench/cluster_seed.h"
 #include "platform/stop_signals.h"
-#include "tests/kube/fixtures.h"
-#include "tests/kube/test_api_server.h"
+#include "testing/apiserver/fixtures.h"
+#include "testing/apiserver/test_api_server.h"
 
 namespace {
 

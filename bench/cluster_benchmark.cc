@@ -26,7 +26,7 @@
 #include "extender/cluster/cluster_extender.h"
 #include "extender/service.h"
 #include "extender/standalone.h"
-#include "tests/kube/test_api_server.h"
+#include "testing/apiserver/test_api_server.h"
 
 namespace {
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "tests/kube/fixtures.h"
+#include "testing/apiserver/fixtures.h"
 
 namespace mpshare::bench {
 

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "tests/kube/fake_store.h"
+#include "testing/apiserver/fake_store.h"
 
 namespace mpshare::bench {
 

@@ -31,9 +31,9 @@
 #include "node/late_binder.h"
 #include "node/pod_resources_client.h"
 #include "platform/logging.h"
-#include "tests/kube/fixtures.h"
-#include "tests/kube/test_api_server.h"
-#include "tests/node/fake_kubelet.h"
+#include "testing/apiserver/fixtures.h"
+#include "testing/apiserver/test_api_server.h"
+#include "testing/kubelet/fake_kubelet.h"
 
 namespace {
 

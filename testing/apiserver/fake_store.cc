@@ -1,4 +1,4 @@
-#include "tests/kube/fake_store.h"
+#include "testing/apiserver/fake_store.h"
 
 #include <algorithm>
 #include <sstream>

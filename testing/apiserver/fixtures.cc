@@ -1,4 +1,4 @@
-#include "tests/kube/fixtures.h"
+#include "testing/apiserver/fixtures.h"
 
 #include <openssl/evp.h>
 

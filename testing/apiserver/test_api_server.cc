@@ -1,4 +1,4 @@
-#include "tests/kube/test_api_server.h"
+#include "testing/apiserver/test_api_server.h"
 
 #include <netinet/in.h>
 #include <openssl/err.h>

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "platform/kube_config.h"
-#include "tests/kube/fake_store.h"
+#include "testing/apiserver/fake_store.h"
 
 namespace mpshare::kubetest {
 

@@ -1,4 +1,4 @@
-#include "tests/node/fake_kubelet.h"
+#include "testing/kubelet/fake_kubelet.h"
 
 #include <stdlib.h>
 #include <unistd.h>

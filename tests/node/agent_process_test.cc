@@ -20,9 +20,9 @@
 #include <thread>
 
 #include "core/slots.h"
-#include "tests/kube/fixtures.h"
-#include "tests/kube/test_api_server.h"
-#include "tests/node/fake_kubelet.h"
+#include "testing/apiserver/fixtures.h"
+#include "testing/apiserver/test_api_server.h"
+#include "testing/kubelet/fake_kubelet.h"
 #include "tests/platform/test_client.h"
 
 namespace mpshare::node {

@@ -13,8 +13,8 @@
 
 #include "core/slots.h"
 #include "node/late_binder.h"
-#include "tests/kube/fixtures.h"
-#include "tests/kube/test_api_server.h"
+#include "testing/apiserver/fixtures.h"
+#include "testing/apiserver/test_api_server.h"
 #include "tests/node/temp_dir.h"
 
 namespace mpshare::node {

@@ -14,7 +14,7 @@
 
 #include "node/device_plugin_server.h"
 #include "platform/logging.h"
-#include "tests/node/fake_kubelet.h"
+#include "testing/kubelet/fake_kubelet.h"
 
 namespace mpshare::node {
 namespace {

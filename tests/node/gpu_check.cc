@@ -27,9 +27,9 @@
 
 #include "core/slots.h"
 #include "node/nvml_inventory.h"
-#include "tests/kube/fixtures.h"
-#include "tests/kube/test_api_server.h"
-#include "tests/node/fake_kubelet.h"
+#include "testing/apiserver/fixtures.h"
+#include "testing/apiserver/test_api_server.h"
+#include "testing/kubelet/fake_kubelet.h"
 
 namespace {
 

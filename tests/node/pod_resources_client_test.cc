@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/node/fake_kubelet.h"
+#include "testing/kubelet/fake_kubelet.h"
 
 namespace mpshare::node {
 namespace {

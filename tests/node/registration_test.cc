@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "platform/logging.h"
-#include "tests/node/fake_kubelet.h"
+#include "testing/kubelet/fake_kubelet.h"
 
 namespace mpshare::node {
 namespace {

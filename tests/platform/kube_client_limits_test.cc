@@ -8,8 +8,8 @@
 
 #include "platform/json_limits.h"
 #include "platform/kube_client.h"
-#include "tests/kube/fixtures.h"
-#include "tests/kube/test_api_server.h"
+#include "testing/apiserver/fixtures.h"
+#include "testing/apiserver/test_api_server.h"
 
 namespace mpshare::platform {
 namespace {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/kube/fixtures.h"
-#include "tests/kube/test_api_server.h"
+#include "testing/apiserver/fixtures.h"
+#include "testing/apiserver/test_api_server.h"
 
 namespace mpshare::platform {
 namespace {

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <thread>
 
-#include "tests/kube/fixtures.h"
+#include "testing/apiserver/fixtures.h"
 
 namespace mpshare::platform {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "extender/service.h"
 #include "extender/standalone.h"
-#include "tests/kube/fixtures.h"
+#include "testing/apiserver/fixtures.h"
 
 namespace mpshare::extender {
 namespace {

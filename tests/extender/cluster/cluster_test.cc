@@ -12,8 +12,8 @@
 #include <fstream>
 #include <set>
 
-#include "tests/kube/fixtures.h"
-#include "tests/kube/test_api_server.h"
+#include "testing/apiserver/fixtures.h"
+#include "testing/apiserver/test_api_server.h"
 
 namespace mpshare::extender {
 namespace {
