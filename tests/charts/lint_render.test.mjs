@@ -38,9 +38,9 @@ for (const combo of kCombos) {
     assert.ok(r.ok, `${r.command}\n${r.stderr}`);
     const docs = parseDocuments(r.stdout);
     assert.ok(docs.length > 0, `${r.command} rendered nothing`);
+    for (const { source } of docs) renderedSources.add(source);
     const seen = new Set();
     for (const { source, object } of docs) {
-      renderedSources.add(source);
       const key = `${object.kind}/${object.metadata?.name}`;
       assert.ok(!seen.has(key), `${key} rendered twice`);
       seen.add(key);

@@ -1,8 +1,8 @@
 // The value combinations the chart is linted, rendered and schema-checked with: each
 // TLS mode of the webhook and the extender, the extender over HTTPS, both placement
 // policies, the node agent on and off (and beside the old MPS daemon), the capped
-// mode, and "everything on". Each is { name, set?, values?, valueFiles? } as
-// lib/helm.mjs takes them.
+// mode, and "everything on". Each is { name, set?, values?, valueFiles?,
+// apiVersions? } as lib/helm.mjs takes them.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chartDir } from "./tools.mjs";
@@ -60,6 +60,8 @@ export const kCombos = [
   { name: "webhook only", set: ["scheduler.enabled=false", "nodeAgent.enabled=false", "mpsDaemon.enabled=false"] },
   {
     name: "everything on",
+    // Templates that render a custom resource only where the cluster serves it.
+    apiVersions: ["monitoring.coreos.com/v1", "cert-manager.io/v1"],
     values: [everyEnabledSwitch(), {
       createNamespace: true,
       mpsDaemon: { keepBesideNodeAgent: true },

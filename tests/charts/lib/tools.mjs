@@ -6,7 +6,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-export const chartDir = join(repoRoot, "charts", "mpshare");
+// MPSHARE_CHART_DIR: test a copy of the chart (e.g. one with a deliberate fault).
+export const chartDir = process.env.MPSHARE_CHART_DIR || join(repoRoot, "charts", "mpshare");
 export const helmPath = process.env.MPSHARE_HELM || join(repoRoot, ".tools", "bin", "helm");
 export const npmDir = process.env.MPSHARE_NPM_DIR || join(repoRoot, ".tools", "npm");
 
