@@ -1,7 +1,7 @@
 // The value combinations the chart is linted, rendered and schema-checked with: each
 // TLS mode of the webhook and the extender, the extender over HTTPS, both placement
 // policies, the node agent on and off (and beside the old MPS daemon), the capped
-// mode, and "everything on". Each is { name, set?, values?, valueFiles?,
+// mode, the oldest Kubernetes supported, and "everything on". Each is { name, set?, values?, valueFiles?,
 // apiVersions? } as lib/helm.mjs takes them.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -29,6 +29,9 @@ export function everyEnabledSwitch() {
 
 export const kCombos = [
   { name: "defaults" },
+  // The oldest cluster Chart.yaml's kubeVersion allows: lint's deprecation checks
+  // and the render for it.
+  { name: "defaults on Kubernetes 1.25", kubeVersion: "v1.25.0" },
   { name: "plain manifests", valueFiles: ["manifests/install-values.yaml"] },
   { name: "webhook certManager, all namespaces", set: ["webhook.tls.mode=certManager", "webhook.namespaceSelection=all"] },
   {
