@@ -44,7 +44,13 @@ for (const combo of kCombos) {
       const key = `${object.kind}/${object.metadata?.name}`;
       assert.ok(!seen.has(key), `${key} rendered twice`);
       seen.add(key);
-      await validateObject(object).catch((err) => assert.fail(`${source}: ${err.message}`));
+      const by = await validateObject(object).catch((err) => assert.fail(`${source}: ${err.message}`));
+      // A built-in group (core, apps, *.k8s.io) must be found in kubernetes-models: a
+      // typo in apiVersion or kind would otherwise pass as an unknown custom resource.
+      const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
+      if (!group.includes(".") || group.endsWith(".k8s.io")) {
+        assert.equal(by, "kubernetes-models", `${source}: ${key} (${object.apiVersion}) is no Kubernetes kind`);
+      }
       const namespace = object.metadata?.namespace;
       if (kClusterScoped.has(object.kind)) {
         assert.equal(namespace, undefined, `${source}: ${key} is cluster-scoped but names namespace ${namespace}`);
@@ -55,6 +61,27 @@ for (const combo of kCombos) {
     }
   });
 }
+
+// The check above passes only because the schemas hold: it refuses what the API
+// server refuses, for built-in kinds and the CRDs the chart renders alike, and
+// checks built-in kinds against their own schema, never structure alone.
+test("the schema check refuses invalid objects", async () => {
+  const meta = { name: "x", namespace: "mpshare" };
+  const invalid = [
+    [{ apiVersion: "apps/v1", kind: "Deployment", metadata: meta, spec: { replicas: "2" } }, /replicas must be integer/],
+    [{ apiVersion: "v1", kind: "ConfigMap", metadata: meta, data: { a: 3 } }, /data\/a must be string/],
+    [{ apiVersion: "v1", kind: "Service", metadata: meta, spec: { ports: [{ port: "https" }] } }, /port must be integer/],
+    [{ apiVersion: "monitoring.coreos.com/v1", kind: "PrometheusRule", metadata: meta,
+      spec: { groups: [{ name: "g", rules: [{ alert: "A" }] }] } }, /required property 'expr'|required property expr/],
+    [{ apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: meta, spec: { secretName: "s" } }, /issuerRef/],
+    [{ apiVersion: "example.com/v1", kind: "Widget", metadata: { ...meta, labels: { a: 1 } } }, /labels\/a must be string/],
+  ];
+  for (const [object, want] of invalid) {
+    await assert.rejects(validateObject(object), want, `${object.kind} accepted`);
+  }
+  const valid = { apiVersion: "v1", kind: "ConfigMap", metadata: meta, data: { a: "b" } };
+  assert.equal(await validateObject(valid), "kubernetes-models");
+});
 
 test("the combinations render every template", () => {
   const templates = readdirSync(join(chartDir, "templates"))
