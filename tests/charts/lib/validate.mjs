@@ -46,7 +46,8 @@ async function validateStructure(obj) {
 }
 
 // Validates one object; returns the package whose schema checked it, or
-// "structure only" for a kind none knows. Throws an Error naming the object.
+// "structure only" for a custom resource none knows. Throws an Error naming the
+// object.
 export async function validateObject(obj) {
   const name = `${obj?.kind}/${obj?.metadata?.name} (${obj?.apiVersion})`;
   try {
@@ -55,7 +56,13 @@ export async function validateObject(obj) {
       new model.Model(obj).validate();
       return model.from;
     }
-    await validateStructure(obj ?? {});
+    // A built-in group (core, apps, *.k8s.io) is all in kubernetes-models: a typo
+    // in apiVersion or kind must not pass as an unknown custom resource.
+    const group = String(obj?.apiVersion ?? "").split("/").slice(0, -1).join("/");
+    if (!group.includes(".") || group.endsWith(".k8s.io")) {
+      throw new Error(`the Kubernetes API has no kind ${obj?.kind} in ${obj?.apiVersion}`);
+    }
+    await validateStructure(obj);
     return "structure only";
   } catch (err) {
     throw new Error(`${name}: ${err.message}`);
