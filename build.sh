@@ -12,6 +12,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config openssl ca-certificates
   libcpprest-dev libboost-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus wrk gnuplot-nox python3 curl
 )

@@ -1,39 +1,28 @@
 #include "platform/metrics.h"
 
+#include <prometheus/check_names.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <limits>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace mpshare::platform {
 namespace {
 
-bool validMetricName(const std::string& name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
-    const bool digit = c >= '0' && c <= '9';
-    if (!alpha && !(digit && i > 0)) return false;
-  }
-  return true;
-}
-
-bool validLabelName(const std::string& name) {
-  if (name.empty() || name.rfind("__", 0) == 0) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    const bool digit = c >= '0' && c <= '9';
-    if (!alpha && !(digit && i > 0)) return false;
-  }
-  return true;
-}
-
 // Checked once per new series, never on the hot path of an existing one.
+// prometheus-cpp checks label names too, but only as "Invalid label name", and
+// lets a histogram series carry "le", which would clash with the bucket label.
 void checkLabels(const std::string& metric, const Labels& labels, bool histogram) {
   for (const auto& [name, value] : labels) {
-    if (!validLabelName(name)) {
+    if (!prometheus::CheckLabelName(name)) {
       throw std::invalid_argument("metric " + metric + ": label name \"" + name +
                                   "\" must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __");
     }
@@ -44,216 +33,163 @@ void checkLabels(const std::string& metric, const Labels& labels, bool histogram
   }
 }
 
-// Go's strconv formatting, which Prometheus parsers accept: shortest
-// round-trip digits, +Inf, -Inf, NaN.
-std::string formatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+// The shortest text that reads back as `v` (for error messages).
+std::string shortest(double v) {
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  if (ec != std::errc()) return "NaN";
-  return std::string(buf, end);
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return ec == std::errc() ? std::string(buf, end) : "NaN";
 }
 
-void appendEscaped(std::string& out, const std::string& text, bool quote_escapes) {
-  for (char c : text) {
+// prometheus-cpp 1.0's TextSerializer writes HELP verbatim, so a newline in it
+// would end the line early; the exposition format escapes \ and newline there.
+std::string escapeHelp(const std::string& help) {
+  std::string out;
+  out.reserve(help.size());
+  for (char c : help) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";
-    } else if (c == '"' && quote_escapes) {
-      out += "\\\"";
     } else {
       out += c;
     }
   }
+  return out;
 }
 
-// {a="x",b="y"} plus an optional trailing le; nothing when there are no labels.
-void appendLabels(std::string& out, const Labels& labels, const std::string* le = nullptr) {
-  if (labels.empty() && le == nullptr) return;
-  out += '{';
-  bool first = true;
-  for (const auto& [name, value] : labels) {
-    if (!first) out += ',';
-    first = false;
-    out += name;
-    out += "=\"";
-    appendEscaped(out, value, true);
-    out += '"';
-  }
-  if (le != nullptr) {
-    if (!first) out += ',';
-    out += "le=\"";
-    out += *le;
-    out += '"';
-  }
-  out += '}';
-}
-
-void appendSample(std::string& out, const std::string& name, const Labels& labels, double value,
-                  const std::string* le = nullptr) {
-  out += name;
-  appendLabels(out, labels, le);
-  out += ' ';
-  out += formatValue(value);
-  out += '\n';
-}
-
-class MetricImpl {
+// The series of one family by labels. Family<T>::Add finds an existing series
+// too, but builds a throwaway T on every call (for a histogram, its bucket
+// vectors) and hashes every label, so updates go through this map of handles
+// instead: one uncontended lock and one map lookup, as on a plain std::map.
+template <typename T>
+class SeriesHandles {
  public:
-  virtual ~MetricImpl() = default;
-  virtual void renderSamples(const std::string& name, std::string& out) const = 0;
+  SeriesHandles(prometheus::Family<T>& family, std::string name, bool histogram)
+      : family_(family), name_(std::move(name)), histogram_(histogram) {}
+
+  // `args` construct a new series (a histogram's bucket bounds).
+  template <typename... Args>
+  T& get(const Labels& labels, const Args&... args) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = handles_.find(labels);
+    if (it == handles_.end()) {
+      checkLabels(name_, labels, histogram_);
+      it = handles_.emplace(labels, &family_.Add(labels, args...)).first;
+    }
+    return *it->second;
+  }
+
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& [labels, series] : handles_) family_.Remove(series);
+    handles_.clear();
+  }
+
+  [[nodiscard]] const std::string& name() const { return name_; }
+
+ private:
+  prometheus::Family<T>& family_;
+  const std::string name_;
+  const bool histogram_;
+  std::mutex mutex_;
+  std::map<Labels, T*> handles_;
 };
 
-class CounterImpl final : public Counter, public MetricImpl {
+class CounterImpl final : public Counter {
  public:
-  explicit CounterImpl(std::string name) : name_(std::move(name)) {}
+  CounterImpl(prometheus::Family<prometheus::Counter>& family, std::string name)
+      : series_(family, std::move(name), false) {}
   void inc(const Labels& labels, double by) override {
+    // prometheus-cpp ignores a negative increment silently; it is a caller's bug.
     if (!(by >= 0)) {
-      throw std::invalid_argument("counter " + name_ + ": increment must be >= 0, got " +
-                                  formatValue(by));
+      throw std::invalid_argument("counter " + series_.name() + ": increment must be >= 0, got " +
+                                  shortest(by));
     }
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = series_.find(labels);
-    if (it == series_.end()) {
-      checkLabels(name_, labels, false);
-      it = series_.emplace(labels, 0.0).first;
-    }
-    it->second += by;
-  }
-  void renderSamples(const std::string& name, std::string& out) const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [labels, value] : series_) appendSample(out, name, labels, value);
+    series_.get(labels).Increment(by);
   }
 
  private:
-  const std::string name_;
-  mutable std::mutex mutex_;
-  std::map<Labels, double> series_;
+  SeriesHandles<prometheus::Counter> series_;
 };
 
-class GaugeImpl final : public Gauge, public MetricImpl {
+class GaugeImpl final : public Gauge {
  public:
-  explicit GaugeImpl(std::string name) : name_(std::move(name)) {}
-  void set(const Labels& labels, double value) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = series_.find(labels);
-    if (it == series_.end()) {
-      checkLabels(name_, labels, false);
-      series_.emplace(labels, value);
-    } else {
-      it->second = value;
-    }
-  }
-  void clear() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    series_.clear();
-  }
-  void renderSamples(const std::string& name, std::string& out) const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [labels, value] : series_) appendSample(out, name, labels, value);
-  }
+  GaugeImpl(prometheus::Family<prometheus::Gauge>& family, std::string name)
+      : series_(family, std::move(name), false) {}
+  void set(const Labels& labels, double value) override { series_.get(labels).Set(value); }
+  void clear() override { series_.clear(); }
 
  private:
-  const std::string name_;
-  mutable std::mutex mutex_;
-  std::map<Labels, double> series_;
+  SeriesHandles<prometheus::Gauge> series_;
 };
 
-class HistogramImpl final : public Histogram, public MetricImpl {
+class HistogramImpl final : public Histogram {
  public:
-  HistogramImpl(std::string name, std::vector<double> bounds)
-      : name_(std::move(name)), bounds_(std::move(bounds)) {
-    for (double b : bounds_) bound_text_.push_back(formatValue(b));
-  }
+  HistogramImpl(prometheus::Family<prometheus::Histogram>& family, std::string name,
+                prometheus::Histogram::BucketBoundaries bounds)
+      : series_(family, std::move(name), true), bounds_(std::move(bounds)) {}
   void observe(const Labels& labels, double value) override {
-    // Buckets are stored non-cumulative (one increment per observation) and
-    // summed at render time, which is rare next to observe().
-    size_t bucket = 0;
-    while (bucket < bounds_.size() && value > bounds_[bucket]) ++bucket;
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto it = series_.find(labels);
-    if (it == series_.end()) {
-      checkLabels(name_, labels, true);
-      it = series_.emplace(labels, Series{std::vector<uint64_t>(bounds_.size() + 1, 0), 0.0, 0})
-               .first;
-    }
-    ++it->second.buckets[bucket];
-    it->second.sum += value;
-    ++it->second.count;
-  }
-  void renderSamples(const std::string& name, std::string& out) const override {
-    static const std::string kInf = "+Inf";
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& [labels, s] : series_) {
-      uint64_t cumulative = 0;
-      for (size_t i = 0; i < s.buckets.size(); ++i) {
-        cumulative += s.buckets[i];
-        const std::string& le = i < bound_text_.size() ? bound_text_[i] : kInf;
-        appendSample(out, name + "_bucket", labels, static_cast<double>(cumulative), &le);
-      }
-      appendSample(out, name + "_sum", labels, s.sum);
-      appendSample(out, name + "_count", labels, static_cast<double>(s.count));
-    }
+    series_.get(labels, bounds_).Observe(value);
   }
 
  private:
-  struct Series {
-    std::vector<uint64_t> buckets;  // last one is (largest bound, +Inf]
-    double sum;
-    uint64_t count;
-  };
-  const std::string name_;
-  const std::vector<double> bounds_;
-  std::vector<std::string> bound_text_;
-  mutable std::mutex mutex_;
-  std::map<Labels, Series> series_;
+  SeriesHandles<prometheus::Histogram> series_;
+  const prometheus::Histogram::BucketBoundaries bounds_;
 };
 
 }  // namespace
 
-struct MetricsRegistry::Family {
-  std::string name;
-  std::string help;
-  std::string type;
-  std::unique_ptr<MetricImpl> impl;
+struct MetricsRegistry::Impl {
+  // Throw, not Merge: a second registration of a name is a bug to report.
+  prometheus::Registry registry{prometheus::Registry::InsertBehavior::Throw};
+  std::mutex mutex;  // guards the two members below
+  // Name, escaped help and type of every family in registration order: render()
+  // lists them in that order (Registry::Collect groups them by type) and keeps
+  // the header of a family that has no series yet (Collect leaves it out).
+  std::vector<prometheus::MetricFamily> headers;
+  std::unordered_map<std::string, size_t> index;
+  std::vector<std::unique_ptr<Counter>> counters;
+  std::vector<std::unique_ptr<Gauge>> gauges;
+  std::vector<std::unique_ptr<Histogram>> histograms;
+
+  // Validates `name` and reserves its place; the caller registers the family
+  // under the same lock.
+  void declare(const std::string& name, const std::string& help, prometheus::MetricType type) {
+    if (!prometheus::CheckMetricName(name)) {
+      throw std::invalid_argument("metric name \"" + name +
+                                  "\" must match [a-zA-Z_:][a-zA-Z0-9_:]* and not start with __");
+    }
+    if (index.count(name) != 0) {
+      throw std::invalid_argument("metric " + name + " is already registered");
+    }
+    index.emplace(name, headers.size());
+    headers.push_back(prometheus::MetricFamily{name, escapeHelp(help), type, {}});
+  }
 };
 
-MetricsRegistry::MetricsRegistry() = default;
+MetricsRegistry::MetricsRegistry() : impl_(std::make_unique<Impl>()) {}
 MetricsRegistry::~MetricsRegistry() = default;
-
-void MetricsRegistry::add(std::unique_ptr<Family> family) {
-  if (!validMetricName(family->name)) {
-    throw std::invalid_argument("metric name \"" + family->name +
-                                "\" must match [a-zA-Z_:][a-zA-Z0-9_:]*");
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& existing : families_) {
-    if (existing->name == family->name) {
-      throw std::invalid_argument("metric " + family->name + " is already registered");
-    }
-  }
-  families_.push_back(std::move(family));
-}
 
 Counter& MetricsRegistry::counter(const std::string& name, const std::string& help) {
   constexpr std::string_view kSuffix = "_total";
-  if (name.size() <= kSuffix.size() || name.compare(name.size() - kSuffix.size(), kSuffix.size(),
-                                                    kSuffix) != 0) {
+  if (name.size() <= kSuffix.size() ||
+      name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
     throw std::invalid_argument("counter \"" + name + "\" must end in _total");
   }
-  auto impl = std::make_unique<CounterImpl>(name);
-  Counter& ref = *impl;
-  add(std::make_unique<Family>(Family{name, help, "counter", std::move(impl)}));
-  return ref;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->declare(name, help, prometheus::MetricType::Counter);
+  // prometheus-cpp 1.0 exposes the name as given (it appends no _total).
+  auto& family =
+      prometheus::BuildCounter().Name(name).Help(escapeHelp(help)).Register(impl_->registry);
+  return *impl_->counters.emplace_back(std::make_unique<CounterImpl>(family, name));
 }
 
 Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help) {
-  auto impl = std::make_unique<GaugeImpl>(name);
-  Gauge& ref = *impl;
-  add(std::make_unique<Family>(Family{name, help, "gauge", std::move(impl)}));
-  return ref;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->declare(name, help, prometheus::MetricType::Gauge);
+  auto& family =
+      prometheus::BuildGauge().Name(name).Help(escapeHelp(help)).Register(impl_->registry);
+  return *impl_->gauges.emplace_back(std::make_unique<GaugeImpl>(family, name));
 }
 
 Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help,
@@ -267,33 +203,35 @@ Histogram& MetricsRegistry::histogram(const std::string& name, const std::string
                                   ": bucket bounds must be finite and strictly increasing");
     }
   }
-  auto impl = std::make_unique<HistogramImpl>(name, std::move(upper_bounds));
-  Histogram& ref = *impl;
-  add(std::make_unique<Family>(Family{name, help, "histogram", std::move(impl)}));
-  return ref;
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->declare(name, help, prometheus::MetricType::Histogram);
+  auto& family =
+      prometheus::BuildHistogram().Name(name).Help(escapeHelp(help)).Register(impl_->registry);
+  return *impl_->histograms.emplace_back(
+      std::make_unique<HistogramImpl>(family, name, std::move(upper_bounds)));
 }
 
 std::string MetricsRegistry::render() const {
-  std::string out;
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const auto& family : families_) {
-    out += "# HELP ";
-    out += family->name;
-    out += ' ';
-    appendEscaped(out, family->help, false);
-    out += "\n# TYPE ";
-    out += family->name;
-    out += ' ';
-    out += family->type;
-    out += '\n';
-    family->impl->renderSamples(family->name, out);
+  std::vector<prometheus::MetricFamily> families;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    families = impl_->headers;
+    for (auto& collected : impl_->registry.Collect()) {
+      auto& family = families[impl_->index.at(collected.name)];
+      family.metric = std::move(collected.metric);
+      // Family keeps series in a hash map; sort them by labels for a stable scrape.
+      std::sort(family.metric.begin(), family.metric.end(),
+                [](const prometheus::ClientMetric& a, const prometheus::ClientMetric& b) {
+                  return a.label < b.label;
+                });
+    }
   }
-  return out;
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 std::vector<double> latencyBuckets() {
-  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-          0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5};
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
 }
 
 }  // namespace mpshare::platform

@@ -1,21 +1,25 @@
 #pragma once
 
-// A small Prometheus text-exposition registry (format 0.0.4), because
-// prometheus-cpp is not packaged here. Counters, gauges and histograms with
-// labels; render() output passes `promtool check metrics`.
+// The metrics of both servers, kept in a prometheus-cpp registry (Debian's
+// prometheus-cpp-dev, core library only: the servers expose render() on their
+// own HTTP listener, not through prometheus-cpp's civetweb puller). Counters,
+// gauges and histograms with labels; render() output passes
+// `promtool check metrics`.
 //
 // Naming rules are enforced at registration (std::invalid_argument naming the
-// rule): metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, counter names end in
-// "_total" (the exposition convention promtool checks), label names match
-// [a-zA-Z_][a-zA-Z0-9_]*, do not start with "__", and histograms may not use "le".
-// Label values may be any UTF-8; \, " and newline are escaped on output.
+// rule): metric names match [a-zA-Z_:][a-zA-Z0-9_:]* and do not start with
+// "__", counter names end in "_total" (exposed as given: prometheus-cpp 1.0
+// appends no suffix), label names match [a-zA-Z_][a-zA-Z0-9_]*, do not start
+// with "__", and histograms may not use "le". Label values may be any UTF-8;
+// \, " and newline are escaped on output.
 //
-// Thread-safe; each family has its own mutex, so the hot path takes one
-// uncontended lock and one map lookup.
+// Thread-safe. The hot path takes one uncontended lock and one map lookup to
+// find the series' handle, then updates it through prometheus-cpp (an atomic
+// for counters and gauges, the histogram's own mutex).
 
 #include <map>
 #include <memory>
-#include <mutex>
+#include <mutex>  // kept for includers that relied on it
 #include <string>
 #include <vector>
 
@@ -63,16 +67,15 @@ class MetricsRegistry {
   Histogram& histogram(const std::string& name, const std::string& help,
                        std::vector<double> upper_bounds);
 
-  // The whole registry in Prometheus text format, families in registration
-  // order, series sorted by labels. Serve it with content type kMetricsContentType.
+  // The whole registry in Prometheus text format (prometheus-cpp's
+  // TextSerializer), families in registration order, a family without series
+  // as its # HELP and # TYPE lines only, series sorted by labels. Serve it
+  // with content type kMetricsContentType.
   [[nodiscard]] std::string render() const;
 
  private:
-  struct Family;
-  void add(std::unique_ptr<Family> family);
-
-  mutable std::mutex mutex_;
-  std::vector<std::unique_ptr<Family>> families_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // The content type of render()'s output.

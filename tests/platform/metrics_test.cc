@@ -59,6 +59,24 @@ TEST(MetricsRegistryTest, RendersExactExpositionText) {
        "# HELP g a \"quoted\" \\\\ help\\nline\n"
        "# TYPE g gauge\n"
        "g{v=\"a\\\\b\\\"c\\nd\"} 1\n"},
+      {"families in registration order, not grouped by type",
+       [](MetricsRegistry& r) {
+         r.gauge("b_gauge", "B.").set({}, 1);
+         r.counter("a_total", "A.").inc({});
+         r.histogram("c_seconds", "C.", {1});
+         r.gauge("a_gauge", "A.").set({}, 2);
+       },
+       "# HELP b_gauge B.\n"
+       "# TYPE b_gauge gauge\n"
+       "b_gauge 1\n"
+       "# HELP a_total A.\n"
+       "# TYPE a_total counter\n"
+       "a_total 1\n"
+       "# HELP c_seconds C.\n"
+       "# TYPE c_seconds histogram\n"
+       "# HELP a_gauge A.\n"
+       "# TYPE a_gauge gauge\n"
+       "a_gauge 2\n"},
       {"gauge set overwrites, clear drops series, special values",
        [](MetricsRegistry& r) {
          auto& g = r.gauge("free", "Free.");
@@ -70,12 +88,15 @@ TEST(MetricsRegistryTest, RendersExactExpositionText) {
          g.set({{"gpu", "3"}}, std::nan(""));
          g.set({{"gpu", "4"}}, 1e21);
        },
+       // prometheus-cpp spells NaN "Nan"; Prometheus parses floats case-insensitively.
        "# HELP free Free.\n"
        "# TYPE free gauge\n"
        "free{gpu=\"1\"} -3\n"
        "free{gpu=\"2\"} +Inf\n"
-       "free{gpu=\"3\"} NaN\n"
+       "free{gpu=\"3\"} Nan\n"
        "free{gpu=\"4\"} 1e+21\n"},
+      // prometheus-cpp writes _count and _sum before the buckets; the format
+      // leaves the order of a histogram's lines free.
       {"histogram buckets are cumulative with +Inf, _sum and _count",
        [](MetricsRegistry& r) {
          auto& h = r.histogram("latency_seconds", "Latency.", {0.1, 0.5, 1});
@@ -83,22 +104,22 @@ TEST(MetricsRegistryTest, RendersExactExpositionText) {
        },
        "# HELP latency_seconds Latency.\n"
        "# TYPE latency_seconds histogram\n"
+       "latency_seconds_count{route=\"/x\"} 4\n"
+       "latency_seconds_sum{route=\"/x\"} 2.45\n"
        "latency_seconds_bucket{route=\"/x\",le=\"0.1\"} 2\n"
        "latency_seconds_bucket{route=\"/x\",le=\"0.5\"} 3\n"
        "latency_seconds_bucket{route=\"/x\",le=\"1\"} 3\n"
-       "latency_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n"
-       "latency_seconds_sum{route=\"/x\"} 2.45\n"
-       "latency_seconds_count{route=\"/x\"} 4\n"},
+       "latency_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n"},
       {"histogram without labels, explicit +Inf bound accepted",
        [](MetricsRegistry& r) {
          r.histogram("h", "H.", {1, std::numeric_limits<double>::infinity()}).observe({}, 1);
        },
        "# HELP h H.\n"
        "# TYPE h histogram\n"
-       "h_bucket{le=\"1\"} 1\n"
-       "h_bucket{le=\"+Inf\"} 1\n"
+       "h_count 1\n"
        "h_sum 1\n"
-       "h_count 1\n"},
+       "h_bucket{le=\"1\"} 1\n"
+       "h_bucket{le=\"+Inf\"} 1\n"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -118,21 +139,40 @@ TEST(MetricsRegistryTest, RejectsInvalidNamesAndValuesWithTheRule) {
       {"counter without _total", [](MetricsRegistry& r) { r.counter("requests", "x"); },
        "counter \"requests\" must end in _total"},
       {"bad metric name", [](MetricsRegistry& r) { r.gauge("1abc", "x"); },
-       "metric name \"1abc\" must match [a-zA-Z_:][a-zA-Z0-9_:]*"},
+       "metric name \"1abc\" must match [a-zA-Z_:][a-zA-Z0-9_:]* and not start with __"},
+      {"reserved metric name prefix", [](MetricsRegistry& r) { r.counter("__x_total", "x"); },
+       "metric name \"__x_total\" must match [a-zA-Z_:][a-zA-Z0-9_:]* and not start with __"},
+      {"duplicate name across types",
+       [](MetricsRegistry& r) {
+         r.counter("g_total", "x");
+         r.gauge("g_total", "y");
+       },
+       "metric g_total is already registered"},
       {"duplicate name",
        [](MetricsRegistry& r) {
          r.gauge("g", "x");
          r.gauge("g", "y");
        },
        "metric g is already registered"},
-      {"bad label name", [](MetricsRegistry& r) { r.gauge("g", "x").set({{"a-b", "1"}}, 1); },
+      {"bad label name",
+       [](MetricsRegistry& r) {
+         r.gauge("g", "x").set({{"a-b", "1"}}, 1);
+       },
        "metric g: label name \"a-b\" must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __"},
-      {"reserved label prefix", [](MetricsRegistry& r) { r.gauge("g", "x").set({{"__x", "1"}}, 1); },
+      {"reserved label prefix",
+       [](MetricsRegistry& r) {
+         r.gauge("g", "x").set({{"__x", "1"}}, 1);
+       },
        "metric g: label name \"__x\" must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __"},
       {"le on a histogram",
-       [](MetricsRegistry& r) { r.histogram("h", "x", {1}).observe({{"le", "1"}}, 1); },
+       [](MetricsRegistry& r) {
+         r.histogram("h", "x", {1}).observe({{"le", "1"}}, 1);
+       },
        "metric h: label \"le\" is reserved for histogram buckets"},
-      {"unsorted buckets", [](MetricsRegistry& r) { r.histogram("h", "x", {1, 1}); },
+      {"unsorted buckets",
+       [](MetricsRegistry& r) {
+         r.histogram("h", "x", {1, 1});
+       },
        "histogram h: bucket bounds must be finite and strictly increasing"},
       {"negative counter increment",
        [](MetricsRegistry& r) { r.counter("c_total", "x").inc({}, -1); },
