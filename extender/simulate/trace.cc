@@ -46,8 +46,8 @@ class CsvReader {
     }
     for (const std::string& name : required) {
       if (!columns_.contains(name)) {
-        return core::invalidArgument(where(), "header has no column \"" + name + "\" (has: " +
-                                                  line + ")");
+        return core::invalidArgument(where(),
+                                     "header has no column \"" + name + "\" (has: " + line + ")");
       }
     }
     return {};
@@ -66,6 +66,8 @@ class CsvReader {
     }
     return false;
   }
+
+  [[nodiscard]] bool has(const std::string& column) const { return columns_.contains(column); }
 
   [[nodiscard]] std::string where() const {
     return std::string(source_) + ":" + std::to_string(line_);
@@ -118,8 +120,8 @@ bool endsWith(std::string_view s, std::string_view suffix) {
 
 Result<int64_t> gpuMemoryOfModel(std::string_view model) {
   static const std::map<std::string, int64_t, std::less<>> kMemory{
-      {"P100", 16384}, {"T4", 16384},  {"V100M16", 16384}, {"V100M32", 32768},
-      {"A10", 24576},  {"G1", 32768},  {"G2", 32768},      {"G3", 32768},
+      {"P100", 16384}, {"T4", 16384}, {"V100M16", 16384}, {"V100M32", 32768},
+      {"A10", 24576},  {"G1", 32768}, {"G2", 32768},      {"G3", 32768},
   };
   const auto it = kMemory.find(model);
   if (it == kMemory.end()) {
@@ -143,9 +145,10 @@ Result<std::vector<SimNode>> parseNodeCsv(std::istream& in, std::string_view sou
     auto memory = csv.integer("memory_mib", 0, kMaxMemoryMiB);
     auto gpus = csv.integer("gpu", 0, 64);
     auto model = csv.text("model");
-    for (const core::Error* error : {name ? nullptr : &name.error(), cpu ? nullptr : &cpu.error(),
-                                     memory ? nullptr : &memory.error(),
-                                     gpus ? nullptr : &gpus.error(), model ? nullptr : &model.error()}) {
+    for (const core::Error* error :
+         {name ? nullptr : &name.error(), cpu ? nullptr : &cpu.error(),
+          memory ? nullptr : &memory.error(), gpus ? nullptr : &gpus.error(),
+          model ? nullptr : &model.error()}) {
       if (error != nullptr) {
         return *error;
       }
@@ -172,19 +175,24 @@ Result<std::vector<SimNode>> parseNodeCsv(std::istream& in, std::string_view sou
 
 Result<std::vector<SimPod>> parsePodCsv(std::istream& in, std::string_view source) {
   CsvReader csv(in, source);
-  if (auto header = csv.readHeader(
-          {"name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec"});
-      !header) {
+  // The trace's lists differ in columns (the multigpuNN lists carry only name,
+  // cpu_milli, memory_mib, num_gpu, gpu_milli). Missing optional columns take the
+  // defaults of the paper's converter (pod_csv_to_yaml.py): no host memory
+  // request, whole GPUs, any GPU model.
+  if (auto header = csv.readHeader({"name", "cpu_milli", "num_gpu"}); !header) {
     return header.error();
   }
+  const bool has_memory = csv.has("memory_mib");
+  const bool has_milli = csv.has("gpu_milli");
+  const bool has_spec = csv.has("gpu_spec");
   std::vector<SimPod> pods;
   while (csv.next()) {
     auto name = csv.text("name");
     auto cpu = csv.integer("cpu_milli", 0, kMaxCpuMilli);
-    auto memory = csv.integer("memory_mib", 0, kMaxMemoryMiB);
+    auto memory = has_memory ? csv.integer("memory_mib", 0, kMaxMemoryMiB) : Result<int64_t>(0);
     auto gpus = csv.integer("num_gpu", 0, 64);
-    auto milli = csv.integer("gpu_milli", 0, 1000);
-    auto spec = csv.text("gpu_spec");
+    auto milli = has_milli ? csv.integer("gpu_milli", 0, 1000) : Result<int64_t>(1000);
+    auto spec = has_spec ? csv.text("gpu_spec") : Result<std::string>(std::string());
     for (const core::Error* error :
          {name ? nullptr : &name.error(), cpu ? nullptr : &cpu.error(),
           memory ? nullptr : &memory.error(), gpus ? nullptr : &gpus.error(),

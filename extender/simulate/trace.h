@@ -27,8 +27,8 @@ struct SimNode {
 
 struct SimPod {
   std::string name;
-  int gpus = 0;           // 0 = host resources only
-  int gpu_milli = 1000;   // per GPU, thousandths of one GPU; 1000 = whole GPU
+  int gpus = 0;                           // 0 = host resources only
+  int gpu_milli = 1000;                   // per GPU, thousandths of one GPU; 1000 = whole GPU
   std::optional<int64_t> gpu_memory_mib;  // absolute GPU memory; empty = same share as gpu_milli
   int64_t cpu_milli = 0;
   int64_t memory_mib = 0;
@@ -49,8 +49,11 @@ core::Result<int64_t> gpuMemoryOfModel(std::string_view model);
 //   "nodes.csv:7: column gpu: \"two\" is not a whole number >= 0"
 core::Result<std::vector<SimNode>> parseNodeCsv(std::istream& in, std::string_view source);
 
-// Trace pod CSV (columns name, cpu_milli, memory_mib, num_gpu, gpu_milli, gpu_spec).
-// gpu_milli is 0..1000 and only below 1000 for num_gpu == 1 (a shared GPU).
+// Trace pod CSV: columns name, cpu_milli, num_gpu (required), memory_mib,
+// gpu_milli, gpu_spec (optional; when the column is missing: no host memory,
+// 1000 = whole GPUs, any model, as the paper's simulator reads them); any order,
+// extra columns ignored. gpu_milli is 0..1000 and only below 1000 for
+// num_gpu == 1 (a shared GPU).
 core::Result<std::vector<SimPod>> parsePodCsv(std::istream& in, std::string_view source);
 
 // By extension: ".csv" -> the CSV readers; ".yaml", ".yml", ".json" -> the list

@@ -53,6 +53,35 @@ TEST(PodCsv, ReadsTraceRows) {
   EXPECT_THAT((*pods)[4].models, testing::ElementsAre("V100M16", "V100M32"));
 }
 
+// The first rows of openb_pod_list_multigpu30.csv, verbatim: the multigpuNN lists
+// carry only these five columns.
+TEST(PodCsv, MissingOptionalColumnsTakeThePaperDefaults) {
+  std::istringstream multigpu(
+      "name,cpu_milli,memory_mib,num_gpu,gpu_milli\n"
+      "openb-pod-0000,12000,16384,1,1000\n"
+      "openb-pod-0001,6000,12288,1,460\n"
+      "openb-pod-0005,20000,65536,0,0\n"
+      "openb-pod-0017,88000,327680,8,1000\n");
+  auto pods = parsePodCsv(multigpu, "openb_pod_list_multigpu30.csv");
+  ASSERT_TRUE(pods.ok()) << pods.error().describe();
+  ASSERT_EQ(pods->size(), 4u);
+  EXPECT_TRUE((*pods)[1].sharesGpu());
+  EXPECT_DOUBLE_EQ((*pods)[1].gpuShare(), 0.46);
+  EXPECT_EQ((*pods)[1].memory_mib, 12288);
+  EXPECT_TRUE((*pods)[1].models.empty());  // no gpu_spec: any model
+  EXPECT_DOUBLE_EQ((*pods)[2].gpuShare(), 0.0);
+  EXPECT_DOUBLE_EQ((*pods)[3].gpuShare(), 8.0);
+
+  // No gpu_milli: whole GPUs; no memory_mib: no host memory asked.
+  std::istringstream bare("num_gpu,cpu_milli,name\n2,8000,p0\n0,1000,p1\n");
+  pods = parsePodCsv(bare, "bare.csv");
+  ASSERT_TRUE(pods.ok()) << pods.error().describe();
+  ASSERT_EQ(pods->size(), 2u);
+  EXPECT_DOUBLE_EQ((*pods)[0].gpuShare(), 2.0);
+  EXPECT_EQ((*pods)[0].memory_mib, 0);
+  EXPECT_EQ((*pods)[1].gpus, 0);
+}
+
 TEST(TraceCsv, BadRowsNameFileLineAndColumn) {
   const struct {
     const char* name;
@@ -67,6 +96,10 @@ TEST(TraceCsv, BadRowsNameFileLineAndColumn) {
       {"missing header column", true, "sn,cpu_milli,gpu,model\n",
        "nodes.csv:1: header has no column \"memory_mib\""},
       {"empty file", true, "", "nodes.csv: is empty"},
+      {"pod list without num_gpu", false, "name,cpu_milli,memory_mib,gpu_milli\np,1,1,1000\n",
+       "pods.csv:1: header has no column \"num_gpu\""},
+      {"pod list without cpu_milli", false, "name,num_gpu\np,1\n",
+       "pods.csv:1: header has no column \"cpu_milli\""},
       {"short row", true, std::string(kNodeHeader) + "a,1,1\n", "nodes.csv:2: column gpu: missing"},
       {"negative cpu", false, std::string(kPodHeader) + "p,-5,1,0,0,,LS,R,0,0,0\n",
        "pods.csv:2: column cpu_milli: \"-5\" is not a whole number"},
