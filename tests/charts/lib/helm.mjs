@@ -27,6 +27,8 @@ function commonArgs(opts, dir) {
   return args;
 }
 
+// Runs helm with the arguments build(common arguments) returns, with a private helm
+// home, so no user's configuration or repositories take part.
 function run(opts, build) {
   const dir = mkdtempSync(join(tmpdir(), "mpshare-chart-"));
   try {
@@ -34,7 +36,6 @@ function run(opts, build) {
     const r = spawnSync(helmPath, full, {
       encoding: "utf8",
       maxBuffer: 64 << 20,
-      // No user's helm configuration or repositories: the render depends on the chart alone.
       env: { ...process.env, HELM_CONFIG_HOME: dir, HELM_CACHE_HOME: dir, HELM_DATA_HOME: dir },
     });
     if (r.error) throw r.error;
