@@ -51,7 +51,8 @@ install_tools() {
     return
   fi
   if ! command -v npm >/dev/null 2>&1; then
-    install_missing nodejs npm  # Debian's; a machine with Node.js has its npm
+    PACKAGES+=(nodejs npm)  # Debian's; a machine with Node.js has its npm
+    install_missing
   fi
   echo "Installing from npm into $npm_dir: ${NPM_PACKAGES[*]}" >&2
   mkdir -p "$npm_dir" "$TOOLS_DIR/bin"
