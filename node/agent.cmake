@@ -6,10 +6,11 @@ add_library(mpshare_node
   ${CMAKE_CURRENT_SOURCE_DIR}/late_binder.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/serve_command.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/serve_options.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/usage_command.cc
 )
 target_include_directories(mpshare_node PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(mpshare_node
-  PUBLIC mpshare_node_grpc mpshare_node_host mpshare_core mpshare_platform
+  PUBLIC mpshare_node_grpc mpshare_node_host mpshare_node_usage mpshare_core mpshare_platform
   PRIVATE mpshare_warnings)
 
 add_executable(mpshare-node ${CMAKE_CURRENT_SOURCE_DIR}/main.cc)

@@ -43,17 +43,21 @@ size_t ApiPodDirectory::size() const {
   return pods_.size();
 }
 
-void ApiPodDirectory::put(const core::PodView& pod) {
+void ApiPodDirectory::put(const core::PodView& pod,
+                          const std::map<std::string, std::string>* container_ids) {
   std::lock_guard lock(mutex_);
   if (live(pod) && pod.node_name == node_name_) {
     pods_[pod.key()] = pod;
+    if (container_ids != nullptr) container_ids_[pod.key()] = *container_ids;
   } else {
     pods_.erase(pod.key());
+    container_ids_.erase(pod.key());
   }
 }
 
 void ApiPodDirectory::Sink::replace(const std::vector<nlohmann::json>& items) {
   std::map<std::string, core::PodView> fresh;
+  std::map<std::string, std::map<std::string, std::string>> fresh_ids;
   for (const auto& item : items) {
     auto pod = platform::podFromJson(item);
     if (!pod) {
@@ -61,10 +65,14 @@ void ApiPodDirectory::Sink::replace(const std::vector<nlohmann::json>& items) {
                         {{"error", pod.error().describe()}});
       continue;
     }
-    if (live(*pod) && pod->node_name == owner_.node_name_) fresh[pod->key()] = std::move(*pod);
+    if (live(*pod) && pod->node_name == owner_.node_name_) {
+      fresh_ids[pod->key()] = containerIdsFromJson(item);
+      fresh[pod->key()] = std::move(*pod);
+    }
   }
   std::lock_guard lock(owner_.mutex_);
   owner_.pods_ = std::move(fresh);
+  owner_.container_ids_ = std::move(fresh_ids);
 }
 
 void ApiPodDirectory::Sink::apply(const std::string& type, const nlohmann::json& object) {
@@ -76,9 +84,11 @@ void ApiPodDirectory::Sink::apply(const std::string& type, const nlohmann::json&
   if (type == "DELETED") {
     std::lock_guard lock(owner_.mutex_);
     owner_.pods_.erase(pod->key());
+    owner_.container_ids_.erase(pod->key());
     return;
   }
-  owner_.put(*pod);
+  const auto ids = containerIdsFromJson(object);
+  owner_.put(*pod, &ids);
 }
 
 core::Result<core::PodView> ApiPodDirectory::pod(const std::string& namespace_name,
@@ -95,7 +105,8 @@ core::Result<core::PodView> ApiPodDirectory::pod(const std::string& namespace_na
   if (!pod)
     return core::Error{core::ErrorCode::kUnavailable, namespace_name + "/" + name,
                        pod.error().describe()};
-  put(*pod);
+  const auto ids = containerIdsFromJson(*fetched);
+  put(*pod, &ids);
   return pod;
 }
 
@@ -107,6 +118,18 @@ std::vector<core::PodView> ApiPodDirectory::podsOnNode() {
   return pods;
 }
 
+std::vector<NodePod> ApiPodDirectory::nodePods() const {
+  std::lock_guard lock(mutex_);
+  std::vector<NodePod> pods;
+  pods.reserve(pods_.size());
+  for (const auto& [key, pod] : pods_) {
+    const auto ids = container_ids_.find(key);
+    pods.push_back(
+        {pod, ids != container_ids_.end() ? ids->second : std::map<std::string, std::string>{}});
+  }
+  return pods;
+}
+
 core::Status ApiPodDirectory::annotateGpuIndex(const core::PodView& pod, const std::string& value) {
   auto status = client_.patchPodAnnotations(
       pod.namespace_name, pod.name, {{std::string(core::kGpuIndexAnnotation), value}}, pod.uid);
@@ -115,7 +138,7 @@ core::Status ApiPodDirectory::annotateGpuIndex(const core::PodView& pod, const s
   core::PodView annotated = pod;
   annotated.annotations[std::string(core::kGpuIndexAnnotation)] = value;
   annotated.has_annotations = true;
-  put(annotated);
+  put(annotated, nullptr);
   return {};
 }
 

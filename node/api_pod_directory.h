@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "node/pod_containers.h"
 #include "node/pod_directory.h"
 #include "platform/kube_client.h"
 #include "platform/reflector.h"
@@ -39,6 +40,10 @@ class ApiPodDirectory : public PodDirectory {
   std::vector<core::PodView> podsOnNode() override;
   core::Status annotateGpuIndex(const core::PodView& pod, const std::string& value) override;
 
+  // Every live pod of the node with its running containers' runtime IDs (for
+  // tracing a GPU process's cgroup to its container).
+  std::vector<NodePod> nodePods() const;
+
  private:
   class Sink : public platform::ReflectorSink {
    public:
@@ -49,8 +54,9 @@ class ApiPodDirectory : public PodDirectory {
    private:
     ApiPodDirectory& owner_;
   };
-  // Stores the pod (or drops it when it ended or left the node).
-  void put(const core::PodView& pod);
+  // Stores the pod (or drops it when it ended or left the node). `container_ids`
+  // replaces the pod's known container IDs unless null (an update without status).
+  void put(const core::PodView& pod, const std::map<std::string, std::string>* container_ids);
 
   platform::KubeClient& client_;
   std::string node_name_;
@@ -58,7 +64,8 @@ class ApiPodDirectory : public PodDirectory {
   platform::Reflector reflector_;
   std::thread thread_;
   mutable std::mutex mutex_;
-  std::map<std::string, core::PodView> pods_;  // by "namespace/name"
+  std::map<std::string, core::PodView> pods_;                                // by "namespace/name"
+  std::map<std::string, std::map<std::string, std::string>> container_ids_;  // by "namespace/name"
 };
 
 }  // namespace mpshare::node

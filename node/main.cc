@@ -1,12 +1,14 @@
 // mpshare-node: the node agent. Wiring only; see node/serve_command.h.
 //   mpshare-node serve --node-name NAME [flags]
 //   mpshare-node inventory [--inventory FILE] [--format text|json]
+//   mpshare-node usage (--pods-file FILE | --node-name NAME) [flags]
 
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "node/serve_command.h"
+#include "node/usage_command.h"
 #include "platform/logging.h"
 
 namespace {
@@ -17,6 +19,7 @@ constexpr const char* kUsage = R"(usage:
                      [--cdi-dir DIR] [--nvidia-cdi-spec FILE] [--mps-root DIR]
                      [--inventory FILE] [--resource-name NAME] [--clients-per-gpu N]
                      [--metrics-listen ADDR:PORT] [--mps-control PATH] [--reconcile-seconds N]
+                     [--usage-seconds N] [--processes-file FILE] [--proc-root DIR]
       Kubelet device plugin for RESOURCE (default nvidia.com/gpu.shared): advertises
       GPUs x N slots (N = --clients-per-gpu, 1-48, default 48), binds each slot to the
       GPU in its pod's mpshare.io/gpu-index when the container starts (a CDI spec per
@@ -30,8 +33,17 @@ constexpr const char* kUsage = R"(usage:
         gpus:
           - {index: 0, uuid: GPU-..., product: NVIDIA-H100-80GB-HBM3, memoryMiB: 81559}
       API server credentials: --kubeconfig, $KUBECONFIG, or the pod's service account.
+      Per-pod GPU usage (docs/usage.md) is sampled every --usage-seconds (default 15)
+      and on each scrape: GPU processes from NVML unless --processes-file names a file,
+      each process's pod from <--proc-root>/<pid>/cgroup (default /proc).
   mpshare-node inventory [--inventory FILE] [--format text|json]
       Print the node's GPUs as the agent sees them (NVML unless --inventory).
+  mpshare-node usage (--pods-file FILE | --node-name NAME [--kubeconfig FILE])
+                     [--inventory FILE] [--processes-file FILE] [--proc-root DIR]
+                     [--format text|json]
+      Print each pod's GPU usage against its slice: threads, memory used / limit,
+      SM utilization, MPS clients, and pods whose caps apply more than once.
+      Pods from FILE (kubectl get pods -o json) or from the API server.
   mpshare-node --help | --version
 )";
 
@@ -74,6 +86,11 @@ int main(int argc, char** argv) {
     if (!options) return usageError(options.error());
     return mpshare::node::runInventory(*options, std::cout, std::cerr);
   }
+  if (args[0] == "usage") {
+    auto options = mpshare::node::parseUsageOptions(rest);
+    if (!options) return usageError(options.error());
+    return mpshare::node::runUsage(*options, std::cout, std::cerr);
+  }
   return usageError(mpshare::core::invalidArgument(
-      args[0], "unknown command (serve, inventory, --help, --version)"));
+      args[0], "unknown command (serve, inventory, usage, --help, --version)"));
 }

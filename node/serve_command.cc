@@ -18,6 +18,8 @@
 #include "node/nvml_inventory.h"
 #include "node/pod_resources_client.h"
 #include "node/registration.h"
+#include "node/usage_command.h"
+#include "node/usage_monitor.h"
 #include "platform/http_server.h"
 #include "platform/kube_client.h"
 #include "platform/logging.h"
@@ -150,6 +152,36 @@ int runServe(const ServeOptions& options) {
        [&daemons](const core::GpuDevice& gpu) { return daemons.healthy(gpu.uuid); }});
   auto backend = metrics.instrument(binder);
 
+  // Per-pod GPU usage. Optional: a driver without per-process NVML calls
+  // leaves the agent running without it.
+  UsageMetrics usage_metrics(registry);
+  std::unique_ptr<UsageMonitor> usage;
+  auto process_source = openGpuProcessSource(options.processes_file);
+  if (!process_source) {
+    platform::logWarn("per-pod GPU usage is off", {{"error", process_source.error().describe()}});
+  } else {
+    usage = std::make_unique<UsageMonitor>(
+        UsageMonitorOptions{*gpus, options.proc_root, true}, **process_source,
+        [&pods] { return pods.nodePods(); }, &usage_metrics,
+        [&](const DoubleCap& cap) {
+          platform::PodEvent event;
+          event.namespace_name = cap.namespace_name;
+          event.pod_name = cap.pod;
+          event.pod_uid = cap.pod_uid;
+          event.reason = "MpsDoubleCapped";
+          event.message = cap.describe() +
+                          ". Start one CUDA process per container, or ask for the whole "
+                          "amount in one process.";
+          event.component = "mpshare-node";
+          event.host = options.node_name;
+          if (auto posted = (*client)->createEvent(event); !posted) {
+            platform::logWarn("cannot record the double-cap event on the pod",
+                              {{"pod", cap.namespace_name + "/" + cap.pod},
+                               {"error", posted.error().describe()}});
+          }
+        });
+  }
+
   // 4. The device plugin: serve, register, re-register when the kubelet restarts.
   DevicePluginServer server(
       {options.device_plugin_dir, "mpshare.sock", options.resource_name, binder.slotCount()},
@@ -203,6 +235,15 @@ int runServe(const ServeOptions& options) {
       }
     } while (interval.wait(std::chrono::seconds(options.reconcile_seconds)));
   });
+  // Between scrapes too, so a double-capped pod is told even when nobody scrapes.
+  std::thread usage_thread([&] {
+    if (!usage) return;
+    do {
+      if (auto sampled = usage->sample(); !sampled) {
+        platform::logWarn("GPU usage sample failed", {{"error", sampled.error().describe()}});
+      }
+    } while (interval.wait(std::chrono::seconds(options.usage_seconds)));
+  });
 
   // 6. Metrics and health on plain HTTP.
   platform::ServerOptions http;
@@ -228,7 +269,14 @@ int runServe(const ServeOptions& options) {
                                  daemons.healthy(gpu.uuid) ? 1 : 0);
                         }
                       });
-      return platform::HttpResponse{200, platform::kMetricsContentType, registry.render()};
+      std::string body;
+      // The usage series and the render are one snapshot: no sample lands in between.
+      if (usage) {
+        (void)usage->sample([&] { body = registry.render(); });
+      } else {
+        body = registry.render();
+      }
+      return platform::HttpResponse{200, platform::kMetricsContentType, body};
     });
   } catch (const std::exception& e) {
     platform::logError("cannot serve metrics",
@@ -251,6 +299,7 @@ int runServe(const ServeOptions& options) {
   }
   interval.stop();
   reconcile_thread.join();
+  usage_thread.join();
   if (metrics_server) metrics_server->stop();
   pods.stop();
   // Running clients keep their servers until they exit; the daemons are told to quit.

@@ -97,6 +97,9 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
       {"--metrics-listen", text("--metrics-listen", o.metrics_listen)},
       {"--mps-control", text("--mps-control", o.mps_control)},
       {"--reconcile-seconds", integer("--reconcile-seconds", o.reconcile_seconds, 1, 3600)},
+      {"--usage-seconds", integer("--usage-seconds", o.usage_seconds, 1, 3600)},
+      {"--processes-file", text("--processes-file", o.processes_file)},
+      {"--proc-root", text("--proc-root", o.proc_root)},
   };
   if (auto parsed = parseFlags(args, flags, "serve"); !parsed) return parsed.error();
   if (o.node_name.empty()) {
@@ -126,6 +129,29 @@ core::Result<InventoryOptions> parseInventoryOptions(const std::vector<std::stri
   if (auto parsed = parseFlags(args, flags, "inventory"); !parsed) return parsed.error();
   if (o.format != "text" && o.format != "json") {
     return invalidArgument("--format", "must be text or json, got \"" + o.format + "\"");
+  }
+  return o;
+}
+
+core::Result<UsageOptions> parseUsageOptions(const std::vector<std::string>& args) {
+  UsageOptions o;
+  const std::map<std::string, Setter> flags{
+      {"--inventory", text("--inventory", o.inventory_file)},
+      {"--processes-file", text("--processes-file", o.processes_file)},
+      {"--proc-root", text("--proc-root", o.proc_root)},
+      {"--pods-file", text("--pods-file", o.pods_file)},
+      {"--node-name", text("--node-name", o.node_name)},
+      {"--kubeconfig", text("--kubeconfig", o.kubeconfig)},
+      {"--format", text("--format", o.format)},
+  };
+  if (auto parsed = parseFlags(args, flags, "usage"); !parsed) return parsed.error();
+  if (o.format != "text" && o.format != "json") {
+    return invalidArgument("--format", "must be text or json, got \"" + o.format + "\"");
+  }
+  if (o.pods_file.empty() == o.node_name.empty()) {
+    return invalidArgument("--pods-file",
+                           "give either --pods-file FILE (kubectl get pods -o json) or "
+                           "--node-name NAME (the pods from the API server), not both or neither");
   }
   return o;
 }

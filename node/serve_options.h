@@ -25,6 +25,10 @@ struct ServeOptions {
   std::string metrics_listen = "0.0.0.0:9400";
   std::string mps_control = "nvidia-cuda-mps-control";  // found on PATH
   int reconcile_seconds = 30;
+  // Per-pod GPU usage (docs/usage.md): sampled every usage_seconds and on each scrape.
+  int usage_seconds = 15;
+  std::string processes_file;       // empty: NVML; else GPU processes from this file
+  std::string proc_root = "/proc";  // where each GPU process's cgroup is read
 };
 
 struct InventoryOptions {
@@ -32,8 +36,21 @@ struct InventoryOptions {
   std::string format = "text";  // text | json
 };
 
+// `mpshare-node usage`: the pods come from --pods-file (kubectl get pods -o json)
+// or from the API server (--node-name, with --kubeconfig as serve).
+struct UsageOptions {
+  std::string inventory_file;  // empty: NVML
+  std::string processes_file;  // empty: NVML
+  std::string proc_root = "/proc";
+  std::string pods_file;
+  std::string node_name;
+  std::string kubeconfig;
+  std::string format = "text";  // text | json
+};
+
 core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& args);
 core::Result<InventoryOptions> parseInventoryOptions(const std::vector<std::string>& args);
+core::Result<UsageOptions> parseUsageOptions(const std::vector<std::string>& args);
 
 // "0.0.0.0:9400" -> {"0.0.0.0", 9400}; the error names `flag`.
 core::Result<std::pair<std::string, uint16_t>> parseListenAddress(const std::string& flag,

@@ -277,6 +277,13 @@ core::Status KubeClient::patchNodeLabels(const std::string& name, const Metadata
   return sendWrite(http, name);
 }
 
+core::Status KubeClient::createEvent(const PodEvent& event) {
+  ApiRequest http{"POST", "/api/v1/namespaces/" + urlEncode(event.namespace_name) + "/events",
+                  podEventJson(event, std::chrono::system_clock::now()).dump(),
+                  "application/json"};
+  return sendWrite(http, event.namespace_name + "/" + event.pod_name);
+}
+
 core::Status KubeClient::sendWrite(const ApiRequest& request, const std::string& field) {
   std::string body;
   auto status = send(request, nullptr, ExchangeLimits{}, &body);

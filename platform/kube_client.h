@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "platform/kube_client_http.h"
 #include "platform/kube_config.h"
+#include "platform/kube_event.h"
 
 namespace mpshare::platform {
 
@@ -96,6 +97,10 @@ class KubeClient {
                                    const MetadataPatch& annotations, const std::string& uid = "");
   // The same for a node's labels.
   core::Status patchNodeLabels(const std::string& name, const MetadataPatch& labels);
+
+  // POST /api/v1/namespaces/{ns}/events: a v1.Event about a pod (podEventJson).
+  // Errors as bind().
+  core::Status createEvent(const PodEvent& event);
 
   // Bearer-token requests made and 401s seen (tests and metrics).
   [[nodiscard]] int unauthorizedCount() const { return unauthorized_.load(); }
