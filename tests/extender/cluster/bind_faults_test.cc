@@ -179,12 +179,14 @@ BurstResult bindBurst(ClusterExtender& extender, TestApiServer& server, uint64_t
   return {attempts.load(), errors.load(), max_attempts.load()};
 }
 
+// Null (and a failure recorded) when it cannot start or never gets ready.
 std::unique_ptr<ClusterExtender> startExtender(const platform::KubeConfig& kube) {
   auto extender = ClusterExtender::start(ExtenderConfig{}, kube, fastOptions());
   EXPECT_TRUE(extender.ok());
   if (!extender.ok()) return nullptr;
-  EXPECT_TRUE((*extender)->waitReady(kWait));
-  return std::move(*extender);
+  const bool ready = (*extender)->waitReady(kWait);
+  EXPECT_TRUE(ready);
+  return ready ? std::move(*extender) : nullptr;
 }
 
 template <typename Predicate>
@@ -203,6 +205,7 @@ std::map<std::string, std::string> faultFreeLedger() {
   createCluster(server);
   for (int n = 0; n < kNodes; ++n) bindElsewhere(server, "ml/" + podName(n, kRivalIndex));
   auto extender = startExtender(server.clientConfig());
+  if (extender == nullptr) return {};
   bindBurst(*extender, server, 0);
   std::map<std::string, std::string> want;
   EXPECT_TRUE(eventually([&] {
@@ -313,7 +316,8 @@ TEST(BindFaultsTest, EverySeededFaultScheduleEndsInTheFaultFreeLedgerWithoutOver
     // The API server's own view: each pod's annotation is the GPU the ledger
     // holds, and no GPU's annotated shares add up past 100 %.
     std::map<std::string, int> threads_per_gpu;
-    for (const auto& pod : server.store().list(Kind::kPods, {}, nullptr)) {
+    int64_t version = 0;
+    for (const auto& pod : server.store().list(Kind::kPods, {}, &version)) {
       const auto& annotations = pod["metadata"]["annotations"];
       if (!annotations.contains("mpshare.io/gpu-index")) continue;
       const std::string index = annotations["mpshare.io/gpu-index"];
@@ -329,6 +333,7 @@ TEST(BindFaultsTest, EverySeededFaultScheduleEndsInTheFaultFreeLedgerWithoutOver
 
     // A fresh extender (no proxy) rebuilds the same ledger from the API server.
     auto fresh = startExtender(server.clientConfig());
+    ASSERT_NE(fresh, nullptr);
     EXPECT_EQ(canonical(fresh->service().ledger().snapshot()), want);
 
     const auto cuts = proxy.counts();
