@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bench/cluster_seed.h"
+#include "platform/base64.h"
 #include "platform/stop_signals.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
   const std::string path = (std::filesystem::path(dir) / "kubeconfig").string();
   std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
                       << "clusters:\n- name: test\n  cluster:\n    server: https://127.0.0.1:" << server.port()
-                      << "\n    certificate-authority-data: " << mpshare::kubetest::base64Encode(server.caPem()) << "\n"
+                      << "\n    certificate-authority-data: " << mpshare::platform::base64Encode(server.caPem()) << "\n"
                       << "users:\n- name: test\n  user:\n    token: " << config.token << "\n"
                       << "contexts:\n- name: test\n  context: {cluster: test, user: test}\n";
   std::cout << "serving " << shape.nodes << " nodes, " << shape.pods << " running and " << pending

@@ -50,25 +50,6 @@ struct WebhookRules {
   DaemonAccess daemon;
 };
 
-// What the pod already has that daemon access touches. PodView does not carry
-// volumes, so the JSON adapter fills this in beside it.
-struct VolumeMountView {
-  std::string name;
-  std::string mount_path;
-};
-struct ContainerMounts {
-  bool has_volume_mounts = false;  // whether the volumeMounts array exists
-  std::vector<VolumeMountView> mounts;
-};
-struct PodVolumes {
-  bool has_volumes = false;  // whether spec.volumes exists
-  std::map<std::string, std::string>
-      host_paths;  // volume name -> hostPath.path ("" if not hostPath)
-  bool host_ipc = false;
-  // Keyed by (is init container, index), matching ContainerView.kind/index.
-  std::map<std::pair<bool, int>, ContainerMounts> containers;
-};
-
 struct EnvEdit {
   std::string name;
   std::string value;

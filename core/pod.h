@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mpshare::core {
@@ -48,6 +49,26 @@ struct PodView {
 
   // "namespace/name", the way kubectl names a pod.
   [[nodiscard]] std::string key() const { return namespace_name + "/" + name; }
+};
+
+// What a pod already has that the webhook's daemon access touches (core/mutation.h):
+// only the webhook reads it, so it stays out of PodView, and the pod reader
+// (platform/kube_json.h) fills it in the same walk of the pod when asked.
+struct VolumeMountView {
+  std::string name;
+  std::string mount_path;
+};
+struct ContainerMounts {
+  bool has_volume_mounts = false;  // whether the volumeMounts array exists
+  std::vector<VolumeMountView> mounts;
+};
+struct PodVolumes {
+  bool has_volumes = false;  // whether spec.volumes exists
+  std::map<std::string, std::string>
+      host_paths;  // volume name -> hostPath.path ("" if not hostPath)
+  bool host_ipc = false;
+  // Keyed by (is init container, index), matching ContainerView.kind/index.
+  std::map<std::pair<bool, int>, ContainerMounts> containers;
 };
 
 // A node as the domain sees it: its name and labels (GPU Feature Discovery writes

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "demo/yaml_json.h"
+#include "platform/base64.h"
 #include "platform/http_server.h"
 #include "platform/metrics.h"
 #include "platform/self_signed_cert.h"
@@ -18,29 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// Decodes the standard padded base64 the webhook sends.
-std::string base64Decode(const std::string& text) {
-  std::string out;
-  int buffer = 0;
-  int bits = 0;
-  for (const char c : text) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    if (v < 0) continue;  // padding
-    buffer = (buffer << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 json admissionReview(const ExamplePod& example, int n) {
   const json gvk = {{"group", ""}, {"version", "v1"}, {"kind", "Pod"}};
@@ -158,7 +136,11 @@ std::vector<AdmittedPod> runWebhookStage(const std::vector<ExamplePod>& pods, st
       continue;
     }
     json pod = example.pod;
-    if (answer.contains("patch")) pod = pod.patch(json::parse(base64Decode(answer["patch"])));
+    if (answer.contains("patch")) {
+      const auto patch = platform::base64Decode(answer["patch"].get<std::string>());
+      if (!patch) throw std::runtime_error(example.file + ": webhook patch " + patch.error().describe());
+      pod = pod.patch(json::parse(*patch));
+    }
     const Injected injected = injectedSettings(pod);
     out << std::setw(10) << "admitted" << std::setw(9) << injected.threads << std::setw(14)
         << injected.memory << injected.notes << "\n";

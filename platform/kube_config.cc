@@ -1,12 +1,13 @@
 #include "platform/kube_config.h"
 
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "platform/base64.h"
 
 namespace mpshare::platform {
 namespace {
@@ -30,29 +31,17 @@ std::string trim(std::string text) {
   return text.substr(begin, end - begin + 1);
 }
 
-// kubeconfig *-data fields are standard base64 of the PEM bytes.
+// kubeconfig *-data fields are standard base64 of the PEM bytes, which YAML
+// may fold over several lines.
 Result<std::string> decodeBase64(const std::string& text, const std::string& field) {
   std::string compact;
   for (char c : text) {
     if (c != '\n' && c != '\r' && c != ' ') compact.push_back(c);
   }
-  if (compact.empty() || compact.size() % 4 != 0) {
-    return invalidArgument(field, "is not valid base64 (length must be a multiple of 4)");
-  }
-  std::string out(compact.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(compact.data()),
-                                static_cast<int>(compact.size()));
-  if (n < 0) return invalidArgument(field, "is not valid base64");
-  size_t size = static_cast<size_t>(n);
-  // EVP_DecodeBlock counts the bytes that padding stands for; drop them.
-  if (compact.ends_with("==")) {
-    size -= 2;
-  } else if (compact.ends_with("=")) {
-    size -= 1;
-  }
-  out.resize(size);
-  return out;
+  if (compact.empty()) return invalidArgument(field, "is empty; expected base64 of PEM data");
+  auto decoded = base64Decode(compact);
+  if (!decoded) return invalidArgument(field, decoded.error().message);
+  return decoded;
 }
 
 std::string resolvePath(const std::string& path, const std::string& base_dir) {

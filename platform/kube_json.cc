@@ -67,7 +67,45 @@ core::Status readEnv(const View& env, const std::string& path, core::ContainerVi
 }
 
 template <typename View>
-core::Status readContainers(const View& spec, const char* key, bool init, core::PodView* pod) {
+core::Status readMounts(const View& mounts, const std::string& path, core::ContainerMounts* out) {
+  if (mounts.kind() != JsonKind::kArray) return wrongJsonType(path + ".volumeMounts", "an array", mounts);
+  out->has_volume_mounts = true;
+  return mounts.forEachElement([&](size_t index, const View& m) -> core::Status {
+    const std::string mount_path = path + ".volumeMounts[" + std::to_string(index) + "]";
+    if (m.kind() != JsonKind::kObject) return wrongJsonType(mount_path, "an object", m);
+    core::VolumeMountView view;
+    if (auto s = readString(m, "name", mount_path, &view.name); !s) return s;
+    if (auto s = readString(m, "mountPath", mount_path, &view.mount_path); !s) return s;
+    out->mounts.push_back(std::move(view));
+    return {};
+  });
+}
+
+// spec.volumes: each volume's name, and its hostPath.path ("" for another kind).
+template <typename View>
+core::Status readVolumes(const View& volumes, core::PodVolumes* out) {
+  if (volumes.kind() != JsonKind::kArray) return wrongJsonType("spec.volumes", "an array", volumes);
+  out->has_volumes = true;
+  return volumes.forEachElement([&](size_t index, const View& v) -> core::Status {
+    const std::string path = "spec.volumes[" + std::to_string(index) + "]";
+    if (v.kind() != JsonKind::kObject) return wrongJsonType(path, "an object", v);
+    auto name = member(v, "name");
+    if (!name) return core::invalidArgument(path + ".name", "is missing");
+    if (name->kind() != JsonKind::kString) return wrongJsonType(path + ".name", "a string", *name);
+    std::string host_path;
+    if (auto host = member(v, "hostPath")) {
+      if (host->kind() != JsonKind::kObject) return wrongJsonType(path + ".hostPath", "an object", *host);
+      if (auto s = readString(*host, "path", path + ".hostPath", &host_path); !s) return s;
+    }
+    out->host_paths[std::string(name->text())] = std::move(host_path);
+    return {};
+  });
+}
+
+// `volumes` null: the containers only, as the extender and mpshare-node read pods.
+template <typename View>
+core::Status readContainers(const View& spec, const char* key, bool init, core::PodView* pod,
+                            core::PodVolumes* volumes) {
   auto list = member(spec, key);
   if (!list) return {};
   const std::string list_path = std::string("spec.") + key;
@@ -93,6 +131,10 @@ core::Status readContainers(const View& spec, const char* key, bool init, core::
     if (auto env = member(c, "env")) {
       if (auto s = readEnv(*env, path, &view); !s) return s;
     }
+    if (auto mounts = member(c, "volumeMounts"); mounts && volumes != nullptr) {
+      auto& container_mounts = volumes->containers[{init, static_cast<int>(index)}];
+      if (auto s = readMounts(*mounts, path, &container_mounts); !s) return s;
+    }
     pod->containers.push_back(std::move(view));
     return {};
   });
@@ -107,7 +149,7 @@ core::PodPhase phaseOf(const std::string& phase) {
 }
 
 template <typename View>
-core::Result<core::PodView> readPod(const View& pod) {
+core::Result<core::PodView> readPod(const View& pod, core::PodVolumes* volumes = nullptr) {
   if (pod.kind() != JsonKind::kObject) return wrongJsonType("pod", "an object", pod);
   core::PodView view;
   if (auto meta = member(pod, "metadata")) {
@@ -130,8 +172,19 @@ core::Result<core::PodView> readPod(const View& pod) {
     if (auto s = readString(*spec, "schedulerName", "spec", &view.scheduler_name); !s) {
       return s.error();
     }
-    if (auto s = readContainers(*spec, "containers", false, &view); !s) return s.error();
-    if (auto s = readContainers(*spec, "initContainers", true, &view); !s) return s.error();
+    if (auto s = readContainers(*spec, "containers", false, &view, volumes); !s) return s.error();
+    if (auto s = readContainers(*spec, "initContainers", true, &view, volumes); !s) {
+      return s.error();
+    }
+    if (volumes != nullptr) {
+      if (auto ipc = member(*spec, "hostIPC")) {
+        if (ipc->kind() != JsonKind::kBoolean) return wrongJsonType("spec.hostIPC", "a boolean", *ipc);
+        volumes->host_ipc = ipc->boolean();
+      }
+      if (auto list = member(*spec, "volumes")) {
+        if (auto s = readVolumes(*list, volumes); !s) return s.error();
+      }
+    }
   }
   if (auto status = member(pod, "status")) {
     if (status->kind() != JsonKind::kObject) return wrongJsonType("status", "an object", *status);
@@ -164,6 +217,14 @@ core::Result<core::PodView> podFromJson(const nlohmann::json& pod) {
 
 core::Result<core::PodView> podFromSimdjson(const simdjson::dom::element& pod) {
   return readPod(SimdjsonView(pod));
+}
+
+core::Result<PodWithVolumes> podWithVolumesFromSimdjson(const simdjson::dom::element& pod) {
+  PodWithVolumes out;
+  auto view = readPod(SimdjsonView(pod), &out.volumes);
+  if (!view) return view.error();
+  out.pod = std::move(*view);
+  return out;
 }
 
 core::Result<core::NodeView> nodeFromJson(const nlohmann::json& node) {

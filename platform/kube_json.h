@@ -23,6 +23,16 @@ core::Result<core::PodView> podFromJson(const nlohmann::json& pod);
 // nlohmann::json converts implicitly to almost anything.)
 core::Result<core::PodView> podFromSimdjson(const simdjson::dom::element& pod);
 
+// The same walk, reading also what the webhook's daemon access edits:
+// spec.volumes (hostPath paths by name), spec.hostIPC and each container's
+// volumeMounts. Errors name the path as above: `spec.volumes[2].name: expected
+// a string, got number`, `spec.containers[0].volumeMounts: expected an array, got object`.
+struct PodWithVolumes {
+  core::PodView pod;
+  core::PodVolumes volumes;
+};
+core::Result<PodWithVolumes> podWithVolumesFromSimdjson(const simdjson::dom::element& pod);
+
 // A v1.Node object: name, labels, and whether it is being deleted.
 core::Result<core::NodeView> nodeFromJson(const nlohmann::json& node);
 

@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "platform/base64.h"
 #include "platform/json_limits.h"
 #include "platform/json_text.h"
 #include "platform/json_view.h"
@@ -41,74 +42,6 @@ std::string describeInvalidJson(std::string_view body, simdjson::error_code erro
   if (problem.kind != platform::JsonProblem::Kind::kNone) return problem.describe();
   // Bytes after a NUL outside strings: nlohmann takes the NUL for the end.
   return std::string("is not valid JSON: ") + simdjson::error_message(error);
-}
-
-core::Status readHostPaths(const SimdjsonView& volumes, core::PodVolumes* out) {
-  if (volumes.kind() != JsonKind::kArray) {
-    return platform::wrongJsonType("request.object.spec.volumes", "an array", volumes);
-  }
-  out->has_volumes = true;
-  return volumes.forEachElement([out](size_t i, const SimdjsonView& v) -> core::Status {
-    const std::string path = "request.object.spec.volumes[" + std::to_string(i) + "]";
-    if (v.kind() != JsonKind::kObject) return platform::wrongJsonType(path, "an object", v);
-    auto name = v.find("name");
-    if (!name || name->kind() != JsonKind::kString) return at(path + ".name", "must be a string");
-    std::string host_path;
-    if (auto hp = v.find("hostPath"); hp && hp->kind() == JsonKind::kObject) {
-      if (auto p = hp->find("path"); p && p->kind() == JsonKind::kString) host_path = p->text();
-    }
-    out->host_paths[std::string(name->text())] = std::move(host_path);
-    return {};
-  });
-}
-
-core::Status readMounts(const SimdjsonView& spec, bool init, core::PodVolumes* out) {
-  const char* key = init ? "initContainers" : "containers";
-  auto list = spec.find(key);
-  if (!list || list->kind() != JsonKind::kArray) return {};
-  return list->forEachElement([&](size_t i, const SimdjsonView& c) -> core::Status {
-    if (c.kind() != JsonKind::kObject) return {};
-    auto mounts = c.find("volumeMounts");
-    if (!present(mounts)) return {};
-    const std::string path =
-        std::string("request.object.spec.") + key + "[" + std::to_string(i) + "].volumeMounts";
-    if (mounts->kind() != JsonKind::kArray)
-      return platform::wrongJsonType(path, "an array", *mounts);
-    core::ContainerMounts& cm = out->containers[{init, static_cast<int>(i)}];
-    cm.has_volume_mounts = true;
-    return mounts->forEachElement([&](size_t, const SimdjsonView& m) -> core::Status {
-      if (m.kind() != JsonKind::kObject)
-        return platform::wrongJsonType(path + "[]", "an object", m);
-      core::VolumeMountView view;
-      if (auto n = m.find("name"); n && n->kind() == JsonKind::kString) view.name = n->text();
-      if (auto p = m.find("mountPath"); p && p->kind() == JsonKind::kString) {
-        view.mount_path = p->text();
-      }
-      cm.mounts.push_back(std::move(view));
-      return {};
-    });
-  });
-}
-
-// The volumeMounts of each container, and spec.volumes / spec.hostIPC: the state
-// daemon access edits. Shapes were partly checked by podFromSimdjson already.
-core::Result<core::PodVolumes> volumesOf(const SimdjsonView& pod) {
-  core::PodVolumes out;
-  auto spec = pod.find("spec");
-  if (!spec || spec->kind() != JsonKind::kObject) return out;
-  if (auto ipc = spec->find("hostIPC"); present(ipc)) {
-    if (ipc->kind() != JsonKind::kBoolean) {
-      return platform::wrongJsonType("request.object.spec.hostIPC", "a boolean", *ipc);
-    }
-    out.host_ipc = ipc->boolean();
-  }
-  if (auto volumes = spec->find("volumes"); present(volumes)) {
-    if (auto s = readHostPaths(*volumes, &out); !s) return s.error();
-  }
-  for (const bool init : {false, true}) {
-    if (auto s = readMounts(*spec, init, &out); !s) return s.error();
-  }
-  return out;
 }
 
 // obj[key] when it is a string; nullopt otherwise.
@@ -167,12 +100,10 @@ core::Result<AdmissionRequest> readReview(const SimdjsonView& review) {
   if (!present(object)) return at("request.object", "is missing; a Pod CREATE carries the pod");
   if (object->kind() != JsonKind::kObject)
     return platform::wrongJsonType("request.object", "a Pod object", *object);
-  auto pod = platform::podFromSimdjson(object->element());
+  auto pod = platform::podWithVolumesFromSimdjson(object->element());
   if (!pod) return at("request.object." + pod.error().field, pod.error().message);
-  auto volumes = volumesOf(*object);
-  if (!volumes) return volumes.error();
-  out.pod = std::move(*pod);
-  out.volumes = std::move(*volumes);
+  out.pod = std::move(pod->pod);
+  out.volumes = std::move(pod->volumes);
   return out;
 }
 
@@ -207,7 +138,7 @@ std::string buildAdmissionResponse(std::string_view uid, const core::Decision& d
   out += decision.allowed ? "true" : "false";
   if (decision.allowed && !patch.empty()) {
     out += R"(,"patch":")";
-    appendBase64(out, patch);
+    platform::appendBase64(out, patch);
     out += R"(","patchType":"JSONPatch")";
   }
   if (!decision.allowed) {
@@ -226,41 +157,6 @@ std::string buildAdmissionResponse(std::string_view uid, const core::Decision& d
     out += ']';
   }
   out += "}}";
-  return out;
-}
-
-void appendBase64(std::string& out, std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  // Sized once and written through a pointer, from locals: a char store may
-  // alias anything, so reading `bytes` through the view in the loop would
-  // reload it after every store. (The patch is most of the answer's bytes.)
-  const size_t start = out.size();
-  out.resize(start + (bytes.size() + 2) / 3 * 4, '=');
-  const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
-  const size_t size = bytes.size();
-  char* o = out.data() + start;
-  size_t i = 0;
-  for (; i + 2 < size; i += 3) {
-    const uint32_t n = (uint32_t{in[i]} << 16) | (uint32_t{in[i + 1]} << 8) | in[i + 2];
-    o[0] = kAlphabet[(n >> 18) & 63];
-    o[1] = kAlphabet[(n >> 12) & 63];
-    o[2] = kAlphabet[(n >> 6) & 63];
-    o[3] = kAlphabet[n & 63];
-    o += 4;
-  }
-  if (const size_t rest = size - i; rest > 0) {
-    uint32_t n = uint32_t{in[i]} << 16;
-    if (rest == 2) n |= uint32_t{in[i + 1]} << 8;
-    o[0] = kAlphabet[(n >> 18) & 63];
-    o[1] = kAlphabet[(n >> 12) & 63];
-    if (rest == 2) o[2] = kAlphabet[(n >> 6) & 63];  // else the '=' stays, as the last one does
-  }
-}
-
-std::string base64Encode(std::string_view bytes) {
-  std::string out;
-  appendBase64(out, bytes);
   return out;
 }
 

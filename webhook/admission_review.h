@@ -2,7 +2,8 @@
 
 // admission.k8s.io/v1 AdmissionReview on the wire: parsing the API server's
 // request (errors name the JSON path) and building the response it accepts
-// (echoed apiVersion/kind/uid, patchType only with a patch, padded base64).
+// (echoed apiVersion/kind/uid, patchType only with a patch, padded base64 from
+// platform/base64.h).
 // This is the webhook's hot path: the request is parsed with simdjson and the
 // answer written directly, both several times faster than a nlohmann::json
 // document (docs/benchmarks.md).
@@ -44,10 +45,5 @@ core::Result<AdmissionRequest> parseAdmissionReview(std::string_view body);
 // and no patch.
 std::string buildAdmissionResponse(std::string_view uid, const core::Decision& decision,
                                    std::string_view patch);
-
-// Standard, padded base64 (RFC 4648 section 4), as Kubernetes decodes []byte.
-std::string base64Encode(std::string_view bytes);
-// The same, appended to `out`.
-void appendBase64(std::string& out, std::string_view bytes);
 
 }  // namespace mpshare::webhook

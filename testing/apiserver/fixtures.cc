@@ -1,7 +1,5 @@
 #include "testing/apiserver/fixtures.h"
 
-#include <openssl/evp.h>
-
 #include <fstream>
 #include <stdexcept>
 
@@ -48,15 +46,6 @@ nlohmann::json makeNode(const std::string& name, int gpus, int memory_mib, int r
   labels["nvidia.com/gpu.memory"] = std::to_string(memory_mib);
   labels["nvidia.com/gpu.replicas"] = std::to_string(replicas);
   return node;
-}
-
-std::string base64Encode(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 }  // namespace mpshare::kubetest

@@ -28,7 +28,4 @@ nlohmann::json makePod(const PodSpec& spec);
 // A managed node with `gpus` GPUs of `memory_mib` and `replicas` clients each.
 nlohmann::json makeNode(const std::string& name, int gpus = 2, int memory_mib = 81559, int replicas = 10);
 
-// Standard padded base64, as kubeconfig's *-data fields hold certificates.
-std::string base64Encode(const std::string& bytes);
-
 }  // namespace mpshare::kubetest

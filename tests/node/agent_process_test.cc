@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/slots.h"
+#include "platform/base64.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
 #include "testing/kubelet/fake_kubelet.h"
@@ -116,7 +117,7 @@ class AgentProcessTest : public ::testing::Test {
     std::ofstream(dir_.file("kubeconfig"))
         << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
         << "clusters:\n- name: test\n  cluster:\n    server: https://127.0.0.1:" << api_.port()
-        << "\n    certificate-authority-data: " << kubetest::base64Encode(api_.caPem()) << "\n"
+        << "\n    certificate-authority-data: " << platform::base64Encode(api_.caPem()) << "\n"
         << "users:\n- name: test\n  user:\n    token: " << config.token << "\n"
         << "contexts:\n- name: test\n  context: {cluster: test, user: test}\n";
     metrics_port_ = freePort();

@@ -27,6 +27,7 @@
 
 #include "core/slots.h"
 #include "node/nvml_inventory.h"
+#include "platform/base64.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
 #include "testing/kubelet/fake_kubelet.h"
@@ -122,7 +123,7 @@ int main(int argc, char** argv) {
   std::ofstream(dir + "/kubeconfig")
       << "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
       << "clusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:" << api.port()
-      << "\n    certificate-authority-data: " << kubetest::base64Encode(api.caPem())
+      << "\n    certificate-authority-data: " << platform::base64Encode(api.caPem())
       << "\nusers:\n- name: u\n  user:\n    token: " << api.clientConfig().token
       << "\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\n";
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <thread>
 
-#include "testing/apiserver/fixtures.h"
+#include "platform/base64.h"
 
 namespace mpshare::platform {
 namespace {
@@ -131,9 +131,9 @@ users:
 std::string kubeconfigText() {
   std::string text = kKubeconfig;
   auto replace = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
-  replace("CADATA", kubetest::base64Encode("-----CA-----"));
-  replace("CERTDATA", kubetest::base64Encode("-----CERT-----"));
-  replace("KEYDATA", kubetest::base64Encode("-----KEY-----"));
+  replace("CADATA", platform::base64Encode("-----CA-----"));
+  replace("CERTDATA", platform::base64Encode("-----CERT-----"));
+  replace("KEYDATA", platform::base64Encode("-----KEY-----"));
   return text;
 }
 

@@ -132,5 +132,95 @@ TEST(KubeJsonTest, QuantitiesSentAsNumbersReadAsNumberText) {
   EXPECT_EQ(limits.at("e"), "1000.0");
 }
 
+core::Result<PodWithVolumes> withVolumes(const std::string& text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element element;
+  if (parser.parse(text).get(element) != simdjson::SUCCESS) {
+    return core::invalidArgument("test", "simdjson refused " + text);
+  }
+  return podWithVolumesFromSimdjson(element);
+}
+
+// The webhook's reader is the same walk: on every fixture and mutation it sees
+// the pod podFromSimdjson sees, or fails where that fails.
+TEST(KubeJsonTest, ReadingVolumesChangesNothingElse) {
+  const auto pods = podCorpus();
+  std::mt19937 rng(20261201);
+  for (int i = 0; i < 2000; ++i) {
+    json pod = pods[rng() % pods.size()];
+    if (i >= static_cast<int>(pods.size())) testing_support::mutateTree(pod, rng, kReplacements);
+    const std::string text = pod.dump();
+    simdjson::dom::parser parser;
+    simdjson::dom::element element;
+    ASSERT_EQ(parser.parse(text).get(element), simdjson::SUCCESS);
+    const auto plain = podFromSimdjson(element);
+    const auto with = podWithVolumesFromSimdjson(element);
+    if (plain) {
+      // Only the volume fields can make it fail where the plain reader does not.
+      if (!with) {
+        const std::string& field = with.error().field;
+        EXPECT_TRUE(field.find("volume") != std::string::npos || field == "spec.hostIPC")
+            << with.error().describe() << " on " << text;
+      } else {
+        EXPECT_EQ(describe(with->pod), describe(plain)) << text;
+      }
+    } else {
+      ASSERT_FALSE(with.ok()) << text;
+    }
+  }
+}
+
+TEST(KubeJsonTest, ReadsVolumesHostIpcAndEachContainersMounts) {
+  const auto read = withVolumes(R"({"spec":{"hostIPC":true,
+      "volumes":[{"name":"pipe","hostPath":{"path":"/run/mps"}},{"name":"cfg","configMap":{}}],
+      "containers":[{"name":"a","volumeMounts":[{"name":"cfg","mountPath":"/etc/cfg"}]},
+                    {"name":"b"}],
+      "initContainers":[{"name":"i","volumeMounts":[]}]}})");
+  ASSERT_TRUE(read.ok()) << read.error().describe();
+  const core::PodVolumes& v = read->volumes;
+  EXPECT_TRUE(v.host_ipc);
+  EXPECT_TRUE(v.has_volumes);
+  EXPECT_EQ(v.host_paths, (std::map<std::string, std::string>{{"cfg", ""}, {"pipe", "/run/mps"}}));
+  ASSERT_EQ(v.containers.size(), 2u);  // b has no volumeMounts
+  const core::ContainerMounts& a = v.containers.at({false, 0});
+  EXPECT_TRUE(a.has_volume_mounts);
+  ASSERT_EQ(a.mounts.size(), 1u);
+  EXPECT_EQ(a.mounts[0].name, "cfg");
+  EXPECT_EQ(a.mounts[0].mount_path, "/etc/cfg");
+  const core::ContainerMounts& i = v.containers.at({true, 0});
+  EXPECT_TRUE(i.has_volume_mounts);
+  EXPECT_TRUE(i.mounts.empty());
+  EXPECT_EQ(read->pod.containers.size(), 3u);
+
+  const auto bare = withVolumes(R"({"spec":{"containers":[{"name":"a"}]}})");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_FALSE(bare->volumes.has_volumes);
+  EXPECT_FALSE(bare->volumes.host_ipc);
+  EXPECT_TRUE(bare->volumes.containers.empty());
+}
+
+TEST(KubeJsonTest, VolumeErrorsNameThePath) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"spec":{"volumes":{}}})", "spec.volumes: expected an array, got object"},
+      {R"({"spec":{"volumes":[7]}})", "spec.volumes[0]: expected an object, got number"},
+      {R"({"spec":{"volumes":[{"name":"a"},{}]}})", "spec.volumes[1].name: is missing"},
+      {R"({"spec":{"volumes":[{"name":3}]}})", "spec.volumes[0].name: expected a string, got number"},
+      {R"({"spec":{"volumes":[{"name":"a","hostPath":"/x"}]}})",
+       "spec.volumes[0].hostPath: expected an object, got string"},
+      {R"({"spec":{"hostIPC":"yes"}})", "spec.hostIPC: expected a boolean, got string"},
+      {R"({"spec":{"containers":[{"name":"a","volumeMounts":{}}]}})",
+       "spec.containers[0].volumeMounts: expected an array, got object"},
+      {R"({"spec":{"initContainers":[{"name":"a","volumeMounts":[{},1]}]}})",
+       "spec.initContainers[0].volumeMounts[1]: expected an object, got number"},
+      {R"({"spec":{"containers":[{"name":"a","volumeMounts":[{"mountPath":false}]}]}})",
+       "spec.containers[0].volumeMounts[0].mountPath: expected a string, got boolean"},
+  };
+  for (const auto& [text, want] : cases) {
+    const auto read = withVolumes(text);
+    ASSERT_FALSE(read.ok()) << text;
+    EXPECT_EQ(read.error().describe(), want) << text;
+  }
+}
+
 }  // namespace
 }  // namespace mpshare::platform

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "tests/webhook/base64.h"
+#include "platform/base64.h"
 #include "webhook/review.h"
 
 namespace mpshare::webhook::testing {
@@ -33,7 +33,9 @@ std::string checkReviewInvariants(const uint8_t* data, size_t size) {
     if (response.at("uid") != request.at("request").at("uid")) return "uid not echoed";
     if (response.contains("patch") != response.contains("patchType")) return "patch without patchType";
     if (response.contains("patch")) {
-      const json patch = json::parse(base64Decode(response["patch"].get<std::string>()));
+      const auto patch_text = platform::base64Decode(response["patch"].get<std::string>());
+      if (!patch_text) return "patch is not padded base64: " + patch_text.error().describe();
+      const json patch = json::parse(*patch_text);
       (void)request["request"]["object"].patch(patch);  // throws if it does not apply
     }
   } catch (const std::exception& e) {

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "platform/base64.h"
 #include "tests/support/read_file.h"
-#include "tests/webhook/base64.h"
 #include "webhook/review.h"
 
 namespace mpshare::webhook {
@@ -52,7 +52,9 @@ TEST(AdmissionGoldenTest, EveryFixtureMatchesAndItsPatchApplies) {
     std::optional<json> patched;
     if (response["response"].contains("patch")) {
       EXPECT_EQ(response["response"]["patchType"], "JSONPatch");
-      const json patch = json::parse(testing::base64Decode(response["response"]["patch"].get<std::string>()));
+      const auto patch_text = platform::base64Decode(response["response"]["patch"].get<std::string>());
+      ASSERT_TRUE(patch_text.ok()) << patch_text.error().describe();
+      const json patch = json::parse(*patch_text);
       ASSERT_TRUE(patch.is_array());
       ASSERT_FALSE(patch.empty());
       // Throws if any op does not apply to the pod as sent (e.g. add under a missing env).

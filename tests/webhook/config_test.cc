@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "platform/base64.h"
 #include "tests/support/read_file.h"
-#include "tests/webhook/base64.h"
 #include "webhook/review.h"
 
 namespace mpshare::webhook {
@@ -93,8 +93,9 @@ TEST(ConfigTest, WithoutThePipeTheReviewPatchesHostIpcAndLimitsOnly) {
   const ReviewResult result = reviewAdmission(request.dump(), *config);
   ASSERT_EQ(result.outcome, ReviewOutcome::kPatched) << result.body;
   const json response = json::parse(result.body);
-  const json patch =
-      json::parse(testing::base64Decode(response["response"]["patch"].get<std::string>()));
+  const auto patch_text = platform::base64Decode(response["response"]["patch"].get<std::string>());
+  ASSERT_TRUE(patch_text.ok()) << patch_text.error().describe();
+  const json patch = json::parse(*patch_text);
   const json pod = request["request"]["object"].patch(patch);
 
   EXPECT_EQ(pod["spec"]["hostIPC"], true);
