@@ -51,22 +51,27 @@ Result<int64_t> parseMemoryLimitMiB(std::string_view text, int64_t min_mib) {
 }
 
 Result<MpsLimits> parseMpsLimits(const std::map<std::string, std::string>& annotations,
-                                 const AnnotationRules& rules) {
+                                 const AnnotationRules& rules, LimitsProblem* problem) {
+  const auto failed = [problem](LimitsProblem which, Error error) {
+    if (problem != nullptr) *problem = which;
+    return error;
+  };
   MpsLimits limits;
   for (const auto& [key, value] : annotations) {
     if (!key.starts_with(kAnnotationPrefix)) continue;
     if (key == kThreadPercentageAnnotation) {
       auto pct = parseThreadPercentage(value);
-      if (!pct) return pct.error();
+      if (!pct) return failed(LimitsProblem::kThreadPercentage, pct.error());
       limits.thread_percentage = *pct;
     } else if (key == kMemoryLimitAnnotation) {
       auto mib = parseMemoryLimitMiB(value, rules.min_memory_limit_mib);
-      if (!mib) return mib.error();
+      if (!mib) return failed(LimitsProblem::kMemoryLimit, mib.error());
       limits.memory_limit_mib = *mib;
     } else if (key != kGpuIndexAnnotation) {
       std::string known;
       for (const auto k : kKnownAnnotations) known += (known.empty() ? "" : ", ") + std::string(k);
-      return invalidArgument(key, "unknown mpshare annotation (known: " + known + ")");
+      return failed(LimitsProblem::kUnknownAnnotation,
+                    invalidArgument(key, "unknown mpshare annotation (known: " + known + ")"));
     }
   }
   return limits;

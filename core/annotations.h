@@ -42,11 +42,15 @@ Result<int> parseThreadPercentage(std::string_view text);
 // Zero, negative, unparseable, or below `min_mib` is an error.
 Result<int64_t> parseMemoryLimitMiB(std::string_view text, int64_t min_mib);
 
+// Which rule an annotation broke, as a type: the webhook's denial reason (and
+// its metrics label) comes from this, never from the error's text.
+enum class LimitsProblem { kThreadPercentage, kMemoryLimit, kUnknownAnnotation };
+
 // The limits in `annotations`; errors name the annotation, what was given and what
 // is allowed. Unknown mpshare.io/ keys are errors too: a typo must not silently
-// become "no limit".
+// become "no limit". On an error, `problem` (when given) says which rule it was.
 Result<MpsLimits> parseMpsLimits(const std::map<std::string, std::string>& annotations,
-                                 const AnnotationRules& rules);
+                                 const AnnotationRules& rules, LimitsProblem* problem = nullptr);
 
 // `limits` with each absent limit taken from its configured default (an empty
 // default leaves it absent: no limit in that dimension). The webhook's env and

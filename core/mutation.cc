@@ -31,27 +31,26 @@ Decision deny(DenialReason reason, const Error& error) {
   return d;
 }
 
-// Reads the mpshare.io/ annotations, classifying each failure for metrics.
-// The texts come from annotations.h so the extender reports the same words.
-std::optional<Decision> readLimits(const PodView& pod, const WebhookRules& rules, MpsLimits* out) {
-  for (const auto& [key, value] : pod.annotations) {
-    if (!key.starts_with(kAnnotationPrefix)) continue;
-    if (key == kThreadPercentageAnnotation) {
-      auto pct = parseThreadPercentage(value);
-      if (!pct) return deny(DenialReason::kThreadPercentage, pct.error());
-      out->thread_percentage = *pct;
-    } else if (key == kMemoryLimitAnnotation) {
-      auto mib = parseMemoryLimitMiB(value, rules.min_memory_limit_mib);
-      if (!mib) return deny(DenialReason::kMemoryLimit, mib.error());
-      out->memory_limit_mib = *mib;
-    } else if (key != kGpuIndexAnnotation) {
-      // Delegate the wording of the unknown-key error to parseMpsLimits.
-      auto all = parseMpsLimits({{key, value}}, AnnotationRules{rules.min_memory_limit_mib});
-      return deny(DenialReason::kUnknownAnnotation,
-                  all ? invalidArgument(key, "unknown mpshare annotation") : all.error());
-    }
+DenialReason denialFor(LimitsProblem problem) {
+  switch (problem) {
+    case LimitsProblem::kThreadPercentage:
+      return DenialReason::kThreadPercentage;
+    case LimitsProblem::kMemoryLimit:
+      return DenialReason::kMemoryLimit;
+    case LimitsProblem::kUnknownAnnotation:
+      return DenialReason::kUnknownAnnotation;
   }
-  *out = withDefaults(*out, rules.default_thread_percentage, rules.default_memory_limit_mib);
+  return DenialReason::kUnknownAnnotation;
+}
+
+// Reads the mpshare.io/ annotations with the extender's parser (annotations.h),
+// so both report the same words; the failure's kind is the denial reason.
+std::optional<Decision> readLimits(const PodView& pod, const WebhookRules& rules, MpsLimits* out) {
+  LimitsProblem problem{};
+  auto limits =
+      parseMpsLimits(pod.annotations, AnnotationRules{rules.min_memory_limit_mib}, &problem);
+  if (!limits) return deny(denialFor(problem), limits.error());
+  *out = withDefaults(*limits, rules.default_thread_percentage, rules.default_memory_limit_mib);
   return std::nullopt;
 }
 
