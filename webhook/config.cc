@@ -5,48 +5,19 @@
 #include <set>
 #include <string>
 
-#include "core/annotations.h"
-#include "core/quantity.h"
+#include "platform/config_keys.h"
 
 namespace mpshare::webhook {
 namespace {
 
 using core::invalidArgument;
+using platform::onlyKnownKeys;
+using platform::quantityBytes;
 
 std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 std::string scalarText(const YAML::Node& node) {
   return node.IsScalar() ? node.Scalar() : std::string("a non-scalar value");
-}
-
-// Rejects keys of `node` outside `known`, naming the key and the keys allowed.
-core::Status onlyKnownKeys(const YAML::Node& node, const std::string& path,
-                           const std::set<std::string>& known) {
-  if (!node.IsMap()) return invalidArgument(path, "must be a mapping");
-  for (const auto& entry : node) {
-    const std::string key = entry.first.Scalar();
-    if (known.count(key) == 0) {
-      std::string allowed;
-      for (const auto& k : known) allowed += (allowed.empty() ? "" : ", ") + k;
-      return invalidArgument(path + "." + key, "unknown key (allowed: " + allowed + ")");
-    }
-  }
-  return {};
-}
-
-core::Result<int64_t> quantityBytes(const YAML::Node& node, const std::string& path,
-                                    int64_t min_bytes, const std::string& min_text) {
-  const std::string allowed = "must be a quantity >= " + min_text;
-  if (!node.IsScalar()) return invalidArgument(path, allowed + ", got " + scalarText(node));
-  auto q = core::parseQuantity(node.Scalar());
-  if (!q || q->isNegative()) {
-    return invalidArgument(path, allowed + ", got " + quoted(node.Scalar()));
-  }
-  auto bytes = q->floorDiv(1);
-  if (!bytes || *bytes < min_bytes) {
-    return invalidArgument(path, allowed + ", got " + quoted(node.Scalar()));
-  }
-  return *bytes;
 }
 
 core::Result<bool> boolean(const YAML::Node& node, const std::string& path) {
@@ -56,18 +27,6 @@ core::Result<bool> boolean(const YAML::Node& node, const std::string& path) {
     if (s == "false") return false;
   }
   return invalidArgument(path, "must be true or false, got " + quoted(scalarText(node)));
-}
-
-// Kubernetes extended-resource names look like "<domain>/<name>".
-bool validResourceName(const std::string& name) {
-  const auto slash = name.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == name.size()) return false;
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == '_' || c == '/';
-    if (!ok) return false;
-  }
-  return name.find('/', slash + 1) == std::string::npos;
 }
 
 // A DNS-1123 label: what Kubernetes accepts as a volume name.
@@ -127,43 +86,14 @@ core::Status parseWebhook(const YAML::Node& node, Config* config) {
     return s;
   }
   core::WebhookRules& rules = config->rules;
-  if (const auto names = node["gpuResourceNames"]) {
-    const std::string p = path + ".gpuResourceNames";
-    if (!names.IsSequence() || names.size() == 0) {
-      return invalidArgument(p, "must be a non-empty list of resource names like nvidia.com/gpu");
-    }
-    rules.resources.names.clear();
-    for (size_t i = 0; i < names.size(); ++i) {
-      const auto n = names[i];
-      if (!n.IsScalar() || !validResourceName(n.Scalar())) {
-        return invalidArgument(p + "[" + std::to_string(i) + "]",
-                               "must be a resource name like nvidia.com/gpu, got " +
-                                   quoted(scalarText(n)));
-      }
-      rules.resources.names.push_back(n.Scalar());
-    }
-  }
-  if (const auto min = node["minMemoryLimit"]) {
-    auto bytes = quantityBytes(min, path + ".minMemoryLimit", core::kMiB, "1Mi");
-    if (!bytes) return bytes.error();
-    rules.min_memory_limit_mib = *bytes / core::kMiB;
-  }
-  if (const auto pct = node["defaultThreadPercentage"]) {
-    auto value = core::parseThreadPercentage(scalarText(pct));
-    if (!value) {
-      return invalidArgument(path + ".defaultThreadPercentage",
-                             "must be an integer 1-100, got " + quoted(scalarText(pct)));
-    }
-    rules.default_thread_percentage = *value;
-  }
-  if (const auto mem = node["defaultMemoryLimit"]) {
-    const std::string min_text = std::to_string(rules.min_memory_limit_mib) + "Mi";
-    auto bytes = quantityBytes(mem, path + ".defaultMemoryLimit",
-                               rules.min_memory_limit_mib * core::kMiB,
-                               min_text + " (webhook.minMemoryLimit)");
-    if (!bytes) return bytes.error();
-    rules.default_memory_limit_mib = *bytes / core::kMiB;
-  }
+  // The keys the extender reads too, through the same reader (platform/config_keys.h).
+  platform::PodLimitKeys keys{rules.resources, rules.min_memory_limit_mib,
+                              rules.default_thread_percentage, rules.default_memory_limit_mib};
+  if (auto s = platform::readPodLimitKeys(node, path, &keys); !s) return s;
+  rules.resources = std::move(keys.resources);
+  rules.min_memory_limit_mib = keys.min_memory_limit_mib;
+  rules.default_thread_percentage = keys.default_thread_percentage;
+  rules.default_memory_limit_mib = keys.default_memory_limit_mib;
   if (const auto max = node["maxRequestBytes"]) {
     auto bytes = quantityBytes(max, path + ".maxRequestBytes", 4096, "4Ki");
     if (!bytes) return bytes.error();
