@@ -1,6 +1,7 @@
 #include "core/fgd_policy.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -16,6 +17,8 @@ constexpr double kShareEpsilon = 1e-9;
 // MaxNodeScore); placements whose fragmentation changes differ by less than a
 // step score the same and are left to the scheduler's choice among equals.
 constexpr double kScoreSteps = 100.0;
+// The inventory allows up to 64 GPUs a node; the fast path keeps them on the stack.
+constexpr size_t kMaxFastGpus = 64;
 
 double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
   if (gpu.capacity.threads <= 0 || gpu.capacity.memory_mib <= 0) {
@@ -28,13 +31,47 @@ double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
   return std::clamp(std::min(threads, memory), 0.0, 1.0);
 }
 
-bool productAllowed(const NodeShape& node, const PodType& type) {
+bool productAllowed(const std::string& product, const PodType& type) {
   return type.products.empty() ||
-         std::find(type.products.begin(), type.products.end(), node.product) != type.products.end();
+         std::find(type.products.begin(), type.products.end(), product) != type.products.end();
 }
 
-bool gpuFits(const NodeShape& node, size_t gpu, const PodType& type) {
-  return node.has_client_slot[gpu] && node.free_share[gpu] + kShareEpsilon >= type.share;
+// What fragmentation sees of one GPU.
+struct FreeGpu {
+  double share = 0.0;         // usable free share, in [0, 1]
+  bool slot = false;          // has a free MPS client slot
+  double thread_share = 0.0;  // free threads / 100 (for types with absolute memory)
+  int64_t memory_mib = 0;     // free memory (ditto)
+};
+
+FreeGpu freeGpuAfter(const GpuState& gpu, const GpuDemand& take) {
+  return {freeShareAfter(gpu, take), gpu.freeClients() - take.clients > 0,
+          static_cast<double>(gpu.freeThreads() - take.threads) / kThreadPercentPerGpu,
+          gpu.freeMemoryMiB() - take.memory_mib};
+}
+
+// Whether a GPU with `free` has room for one GPU's worth of `type`. A type with
+// an absolute memory size checks threads and memory apart, since the same MiB
+// are a different share of GPUs of different sizes.
+bool fitsType(const FreeGpu& free, const PodType& type) {
+  if (!free.slot) {
+    return false;
+  }
+  if (type.gpu_memory_mib > 0) {
+    return free.thread_share + kShareEpsilon >= type.share &&
+           free.memory_mib >= type.gpu_memory_mib;
+  }
+  return free.share + kShareEpsilon >= type.share;
+}
+
+bool hostOk(const NodeShape& node, const PodType& type) {
+  return (!node.cpu_tracked || node.free_cpu_milli >= type.cpu_milli) &&
+         (!node.memory_tracked || node.free_memory_mib >= type.host_memory_mib);
+}
+
+bool sameBudget(const GpuState& a, const GpuState& b) {
+  return a.reserved == b.reserved && a.capacity.threads == b.capacity.threads &&
+         a.capacity.memory_mib == b.capacity.memory_mib && a.capacity.clients == b.capacity.clients;
 }
 
 class FgdPolicy : public PlacementPolicy {
@@ -42,12 +79,16 @@ class FgdPolicy : public PlacementPolicy {
   explicit FgdPolicy(std::vector<PodType> types) : types_(normalisePodTypes(std::move(types))) {}
 
   [[nodiscard]] std::string_view name() const override { return "fgd"; }
+  [[nodiscard]] ScoreScale scoreScale() const override { return ScoreScale::kRanked; }
 
   [[nodiscard]] NodeChoice choose(const NodeState& node, const Demand& demand) const override {
     NodeChoice choice;
     if (!node.hostFits(demand)) {
       choice.reason = explainNoFit(node, demand);
       return choice;
+    }
+    if (demand.gpus == 1 && node.gpus.size() <= kMaxFastGpus) {
+      return chooseOneGpu(node, demand);
     }
     const NodeShape before = shapeOf(node);
     const double frag_before = nodeFragmentation(before, types_);
@@ -68,34 +109,17 @@ class FgdPolicy : public PlacementPolicy {
       choice.reason = explainNoFit(node, demand);
       return choice;
     }
-    // Position of a GPU in node.gpus (and so in the shape).
-    auto slot = [&](const GpuState* gpu) { return static_cast<size_t>(gpu - node.gpus.data()); };
-    auto take = [&](NodeShape& shape, const GpuState* gpu) {
-      const size_t i = slot(gpu);
-      shape.free_share[i] = freeShareAfter(*gpu, resolveOn(demand, gpu->capacity));
-      shape.has_client_slot[i] = gpu->freeClients() > 1;
-    };
-    if (demand.gpus == 1) {
-      double best = std::numeric_limits<double>::infinity();
-      for (const GpuState* gpu : fitting) {
-        NodeShape trial = after;
-        take(trial, gpu);
-        const double increase = nodeFragmentation(trial, types_) - frag_before;
-        // Strictly better only: ties keep the lowest ordinal, so runs are reproducible.
-        if (increase < best - kShareEpsilon) {
-          best = increase;
-          choice.gpu_indices = {gpu->capacity.index};
-        }
-      }
-      choice.fits = true;
-      choice.score = scoreOf(best);
-      return choice;
-    }
     // Whole GPUs: every fitting GPU is entirely free, so which ones does not change
     // the fragmentation; take the lowest ordinals.
     for (int i = 0; i < demand.gpus; ++i) {
-      take(after, fitting[static_cast<size_t>(i)]);
-      choice.gpu_indices.push_back(fitting[static_cast<size_t>(i)]->capacity.index);
+      const GpuState* gpu = fitting[static_cast<size_t>(i)];
+      const size_t at = static_cast<size_t>(gpu - node.gpus.data());
+      const FreeGpu free = freeGpuAfter(*gpu, resolveOn(demand, gpu->capacity));
+      after.free_share[at] = free.share;
+      after.has_client_slot[at] = free.slot;
+      after.free_thread_share[at] = free.thread_share;
+      after.free_gpu_memory_mib[at] = free.memory_mib;
+      choice.gpu_indices.push_back(gpu->capacity.index);
     }
     choice.fits = true;
     choice.score = scoreOf(nodeFragmentation(after, types_) - frag_before);
@@ -106,6 +130,108 @@ class FgdPolicy : public PlacementPolicy {
   static double scoreOf(double increase) {
     return std::floor(kScoreSteps / (1.0 + std::exp(increase))) / kScoreSteps;
   }
+
+  // One GPU: the growth of trying each fitting GPU, worked out per pod type from
+  // what changes on that GPU alone, rather than re-measuring the whole node for
+  // every candidate (filter and prioritize run this for every node of a call).
+  // GPUs with the same budget and reservations give the same growth, so only the
+  // first of them is tried.
+  [[nodiscard]] NodeChoice chooseOneGpu(const NodeState& node, const Demand& demand) const {
+    NodeChoice choice;
+    const size_t n = node.gpus.size();
+    std::array<FreeGpu, kMaxFastGpus> before;
+    double total = 0.0;
+    for (size_t i = 0; i < n; ++i) {
+      before[i] = freeGpuAfter(node.gpus[i], GpuDemand{0, 0, 0});
+      total += before[i].share;
+    }
+    NodeShape host;  // host budgets only, after the pod
+    host.cpu_tracked = node.capacity.cpu_milli != 0;
+    host.memory_tracked = node.capacity.memory_mib != 0;
+    host.free_cpu_milli = node.capacity.cpu_milli - node.reserved_cpu_milli - demand.cpu_milli;
+    host.free_memory_mib =
+        node.capacity.memory_mib - node.reserved_memory_mib - demand.host_memory_mib;
+    // Per type: GPUs that fit it, free share of those that do not, whether it
+    // can run on the node at all after the pod (host, product).
+    thread_local std::vector<TypeState> states;
+    states.resize(types_.size());
+    double frag_before = 0.0;
+    for (size_t t = 0; t < types_.size(); ++t) {
+      const PodType& type = types_[t];
+      TypeState& s = states[t];
+      s.fitting = 0;
+      s.unusable = 0.0;
+      for (size_t i = 0; i < n; ++i) {
+        if (type.gpus > 0 && fitsType(before[i], type)) {
+          ++s.fitting;
+        } else {
+          s.unusable += before[i].share;
+        }
+      }
+      s.runs_after =
+          type.gpus > 0 && hostOk(host, type) && productAllowed(node.capacity.gpu_product, type);
+      const bool runs_before =
+          type.gpus > 0 &&
+          (!host.cpu_tracked || host.free_cpu_milli + demand.cpu_milli >= type.cpu_milli) &&
+          (!host.memory_tracked ||
+           host.free_memory_mib + demand.host_memory_mib >= type.host_memory_mib) &&
+          productAllowed(node.capacity.gpu_product, type);
+      frag_before += type.weight * (runs_before && s.fitting >= type.gpus ? s.unusable : total);
+    }
+    std::array<size_t, kMaxFastGpus> tried{};
+    size_t tried_count = 0;
+    double best = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < n; ++i) {
+      const GpuState& gpu = node.gpus[i];
+      const GpuDemand need = resolveOn(demand, gpu.capacity);
+      if (!gpu.fits(need)) {
+        continue;
+      }
+      const bool repeat = std::any_of(tried.begin(), tried.begin() + tried_count,
+                                      [&](size_t j) { return sameBudget(node.gpus[j], gpu); });
+      if (repeat) {
+        continue;
+      }
+      tried[tried_count++] = i;
+      const FreeGpu after = freeGpuAfter(gpu, need);
+      double total_after = 0.0;
+      for (size_t j = 0; j < n; ++j) {
+        total_after += j == i ? after.share : before[j].share;
+      }
+      double frag_after = 0.0;
+      for (size_t t = 0; t < types_.size(); ++t) {
+        const PodType& type = types_[t];
+        const TypeState& s = states[t];
+        const bool fit_before = type.gpus > 0 && fitsType(before[i], type);
+        const bool fit_after = type.gpus > 0 && fitsType(after, type);
+        const int fitting = s.fitting - (fit_before ? 1 : 0) + (fit_after ? 1 : 0);
+        double unusable = s.unusable;
+        if (fit_before != fit_after || !fit_before) {
+          unusable += (fit_after ? 0.0 : after.share) - (fit_before ? 0.0 : before[i].share);
+        }
+        frag_after += type.weight * (s.runs_after && fitting >= type.gpus ? unusable : total_after);
+      }
+      const double increase = frag_after - frag_before;
+      // Strictly better only: ties keep the lowest ordinal, so runs are reproducible.
+      if (increase < best - kShareEpsilon) {
+        best = increase;
+        choice.gpu_indices = {gpu.capacity.index};
+      }
+    }
+    if (tried_count == 0) {
+      choice.reason = explainNoFit(node, demand);
+      return choice;
+    }
+    choice.fits = true;
+    choice.score = scoreOf(best);
+    return choice;
+  }
+
+  struct TypeState {
+    int fitting = 0;
+    double unusable = 0.0;
+    bool runs_after = false;
+  };
 
   std::vector<PodType> types_;
 };
@@ -123,9 +249,14 @@ NodeShape shapeOf(const NodeState& node) {
   shape.free_memory_mib = node.capacity.memory_mib - node.reserved_memory_mib;
   shape.free_share.reserve(node.gpus.size());
   shape.has_client_slot.reserve(node.gpus.size());
+  shape.free_thread_share.reserve(node.gpus.size());
+  shape.free_gpu_memory_mib.reserve(node.gpus.size());
   for (const GpuState& gpu : node.gpus) {
-    shape.free_share.push_back(usableFreeShare(gpu));
-    shape.has_client_slot.push_back(gpu.freeClients() > 0);
+    const FreeGpu free = freeGpuAfter(gpu, GpuDemand{0, 0, 0});
+    shape.free_share.push_back(free.share);
+    shape.has_client_slot.push_back(free.slot);
+    shape.free_thread_share.push_back(free.thread_share);
+    shape.free_gpu_memory_mib.push_back(free.memory_mib);
   }
   return shape;
 }
@@ -136,16 +267,21 @@ double typeFragmentation(const NodeShape& node, const PodType& type) {
   int fitting = 0;
   for (size_t i = 0; i < node.free_share.size(); ++i) {
     total += node.free_share[i];
-    if (type.gpus > 0 && gpuFits(node, i, type)) {
+    FreeGpu free{node.free_share[i], node.has_client_slot[i], 0.0, 0};
+    if (type.gpu_memory_mib > 0 && i < node.free_thread_share.size() &&
+        i < node.free_gpu_memory_mib.size()) {
+      free.thread_share = node.free_thread_share[i];
+      free.memory_mib = node.free_gpu_memory_mib[i];
+    }
+    if (type.gpus > 0 && fitsType(free, type)) {
       ++fitting;
     } else {
       unusable += node.free_share[i];
     }
   }
-  const bool host_ok = (!node.cpu_tracked || node.free_cpu_milli >= type.cpu_milli) &&
-                       (!node.memory_tracked || node.free_memory_mib >= type.host_memory_mib);
   // A host-only type uses no GPU, so all free GPU capacity is a fragment to it.
-  if (type.gpus <= 0 || !host_ok || !productAllowed(node, type) || fitting < type.gpus) {
+  if (type.gpus <= 0 || !hostOk(node, type) || !productAllowed(node.product, type) ||
+      fitting < type.gpus) {
     return total;
   }
   return unusable;

@@ -20,8 +20,12 @@ namespace mpshare::core {
 
 // One shape of pod in the expected workload and how often it arrives.
 struct PodType {
-  int gpus = 1;           // GPUs taken; > 1 means whole GPUs; 0 = host resources only
-  double share = 1.0;     // share of each GPU, (0, 1]; 1 = whole GPU
+  int gpus = 1;        // GPUs taken; > 1 means whole GPUs; 0 = host resources only
+  double share = 1.0;  // share of each GPU, (0, 1]; 1 = whole GPU
+  // GPU memory per GPU in MiB; 0 = the same share of the GPU's memory as
+  // `share` (the trace's pods). When set, `share` is of the threads only and a
+  // GPU fits the type when both its free threads and its free memory suffice.
+  int64_t gpu_memory_mib = 0;
   int64_t cpu_milli = 0;  // host CPU; 0 = none
   int64_t host_memory_mib = 0;
   std::vector<std::string> products;  // allowed nvidia.com/gpu.product values; empty = any
@@ -41,6 +45,10 @@ struct NodeShape {
   bool memory_tracked = false;
   std::vector<double> free_share;  // per GPU, in [0, 1]
   std::vector<bool> has_client_slot;
+  // Per GPU, read only by types with gpu_memory_mib set: free threads / 100 and
+  // free memory in MiB.
+  std::vector<double> free_thread_share;
+  std::vector<int64_t> free_gpu_memory_mib;
 };
 NodeShape shapeOf(const NodeState& node);
 
@@ -60,14 +68,17 @@ double nodeFragmentation(const NodeShape& node, const std::vector<PodType>& type
 // Scales weights to sum to 1 and drops zero-weight entries. Empty in -> empty out.
 std::vector<PodType> normalisePodTypes(std::vector<PodType> types);
 
-// The FGD policy over `types`. For a one-GPU sharing pod it tries every fitting
-// GPU and keeps the one with the smallest increase (lowest ordinal among equals);
+// The FGD policy over `types`. For a one-GPU pod it tries every fitting GPU
+// (once per distinct budget: equal GPUs give equal increases) and keeps the one
+// with the smallest increase (lowest ordinal among equals);
 // for whole-GPU pods the emptiest fitting GPUs (all give the same result).
 // Score = floor(100 / (1 + e^(increase))) / 100, the paper's integer node score
 // 0..100 scaled to [0, 1]: a smaller fragmentation increase scores higher, and
 // increases within one step of each other score the same, leaving the choice
 // among them to the scheduler (the paper's simulator took the first node in its
 // node order). A pod with gpus == 0 (host resources only) is also accepted.
+// scoreScale() is kRanked: the live extender maps its scores with
+// rankedNodeScores().
 std::unique_ptr<PlacementPolicy> makeFgdPolicy(std::vector<PodType> types);
 
 }  // namespace mpshare::core

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace mpshare::core {
 namespace {
@@ -51,18 +54,20 @@ std::string explainNoFit(const NodeState& node, const Demand& demand) {
     const auto fitting = fittingGpus(node, demand);
     std::string names;
     for (const GpuState* gpu : fitting) {
-      names += (names.empty() ? "" : ", ") + std::string("GPU") + std::to_string(gpu->capacity.index);
+      names +=
+          (names.empty() ? "" : ", ") + std::string("GPU") + std::to_string(gpu->capacity.index);
     }
     return node.name() + ": " + std::to_string(demand.gpus) + " whole GPUs asked, " +
            std::to_string(fitting.size()) + " free" + (names.empty() ? "" : " (" + names + ")");
   }
-  const bool no_client_slot = std::all_of(node.gpus.begin(), node.gpus.end(),
-                                          [](const GpuState& gpu) { return gpu.freeClients() <= 0; });
+  const bool no_client_slot =
+      std::all_of(node.gpus.begin(), node.gpus.end(),
+                  [](const GpuState& gpu) { return gpu.freeClients() <= 0; });
   if (no_client_slot) {
     const GpuState& first = node.gpus.front();
     return node.name() + ": no GPU has a free MPS client slot (" +
-           std::to_string(first.reserved.clients) + " of " + std::to_string(first.capacity.clients) +
-           " used on every GPU)";
+           std::to_string(first.reserved.clients) + " of " +
+           std::to_string(first.capacity.clients) + " used on every GPU)";
   }
   const GpuState* best = nullptr;
   double best_closeness = -1.0;
@@ -89,14 +94,66 @@ int toNodeScore(double score) {
   return static_cast<int>(std::clamp<long>(rounded, kMinNodeScore, kMaxNodeScore));
 }
 
-Result<std::unique_ptr<PlacementPolicy>> makePolicy(std::string_view name) {
-  if (name == "binpack") {
-    return makeBinpackPolicy();
+bool fitsNode(const NodeState& node, const Demand& demand) {
+  if (!node.hostFits(demand)) {
+    return false;
   }
-  if (name == "spread") {
-    return makeSpreadPolicy();
+  const int needed = std::max(1, demand.gpus);
+  int fitting = 0;
+  for (const GpuState& gpu : node.gpus) {
+    if (gpu.fits(resolveOn(demand, gpu.capacity)) && ++fitting >= needed) {
+      return true;
+    }
   }
-  return invalidArgument("policy", "\"" + std::string(name) + "\" is not a policy; known: binpack, spread");
+  return false;
+}
+
+bool PlacementPolicy::fits(const NodeState& node, const Demand& demand) const {
+  return fitsNode(node, demand);
+}
+
+std::vector<int> rankedNodeScores(const std::vector<ScoredNode>& nodes) {
+  std::vector<int> out(nodes.size(), kMinNodeScore);
+  std::optional<double> best;
+  std::optional<double> lowest;
+  for (const ScoredNode& node : nodes) {
+    if (node.score) {
+      best = best ? std::max(*best, *node.score) : *node.score;
+      lowest = lowest ? std::min(*lowest, *node.score) : *node.score;
+    }
+  }
+  if (!best) {
+    return out;
+  }
+  // FNV-1a: a fixed order of names that does not follow how they were numbered.
+  const auto order = [](std::string_view name) {
+    uint64_t hash = 14695981039346656037ULL;
+    for (const char c : name) {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+    return hash;
+  };
+  constexpr double kTie = 1e-12;
+  std::optional<size_t> first;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const auto& score = nodes[i].score;
+    if (!score) {
+      continue;
+    }
+    if (*score >= *best - kTie) {
+      out[i] = kMaxNodeScore - 1;
+      if (!first || std::pair(order(nodes[i].name), nodes[i].name) <
+                        std::pair(order(nodes[*first].name), nodes[*first].name)) {
+        first = i;
+      }
+    } else {
+      const double position = (*score - *lowest) / (*best - *lowest);
+      out[i] = static_cast<int>(std::clamp<long>(std::lround(position * (kMaxNodeScore - 2)),
+                                                 kMinNodeScore, kMaxNodeScore - 2));
+    }
+  }
+  out[*first] = kMaxNodeScore;
+  return out;
 }
 
 }  // namespace mpshare::core

@@ -5,6 +5,7 @@
 // rejection reasons below, so only the preference differs between them.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,15 +27,27 @@ struct NodeChoice {
   std::string reason;            // why not, when it does not fit
 };
 
+// How a policy's scores become kube-scheduler's 0..10 (see nodeScores()).
+enum class ScoreScale {
+  kAbsolute,  // a score says how good the node is on its own: toNodeScore()
+  kRanked,    // scores only rank the candidates of one call: rankedNodeScores()
+};
+
 class PlacementPolicy {
  public:
   virtual ~PlacementPolicy() = default;
   [[nodiscard]] virtual std::string_view name() const = 0;
   // Chooses GPUs for `demand` on `node`. Must not keep references past the call.
   [[nodiscard]] virtual NodeChoice choose(const NodeState& node, const Demand& demand) const = 0;
+  // Whether `demand` fits on `node`, as choose() would say, without scoring
+  // (filter asks only this). The shared fit rules unless a policy refuses more.
+  [[nodiscard]] virtual bool fits(const NodeState& node, const Demand& demand) const;
+  [[nodiscard]] virtual ScoreScale scoreScale() const { return ScoreScale::kAbsolute; }
 };
 
 // Fit rules shared by every policy.
+// Host budgets hold and at least max(1, demand.gpus) GPUs fit, one GPU's worth each.
+bool fitsNode(const NodeState& node, const Demand& demand);
 // The GPUs of `node` on which `demand` fits (one GPU's worth each), in ordinal order.
 std::vector<const GpuState*> fittingGpus(const NodeState& node, const Demand& demand);
 
@@ -64,13 +77,32 @@ inline double memoryFill(const GpuState& gpu, const GpuDemand& add) {
 // Maps a choice score in [0, 1] onto the scheduler's 0..10 (rounded, clamped).
 int toNodeScore(double score);
 
+// One candidate of a prioritize call: its name, and its policy score when the
+// pod fits there.
+struct ScoredNode {
+  std::string_view name;
+  std::optional<double> score;
+};
+
+// 0..10 for policies whose scores only rank nodes (fgd: integer steps of a
+// sigmoid, nearly all of which would round to 5). The best score gets 10 on one
+// node only, the first in a fixed order of the node names (a hash of the name),
+// and 9 on the other nodes with the same score: the FGD paper's scheduler took
+// the first node of a fixed order among equal scores, which packs near-equal
+// placements onto the same nodes. The others get 0..8 by where their score lies
+// between the lowest and the best; nodes that do not fit get 0.
+// Example: {a: 0.49, b: 0.49, c: 0.45, d: none} -> one of a, b 10, the other 9; c 0; d 0.
+std::vector<int> rankedNodeScores(const std::vector<ScoredNode>& nodes);
+
 // binpack: prefer the GPU and the node that end fullest, balanced across threads
 // and memory (a GPU full in one dimension and empty in the other strands budget).
 std::unique_ptr<PlacementPolicy> makeBinpackPolicy();
 // spread: prefer the emptiest GPU and node.
 std::unique_ptr<PlacementPolicy> makeSpreadPolicy();
 
-// "binpack" or "spread"; other names are an error listing the known ones.
+// A live policy by name with its default inputs (fgd: the built-in pod
+// distribution); other names are an error listing the known ones. The table of
+// policies is core/policy_registry.cc.
 Result<std::unique_ptr<PlacementPolicy>> makePolicy(std::string_view name);
 
 }  // namespace mpshare::core

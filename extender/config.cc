@@ -2,12 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <cmath>
 #include <set>
 #include <string>
 
 #include "core/annotations.h"
-#include "core/placement.h"
+#include "core/policy_registry.h"
 #include "core/quantity.h"
 
 namespace mpshare::extender {
@@ -17,6 +18,11 @@ using core::invalidArgument;
 
 // The most maxLearnedNodes may be: ten times the largest Kubernetes cluster.
 constexpr int64_t kMaxLearnedNodes = 50'000;
+// podDistribution bounds: the window's memory (about 100 bytes a pod), a day
+// count that fits any sensible age, and shapes fgd weighs on every node.
+constexpr int64_t kMaxWindowPods = 100'000;
+constexpr int64_t kMaxWindowSeconds = 30LL * 24 * 3600;
+constexpr int64_t kMaxShapes = 256;
 
 std::string scalarText(const YAML::Node& node) {
   return node.IsScalar() ? "\"" + node.Scalar() + "\"" : std::string("a non-scalar value");
@@ -72,13 +78,102 @@ core::Result<int64_t> memoryMiB(const YAML::Node& node, const std::string& path)
   return invalidArgument(path, allowed + ", got " + scalarText(node));
 }
 
+// One entry of podDistribution.seed.
+core::Result<core::ShapeCount> parseSeedShape(const YAML::Node& node, const std::string& path) {
+  if (auto known = onlyKnownKeys(node, path, {"gpus", "gpuMilli", "gpuMemory", "pods"}); !known) {
+    return known.error();
+  }
+  core::ShapeCount entry;
+  if (const auto gpus = node["gpus"]) {
+    auto value = integer(gpus, path + ".gpus", 1, 64);
+    if (!value) return value.error();
+    entry.shape.gpus = static_cast<int>(*value);
+  }
+  if (const auto milli = node["gpuMilli"]) {
+    auto value = integer(milli, path + ".gpuMilli", 1, 1000);
+    if (!value) return value.error();
+    if (*value < 1000 && entry.shape.gpus > 1) {
+      return invalidArgument(path + ".gpuMilli", "must be 1000 (whole GPUs) for a pod of " +
+                                                     std::to_string(entry.shape.gpus) +
+                                                     " GPUs, got " + scalarText(milli));
+    }
+    entry.shape.gpu_milli = static_cast<int>(*value);
+  }
+  if (const auto memory = node["gpuMemory"]) {
+    auto value = memoryMiB(memory, path + ".gpuMemory");
+    if (!value) return value.error();
+    if (entry.shape.gpu_milli >= 1000) {
+      return invalidArgument(path + ".gpuMemory",
+                             "applies only to a share of one GPU (gpuMilli below 1000)");
+    }
+    entry.shape.gpu_memory_mib = *value;
+  }
+  const auto pods = node["pods"];
+  if (!pods) {
+    return invalidArgument(path + ".pods",
+                           "is required: how many pods of this shape, relative to the others");
+  }
+  auto count = integer(pods, path + ".pods", 1, 1'000'000'000);
+  if (!count) return count.error();
+  entry.pods = *count;
+  return entry;
+}
+
+core::Status parsePodDistribution(const YAML::Node& node, const std::string& path,
+                                  ExtenderConfig& config) {
+  if (auto known = onlyKnownKeys(node, path,
+                                 {"windowPods", "windowSeconds", "minPods", "maxShapes", "seed"});
+      !known) {
+    return known;
+  }
+  core::DistributionWindow& window = config.pod_window;
+  if (const auto pods = node["windowPods"]) {
+    auto value = integer(pods, path + ".windowPods", 1, kMaxWindowPods);
+    if (!value) return value.error();
+    window.max_pods = static_cast<size_t>(*value);
+  }
+  if (const auto seconds = node["windowSeconds"]) {
+    auto value = integer(seconds, path + ".windowSeconds", 0, kMaxWindowSeconds);
+    if (!value) return value.error();
+    window.max_age = std::chrono::seconds(*value);
+  }
+  if (const auto shapes = node["maxShapes"]) {
+    auto value = integer(shapes, path + ".maxShapes", 1, kMaxShapes);
+    if (!value) return value.error();
+    window.max_shapes = static_cast<size_t>(*value);
+  }
+  if (const auto minimum = node["minPods"]) {
+    auto value = integer(minimum, path + ".minPods", 1, kMaxWindowPods);
+    if (!value) return value.error();
+    window.min_pods = static_cast<size_t>(*value);
+  }
+  if (window.min_pods > window.max_pods) {
+    return invalidArgument(path + ".minPods", "must be at most windowPods (" +
+                                                  std::to_string(window.max_pods) + "), got " +
+                                                  std::to_string(window.min_pods));
+  }
+  if (const auto seed = node["seed"]) {
+    if (!seed.IsSequence() || seed.size() == 0) {
+      return invalidArgument(path + ".seed",
+                             "must be a non-empty list of {gpus, gpuMilli, gpuMemory, pods}");
+    }
+    config.pod_seed.clear();
+    for (size_t i = 0; i < seed.size(); ++i) {
+      auto entry = parseSeedShape(seed[i], path + ".seed[" + std::to_string(i) + "]");
+      if (!entry) return entry.error();
+      config.pod_seed.push_back(*entry);
+    }
+  }
+  return {};
+}
+
 core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
   const std::string path = "extender";
-  if (auto known =
-          onlyKnownKeys(node, path,
-                        {"urlPrefix", "nodeSelector", "gpuResourceNames", "policy",
-                         "threadOversubscription", "maxClientsPerGpu", "defaultThreadPercentage",
-                         "defaultMemoryLimit", "minMemoryLimit", "maxLearnedNodes"});
+  if (auto known = onlyKnownKeys(
+          node, path,
+          {"urlPrefix", "nodeSelector", "gpuResourceNames", "policy", "podDistribution",
+           "threadOversubscription", "maxClientsPerGpu", "defaultThreadPercentage",
+           "defaultMemoryLimit", "minMemoryLimit", "maxLearnedNodes"});
       !known) {
     return known;
   }
@@ -126,11 +221,17 @@ core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
     }
   }
   if (const auto policy = node["policy"]) {
-    if (!policy.IsScalar() || !core::makePolicy(policy.Scalar()).ok()) {
-      return invalidArgument(path + ".policy",
-                             "must be binpack or spread, got " + scalarText(policy));
+    if (!policy.IsScalar() || core::findLivePolicy(policy.Scalar()) == nullptr) {
+      return invalidArgument(path + ".policy", "must be one of " + core::livePolicyNames() +
+                                                   ", got " + scalarText(policy));
     }
     config.policy = policy.Scalar();
+  }
+  if (const auto distribution = node["podDistribution"]) {
+    if (auto parsed = parsePodDistribution(distribution, path + ".podDistribution", config);
+        !parsed) {
+      return parsed;
+    }
   }
   if (const auto factor = node["threadOversubscription"]) {
     double value = 0;

@@ -6,7 +6,13 @@
 //     urlPrefix: /scheduler              # verbs are served under it
 //     nodeSelector: {mpshare.io/mps: enabled}
 //     gpuResourceNames: [nvidia.com/gpu, nvidia.com/gpu.shared]
-//     policy: binpack                    # or spread
+//     policy: fgd                        # fgd (default), binpack or spread
+//     podDistribution:                   # what fgd learns typical pods from
+//       windowPods: 2000                 # the most recent GPU pods seen, 1..100000
+//       windowSeconds: 0                 # and none older than this; 0 = no age limit
+//       minPods: 200                     # the seed is used until the window holds this many
+//       maxShapes: 32                    # most popular shapes fgd weighs, 1..256
+//       seed: [{gpus: 1, gpuMilli: 300, gpuMemory: 8Gi, pods: 5}]  # absent = built-in
 //     threadOversubscription: 1.0        # >= 1.0
 //     maxClientsPerGpu: 48               # caps nvidia.com/gpu.replicas, 1..48
 //     defaultThreadPercentage: 100       # for GPU pods without annotations
@@ -16,9 +22,11 @@
 
 #include <istream>
 #include <string>
+#include <vector>
 
 #include "core/demand.h"
 #include "core/inventory.h"
+#include "core/pod_distribution.h"
 #include "core/result.h"
 
 namespace mpshare::extender {
@@ -27,7 +35,11 @@ struct ExtenderConfig {
   std::string url_prefix = "/scheduler";
   core::InventoryConfig inventory;
   core::DemandRules demand;
-  std::string policy = "binpack";
+  std::string policy = "fgd";  // a name of core::livePolicies()
+  // The typical pods a policy that uses them (fgd) learns: window and seed
+  // (empty = core::builtinPodShapes()).
+  core::DistributionWindow pod_window;
+  std::vector<core::ShapeCount> pod_seed;
   // Standalone mode: how many nodes the extender learns from Nodes-form
   // requests (besides the --nodes file); further new names are refused, so
   // requests cannot grow memory and /metrics without bound. 0 learns none.

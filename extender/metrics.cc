@@ -25,7 +25,14 @@ ExtenderMetrics::ExtenderMetrics(platform::MetricsRegistry& registry)
       capacity_memory_(registry.gauge("mpshare_extender_gpu_capacity_memory_mib",
                                       "Memory budget per GPU, MiB.")),
       capacity_clients_(
-          registry.gauge("mpshare_extender_gpu_capacity_clients", "MPS client budget per GPU.")) {}
+          registry.gauge("mpshare_extender_gpu_capacity_clients", "MPS client budget per GPU.")),
+      distribution_weight_(registry.gauge(
+          "mpshare_extender_pod_distribution_weight",
+          "Weight of each typical pod shape the policy measures fragmentation against (sums "
+          "to 1), by shape and source (builtin, configured or learned).")),
+      distribution_window_(
+          registry.gauge("mpshare_extender_pod_distribution_window_pods",
+                         "GPU pods in the window the typical pod distribution is learned from.")) {}
 
 void ExtenderMetrics::request(const std::string& verb, const std::string& outcome, double seconds) {
   requests_.inc({{"verb", verb}, {"outcome", outcome}});
@@ -39,12 +46,28 @@ void ExtenderMetrics::filtered(size_t passed, size_t failed) {
 
 void ExtenderMetrics::bind(const std::string& outcome) { binds_.inc({{"outcome", outcome}}); }
 
-std::string ExtenderMetrics::render(const core::LedgerSnapshot& snapshot) {
+std::string ExtenderMetrics::render(const core::LedgerSnapshot& snapshot,
+                                    const std::optional<core::DistributionView>& distribution) {
   // Two scrapes at once would interleave clear() and set(); one at a time.
   std::lock_guard lock(scrape_mutex_);
-  for (platform::Gauge* gauge : {&reserved_threads_, &reserved_memory_, &reserved_clients_,
-                                 &capacity_threads_, &capacity_memory_, &capacity_clients_}) {
+  for (platform::Gauge* gauge :
+       {&reserved_threads_, &reserved_memory_, &reserved_clients_, &capacity_threads_,
+        &capacity_memory_, &capacity_clients_, &distribution_weight_, &distribution_window_}) {
     gauge->clear();
+  }
+  if (distribution) {
+    const std::string source(core::distributionSourceName(distribution->source));
+    const std::vector<core::PodType> types = distribution->podTypes();
+    // podTypes() keeps the shapes' order (every shape has pods, none is dropped).
+    for (size_t i = 0; i < types.size() && i < distribution->shapes.size(); ++i) {
+      const core::PodShape& shape = distribution->shapes[i].shape;
+      distribution_weight_.set({{"gpus", std::to_string(shape.gpus)},
+                                {"gpu_milli", std::to_string(shape.gpu_milli)},
+                                {"gpu_memory_mib", std::to_string(shape.gpu_memory_mib)},
+                                {"source", source}},
+                               types[i].weight);
+    }
+    distribution_window_.set({}, static_cast<double>(distribution->window_pods));
   }
   for (const core::NodeState& node : snapshot.nodes) {
     for (const core::GpuState& gpu : node.gpus) {

@@ -1,13 +1,16 @@
 #pragma once
 
-// The extender's Prometheus metrics: request and bind outcomes, latency, and
-// per-GPU reserved budgets (gauges rebuilt from a ledger snapshot at scrape time,
-// so they never drift from the ledger).
+// The extender's Prometheus metrics: request and bind outcomes, latency,
+// per-GPU reserved budgets and the typical-pod distribution in use (gauges
+// rebuilt at scrape time from a ledger snapshot and the distribution, so they
+// never drift from them).
 
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/ledger.h"
+#include "core/pod_distribution.h"
 #include "platform/metrics.h"
 
 namespace mpshare::extender {
@@ -23,8 +26,10 @@ class ExtenderMetrics {
   void filtered(size_t passed, size_t failed);
   // outcome: bound|no_fit|unknown_pod|unknown_node|binder_error|invalid.
   void bind(const std::string& outcome);
-  // Rebuilds the per-GPU gauges and renders the registry.
-  std::string render(const core::LedgerSnapshot& snapshot);
+  // Rebuilds the per-GPU gauges and the pod distribution's (when the policy
+  // uses one) and renders the registry.
+  std::string render(const core::LedgerSnapshot& snapshot,
+                     const std::optional<core::DistributionView>& distribution = std::nullopt);
 
  private:
   platform::MetricsRegistry& registry_;
@@ -38,6 +43,8 @@ class ExtenderMetrics {
   platform::Gauge& capacity_threads_;
   platform::Gauge& capacity_memory_;
   platform::Gauge& capacity_clients_;
+  platform::Gauge& distribution_weight_;
+  platform::Gauge& distribution_window_;
   std::mutex scrape_mutex_;
 };
 

@@ -77,6 +77,32 @@ nlohmann::json stateToJson(const core::LedgerSnapshot& snapshot,
   return {{"nodes", std::move(nodes)}, {"rejectedNodes", rejected}};
 }
 
+nlohmann::json distributionToJson(std::string_view policy,
+                                  const std::optional<core::DistributionView>& view,
+                                  const core::DistributionWindow& window) {
+  if (!view) {
+    return nullptr;
+  }
+  nlohmann::json shapes = nlohmann::json::array();
+  const std::vector<core::PodType> types = view->podTypes();
+  for (size_t i = 0; i < view->shapes.size() && i < types.size(); ++i) {
+    const core::ShapeCount& s = view->shapes[i];
+    shapes.push_back({{"gpus", s.shape.gpus},
+                      {"gpuMilli", s.shape.gpu_milli},
+                      {"gpuMemoryMiB", s.shape.gpu_memory_mib},
+                      {"pods", s.pods},
+                      {"weight", types[i].weight}});
+  }
+  return {{"policy", policy},
+          {"source", core::distributionSourceName(view->source)},
+          {"podsInWindow", view->window_pods},
+          {"windowPods", window.max_pods},
+          {"windowSeconds", window.max_age.count()},
+          {"minPods", window.min_pods},
+          {"maxShapes", window.max_shapes},
+          {"shapes", std::move(shapes)}};
+}
+
 ExtenderRoutes::ExtenderRoutes(ExtenderService& service, const Readiness& readiness)
     : service_(service), readiness_(readiness) {}
 
@@ -192,16 +218,19 @@ HttpResponse ExtenderRoutes::bind(const HttpRequest& request, const char*& outco
 }
 
 HttpResponse ExtenderRoutes::state() {
-  return json(200,
-              stateToJson(service_.ledger().snapshot(), service_.rejectedNodes()).dump(2) + "\n");
+  nlohmann::json body = stateToJson(service_.ledger().snapshot(), service_.rejectedNodes());
+  body["podDistribution"] = distributionToJson(
+      service_.policy()->name(), service_.podDistribution(), service_.config().pod_window);
+  return json(200, body.dump(2) + "\n");
 }
 
 HttpResponse ExtenderRoutes::metrics() {
   if (service_.metrics() == nullptr) {
     return errorResponse(404, "metrics are not enabled");
   }
-  return HttpResponse{200, platform::kMetricsContentType,
-                      service_.metrics()->render(service_.ledger().snapshot())};
+  return HttpResponse{
+      200, platform::kMetricsContentType,
+      service_.metrics()->render(service_.ledger().snapshot(), service_.podDistribution())};
 }
 
 }  // namespace mpshare::extender

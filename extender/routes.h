@@ -47,4 +47,14 @@ class ExtenderRoutes {
 nlohmann::json stateToJson(const core::LedgerSnapshot& snapshot,
                            const std::map<std::string, std::string>& rejected);
 
+// GET /state's "podDistribution": the policy, where its typical pods come from,
+// the window and each shape with its pods and weight, e.g.
+//   {"policy": "fgd", "source": "learned", "windowPods": 2000, "minPods": 200, ...,
+//    "shapes": [{"gpus": 1, "gpuMilli": 300, "gpuMemoryMiB": 8192, "pods": 812,
+//                "weight": 0.406}, ...]}
+// null for a policy without one.
+nlohmann::json distributionToJson(std::string_view policy,
+                                  const std::optional<core::DistributionView>& view,
+                                  const core::DistributionWindow& window);
+
 }  // namespace mpshare::extender

@@ -1,6 +1,7 @@
 #include "extender/service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "platform/logging.h"
@@ -57,6 +58,12 @@ std::string reasonsText(const FilterResult& result, const std::vector<std::strin
   return text;
 }
 
+// The ledger's key of a pod: its UID, or its namespace/name for pods without one
+// (hand-written requests).
+std::string podKey(const core::PodView& pod) {
+  return pod.uid.empty() ? "key:" + pod.key() : pod.uid;
+}
+
 std::string gpuList(const std::vector<int>& indices) {
   std::string text;
   for (const int index : indices) text += (text.empty() ? "" : ",") + std::to_string(index);
@@ -85,11 +92,51 @@ std::string_view bindStatusLabel(BindStatus status) {
 
 ExtenderService::ExtenderService(ExtenderConfig config, PodLookup& pods, Binder& binder,
                                  ExtenderMetrics* metrics)
-    : config_(std::move(config)), pods_(pods), binder_(binder), metrics_(metrics) {
-  auto policy = core::makePolicy(config_.policy);
+    : config_(std::move(config)),
+      policy_entry_(core::findLivePolicy(config_.policy)),
+      pods_(pods),
+      binder_(binder),
+      metrics_(metrics) {
   // parseConfig() validated the name; a bad one here is a caller's bug, so fall
   // back to the default rather than serve without a policy.
-  policy_ = policy ? std::move(*policy) : core::makeBinpackPolicy();
+  if (policy_entry_ == nullptr) {
+    platform::logError(
+        "unknown placement policy, using the default",
+        {{"policy", config_.policy}, {"default", std::string(core::defaultPolicyName())}});
+    policy_entry_ = core::findLivePolicy(core::defaultPolicyName());
+  }
+  core::PolicyInputs inputs;
+  if (policy_entry_->uses_pod_types) {
+    distribution_.emplace(config_.pod_window, config_.pod_seed);
+    inputs.pod_types = distribution_->view().podTypes();
+  }
+  policy_ = policy_entry_->make(inputs);
+}
+
+void ExtenderService::observePod(const std::string& key, const core::Demand& demand) {
+  std::lock_guard lock(distribution_mutex_);
+  if (!distribution_ ||
+      !distribution_->observe(key, core::shapeOfDemand(demand), std::chrono::steady_clock::now())) {
+    return;
+  }
+  core::PolicyInputs inputs;
+  inputs.pod_types = distribution_->view().podTypes();
+  std::shared_ptr<const core::PlacementPolicy> rebuilt = policy_entry_->make(inputs);
+  std::lock_guard swap(policy_mutex_);
+  policy_ = std::move(rebuilt);
+}
+
+std::optional<core::DistributionView> ExtenderService::podDistribution() const {
+  std::lock_guard lock(distribution_mutex_);
+  if (!distribution_) {
+    return std::nullopt;
+  }
+  return distribution_->view();
+}
+
+std::shared_ptr<const core::PlacementPolicy> ExtenderService::policy() const {
+  std::lock_guard lock(policy_mutex_);
+  return policy_;
 }
 
 void ExtenderService::upsertNode(const core::NodeView& node) {
@@ -190,6 +237,8 @@ FilterResult ExtenderService::filter(const ExtenderArgs& args) {
     syncRequestNodes(args);
   }
   const core::Demand& want = **demand;
+  observePod(podKey(args.pod), want);
+  const auto policy = this->policy();
   std::vector<std::string> unknown;
   result.passed.reserve(args.node_names.size());
   ledger_.read([&](const core::LedgerState& state) {
@@ -199,13 +248,13 @@ FilterResult ExtenderService::filter(const ExtenderArgs& args) {
         unknown.push_back(name);
         continue;
       }
-      core::NodeChoice choice = policy_->choose(*node, want);
-      if (choice.fits) {
+      // Only whether it fits: scoring is prioritize's (and costs fgd the most).
+      if (policy->fits(*node, want)) {
         result.passed.push_back(name);
       } else if (!fitsWhenEmpty(*node, want)) {
-        result.failed_unresolvable[name] = std::move(choice.reason);
+        result.failed_unresolvable[name] = core::explainNoFit(*node, want);
       } else {
-        result.failed[name] = std::move(choice.reason);
+        result.failed[name] = core::explainNoFit(*node, want);
       }
     }
   });
@@ -243,19 +292,34 @@ std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
   if (args.nodes_form) {
     syncRequestNodes(args);
   }
+  const auto policy = this->policy();
+  std::vector<core::ScoredNode> scored;
+  scored.reserve(args.node_names.size());
   ledger_.read([&](const core::LedgerState& state) {
     for (const std::string& name : args.node_names) {
       const core::NodeState* node = state.node(name);
-      int score = core::kMinNodeScore;
+      std::optional<double> score;
       if (node != nullptr) {
-        const core::NodeChoice choice = policy_->choose(*node, **demand);
+        const core::NodeChoice choice = policy->choose(*node, **demand);
         if (choice.fits) {
-          score = core::toNodeScore(choice.score);
+          score = choice.score;
         }
       }
-      scores.push_back({name, score});
+      scored.push_back({name, score});
     }
   });
+  if (policy->scoreScale() == core::ScoreScale::kRanked) {
+    const std::vector<int> ranked = core::rankedNodeScores(scored);
+    for (size_t i = 0; i < scored.size(); ++i) {
+      scores.push_back({args.node_names[i], ranked[i]});
+    }
+  } else {
+    for (size_t i = 0; i < scored.size(); ++i) {
+      const auto& score = scored[i].score;
+      scores.push_back(
+          {args.node_names[i], score ? core::toNodeScore(*score) : core::kMinNodeScore});
+    }
+  }
   return scores;
 }
 
@@ -302,7 +366,9 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
     }
     return done(BindStatus::kBound, "");
   }
-  const std::string uid = pod->uid.empty() ? "key:" + key : pod->uid;
+  const std::string uid = podKey(*pod);
+  observePod(uid, **demand);
+  const auto policy = this->policy();
   std::string error;
   BindStatus refusal = BindStatus::kNoFit;
   std::optional<core::Reservation> reserved;
@@ -323,7 +389,7 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
       refusal = BindStatus::kUnknownNode;
       return;
     }
-    const core::NodeChoice choice = policy_->choose(*node, **demand);
+    const core::NodeChoice choice = policy->choose(*node, **demand);
     if (!choice.fits) {
       // Another pod's bind took the room after this pod's filter: retry.
       error = choice.reason;

@@ -7,12 +7,15 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/ledger.h"
 #include "core/placement.h"
+#include "core/pod_distribution.h"
+#include "core/policy_registry.h"
 #include "extender/config.h"
 #include "extender/metrics.h"
 #include "extender/seams.h"
@@ -75,6 +78,16 @@ class ExtenderService : public InventorySink {
   [[nodiscard]] std::map<std::string, std::string> rejectedNodes() const;
   [[nodiscard]] ExtenderMetrics* metrics() const { return metrics_; }
 
+  // Counts a GPU pod into the typical-pod distribution (when the policy uses
+  // one): every pod filter sees, every bind, and, in cluster mode, every placed
+  // pod the ledger records. `key` is the pod UID; a pod already in the window
+  // is not counted again. Rebuilds the policy when the distribution moved.
+  void observePod(const std::string& key, const core::Demand& demand);
+  // The distribution the policy uses now; nullopt when the policy uses none.
+  [[nodiscard]] std::optional<core::DistributionView> podDistribution() const;
+  // The policy in use (replaced as the distribution moves; a caller's copy stays valid).
+  [[nodiscard]] std::shared_ptr<const core::PlacementPolicy> policy() const;
+
  private:
   // The pod's demand, or nullopt for a pod without GPUs; an error for bad annotations.
   core::Result<std::optional<core::Demand>> demandOf(const core::PodView& pod) const;
@@ -83,7 +96,12 @@ class ExtenderService : public InventorySink {
   std::string notCandidate(const std::string& name) const;
 
   const ExtenderConfig config_;
-  std::unique_ptr<core::PlacementPolicy> policy_;
+  const core::PolicyEntry* policy_entry_;
+  mutable std::mutex policy_mutex_;
+  std::shared_ptr<const core::PlacementPolicy> policy_;
+  // Guards distribution_; taken before policy_mutex_, never under the ledger's lock.
+  mutable std::mutex distribution_mutex_;
+  std::optional<core::PodDistribution> distribution_;  // when the policy uses pod types
   PodLookup& pods_;
   Binder& binder_;
   ExtenderMetrics* metrics_;

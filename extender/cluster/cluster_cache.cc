@@ -50,12 +50,14 @@ struct Overcommit {
 }  // namespace
 
 ClusterCache::ClusterCache(const ExtenderConfig& config, InventorySink& sink, core::Ledger& ledger,
-                           OvercommitReporter overcommit, platform::Gauge* objects)
+                           OvercommitReporter overcommit, platform::Gauge* objects,
+                           PlacedPodObserver observe)
     : config_(config),
       sink_(sink),
       ledger_(ledger),
       overcommit_(std::move(overcommit)),
-      objects_(objects) {}
+      objects_(objects),
+      observe_(std::move(observe)) {}
 
 void ClusterCache::publishSizesLocked() {
   if (objects_ == nullptr) return;
@@ -235,6 +237,9 @@ std::string ClusterCache::upsertPodLocked(const std::string& type, const nlohman
     // spec.nodeName never changes in Kubernetes; a new node means a new pod.
     removePodLocked(pod->uid);
     rebuildNodeLocked(previous_node);
+  }
+  if (observe_ && previous_node.empty() && demand.ok() && demand->has_value()) {
+    observe_(pod->uid, **demand);
   }
   pods_on_node_[pod->node_name].insert(pod->uid);
   placed_[pod->uid] = std::move(placed);

@@ -19,11 +19,10 @@
 // the one that pushed a GPU over budget and is flagged and reported.
 // Pods seen before their node are kept and recorded when the node arrives.
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,7 +36,11 @@
 namespace mpshare::extender {
 
 // Called when a recorded pod pushes a GPU over budget: pod key, node, GPU ordinal.
-using OvercommitReporter = std::function<void(const std::string& pod, const std::string& node, int gpu)>;
+using OvercommitReporter =
+    std::function<void(const std::string& pod, const std::string& node, int gpu)>;
+// Called for each placed GPU pod when it is first cached (UID, demand): the
+// ledger's pods count towards the typical-pod distribution.
+using PlacedPodObserver = std::function<void(const std::string& uid, const core::Demand& demand)>;
 
 class ClusterCache {
  public:
@@ -46,7 +49,8 @@ class ClusterCache {
   // `objects`, when given, is kept at the cache's size:
   // {resource="nodes"} = nodes reported, {resource="pods"} = placed GPU pods.
   ClusterCache(const ExtenderConfig& config, InventorySink& sink, core::Ledger& ledger,
-               OvercommitReporter overcommit, platform::Gauge* objects = nullptr);
+               OvercommitReporter overcommit, platform::Gauge* objects = nullptr,
+               PlacedPodObserver observe = nullptr);
 
   platform::ReflectorSink& nodeSink() { return nodes_; }
   platform::ReflectorSink& podSink() { return pods_; }
@@ -110,14 +114,16 @@ class ClusterCache {
   core::Ledger& ledger_;
   OvercommitReporter overcommit_;
   platform::Gauge* objects_;
+  PlacedPodObserver observe_;
   NodeSink nodes_{*this};
   PodSink pods_{*this};
 
   mutable std::mutex mutex_;
-  std::set<std::string> node_names_;                          // every node the node watch reported
-  std::map<std::string, PlacedPod> placed_;                   // UID -> live, placed GPU pod
+  std::set<std::string> node_names_;                           // every node the node watch reported
+  std::map<std::string, PlacedPod> placed_;                    // UID -> live, placed GPU pod
   std::map<std::string, std::set<std::string>> pods_on_node_;  // node -> UIDs in placed_
-  std::set<std::string> overcommitted_;  // UIDs reported over budget; reported again only after fitting
+  std::set<std::string>
+      overcommitted_;  // UIDs reported over budget; reported again only after fitting
 };
 
 }  // namespace mpshare::extender

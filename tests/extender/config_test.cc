@@ -18,7 +18,11 @@ TEST(ConfigTest, DefaultsWhenEmpty) {
   auto config = parse("");
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->url_prefix, "/scheduler");
-  EXPECT_EQ(config->policy, "binpack");
+  EXPECT_EQ(config->policy, "fgd");
+  EXPECT_EQ(config->pod_window.max_pods, 2000u);
+  EXPECT_EQ(config->pod_window.min_pods, 200u);
+  EXPECT_EQ(config->pod_window.max_age.count(), 0);
+  EXPECT_TRUE(config->pod_seed.empty());  // the built-in distribution
   EXPECT_EQ(config->inventory.thread_oversubscription, 1.0);
   EXPECT_EQ(config->inventory.node_selector.at("mpshare.io/mps"), "enabled");
   EXPECT_EQ(config->max_learned_nodes, 5000u);
@@ -51,12 +55,65 @@ extender:
   EXPECT_EQ(config->max_learned_nodes, 0u);
 }
 
+TEST(ConfigTest, ReadsThePodDistribution) {
+  auto config = parse(R"(
+extender:
+  policy: fgd
+  podDistribution:
+    windowPods: 500
+    windowSeconds: 3600
+    minPods: 50
+    maxShapes: 8
+    seed:
+      - {gpus: 1, gpuMilli: 300, gpuMemory: 8Gi, pods: 5}
+      - {gpus: 2, pods: 1}
+)");
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->pod_window.max_pods, 500u);
+  EXPECT_EQ(config->pod_window.max_age.count(), 3600);
+  EXPECT_EQ(config->pod_window.min_pods, 50u);
+  EXPECT_EQ(config->pod_window.max_shapes, 8u);
+  EXPECT_EQ(config->pod_seed,
+            (std::vector<core::ShapeCount>{{{1, 300, 8192}, 5}, {{2, 1000, 0}, 1}}));
+}
+
+TEST(ConfigTest, EveryLivePolicyIsAccepted) {
+  for (const char* name : {"fgd", "binpack", "spread"}) {
+    auto config = parse(std::string("extender: {policy: ") + name + "}");
+    ASSERT_TRUE(config.ok()) << name;
+    EXPECT_EQ(config->policy, name);
+  }
+}
+
 TEST(ConfigTest, ErrorsNameThePath) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"extender: {threadOversubscription: 0.5}",
        "extender.threadOversubscription: must be a number from 1.0 to 48.0, got \"0.5\""},
       {"extender: {policy: firstfit}",
-       "extender.policy: must be binpack or spread, got \"firstfit\""},
+       "extender.policy: must be one of fgd, binpack, spread, got \"firstfit\""},
+      {"extender: {policy: [fgd]}",
+       "extender.policy: must be one of fgd, binpack, spread, got a non-scalar value"},
+      {"extender: {podDistribution: {window: 10}}",
+       "extender.podDistribution.window: unknown key (allowed: maxShapes, minPods, seed, "
+       "windowPods, windowSeconds)"},
+      {"extender: {podDistribution: {windowPods: 0}}",
+       "extender.podDistribution.windowPods: must be a whole number from 1 to 100000, got \"0\""},
+      {"extender: {podDistribution: {windowSeconds: -5}}",
+       "extender.podDistribution.windowSeconds: must be a whole number from 0 to 2592000"},
+      {"extender: {podDistribution: {maxShapes: 1000}}",
+       "extender.podDistribution.maxShapes: must be a whole number from 1 to 256"},
+      {"extender: {podDistribution: {windowPods: 100, minPods: 500}}",
+       "extender.podDistribution.minPods: must be at most windowPods (100), got 500"},
+      {"extender: {podDistribution: {seed: []}}",
+       "extender.podDistribution.seed: must be a non-empty list"},
+      {"extender: {podDistribution: {seed: [{gpus: 1, gpuMilli: 300}]}}",
+       "extender.podDistribution.seed[0].pods: is required"},
+      {"extender: {podDistribution: {seed: [{pods: 1}, {gpus: 2, gpuMilli: 500, pods: 1}]}}",
+       "extender.podDistribution.seed[1].gpuMilli: must be 1000 (whole GPUs) for a pod of 2 GPUs"},
+      {"extender: {podDistribution: {seed: [{gpuMilli: 1000, gpuMemory: 4Gi, pods: 1}]}}",
+       "extender.podDistribution.seed[0].gpuMemory: applies only to a share of one GPU"},
+      {"extender: {podDistribution: {seed: [{gpuMilli: 1200, pods: 1}]}}",
+       "extender.podDistribution.seed[0].gpuMilli: must be a whole number from 1 to 1000"},
       {"extender: {maxClientsPerGpu: 64}",
        "extender.maxClientsPerGpu: must be a whole number from 1 to 48"},
       {"extender: {urlPrefix: scheduler}",

@@ -7,6 +7,7 @@
 #include "extender/node_file.h"
 #include "extender/standalone_extender.h"
 #include "extender/wire.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::extender {
 namespace {
@@ -21,12 +22,9 @@ items:
 )";
 
 std::unique_ptr<StandaloneExtender> makeExtender() {
-  auto nodes = parseNodeList(kNodes);
-  EXPECT_TRUE(nodes.ok());
-  StaticNodeSource source(*nodes);
-  auto extender = StandaloneExtender::create(ExtenderConfig{}, &source);
-  EXPECT_TRUE(extender.ok());
-  return std::move(*extender);
+  StaticNodeSource source(testing_support::requireOk(parseNodeList(kNodes), "parseNodeList"));
+  return testing_support::requireOk(StandaloneExtender::create(ExtenderConfig{}, &source),
+                                    "StandaloneExtender::create");
 }
 
 platform::HttpResponse call(StandaloneExtender& extender, const std::string& method,
@@ -60,8 +58,10 @@ TEST(RoutesTest, StateShowsReservationsAfterBind) {
   ASSERT_EQ(bind.body, R"({"Error":""})");
   const auto state = nlohmann::json::parse(call(*extender, "GET", "/state").body);
   const auto& gpu = state["nodes"][0]["gpus"][0];
-  EXPECT_EQ(gpu["reserved"], (nlohmann::json{{"threadPercent", 30}, {"memoryMiB", 4096}, {"clients", 1}}));
-  EXPECT_EQ(gpu["free"], (nlohmann::json{{"threadPercent", 70}, {"memoryMiB", 36864}, {"clients", 3}}));
+  EXPECT_EQ(gpu["reserved"],
+            (nlohmann::json{{"threadPercent", 30}, {"memoryMiB", 4096}, {"clients", 1}}));
+  EXPECT_EQ(gpu["free"],
+            (nlohmann::json{{"threadPercent", 70}, {"memoryMiB", 36864}, {"clients", 3}}));
   EXPECT_EQ(gpu["pods"][0]["pod"], "ml/p");
   EXPECT_EQ(gpu["pods"][0]["uid"], "u1");
 }
@@ -75,12 +75,53 @@ TEST(RoutesTest, MetricsExposeOutcomesAndGpuGauges) {
   const auto metrics = call(*extender, "GET", "/metrics");
   ASSERT_EQ(metrics.status, 200);
   const std::string& text = metrics.body;
-  EXPECT_NE(text.find(R"(mpshare_extender_requests_total{outcome="ok",verb="filter"} 1)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"(mpshare_extender_requests_total{outcome="bad_request",verb="filter"} 1)"), std::string::npos);
+  EXPECT_NE(text.find(R"(mpshare_extender_requests_total{outcome="ok",verb="filter"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(mpshare_extender_requests_total{outcome="bad_request",verb="filter"} 1)"),
+            std::string::npos);
   EXPECT_NE(text.find(R"(mpshare_extender_binds_total{outcome="bound"} 1)"), std::string::npos);
-  EXPECT_NE(text.find(R"(mpshare_extender_gpu_reserved_memory_mib{gpu="0",node="gpu-a"} 4096)"), std::string::npos);
-  EXPECT_NE(text.find(R"(mpshare_extender_gpu_reserved_threads_percent{gpu="0",node="gpu-a"} 30)"), std::string::npos);
+  EXPECT_NE(text.find(R"(mpshare_extender_gpu_reserved_memory_mib{gpu="0",node="gpu-a"} 4096)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(mpshare_extender_gpu_reserved_threads_percent{gpu="0",node="gpu-a"} 30)"),
+            std::string::npos);
   EXPECT_NE(text.find("mpshare_extender_request_duration_seconds_bucket"), std::string::npos);
+}
+
+TEST(RoutesTest, StateAndMetricsShowThePodDistributionInUse) {
+  auto extender = makeExtender();  // fgd, the default, with the built-in distribution
+  const auto state = nlohmann::json::parse(call(*extender, "GET", "/state").body);
+  const auto& distribution = state["podDistribution"];
+  EXPECT_EQ(distribution["policy"], "fgd");
+  EXPECT_EQ(distribution["source"], "builtin");
+  EXPECT_EQ(distribution["podsInWindow"], 0);
+  EXPECT_EQ(distribution["minPods"], 200);
+  ASSERT_EQ(distribution["shapes"].size(), 24u);  // every GPU shape of the trace's default list
+  const auto& first = distribution["shapes"][0];
+  EXPECT_EQ(first["gpus"], 1);
+  EXPECT_EQ(first["gpuMilli"], 1000);
+  EXPECT_EQ(first["pods"], 3911);
+  EXPECT_NEAR(first["weight"].get<double>(), 3911.0 / 7064.0, 1e-9);
+
+  // A GPU pod filtered once counts in the window (the seed stays in use below minPods).
+  ASSERT_EQ(call(*extender, "POST", "/scheduler/filter", kFilter).status, 200);
+  const std::string metrics = call(*extender, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("mpshare_extender_pod_distribution_weight{gpu_memory_mib=\"0\","
+                         "gpu_milli=\"1000\",gpus=\"1\",source=\"builtin\"} 0.55"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("mpshare_extender_pod_distribution_window_pods 1"), std::string::npos);
+}
+
+TEST(RoutesTest, StateHasNoDistributionForAPolicyWithout) {
+  ExtenderConfig config;
+  config.policy = "binpack";
+  StaticNodeSource source(testing_support::requireOk(parseNodeList(kNodes), "parseNodeList"));
+  auto extender = testing_support::requireOk(StandaloneExtender::create(config, &source), "create");
+  const auto state = nlohmann::json::parse(call(*extender, "GET", "/state").body);
+  EXPECT_TRUE(state["podDistribution"].is_null());
+  EXPECT_EQ(call(*extender, "GET", "/metrics").body.find("pod_distribution_weight{"),
+            std::string::npos);
 }
 
 TEST(RoutesTest, MalformedBodiesAre400WithTheReason) {
@@ -88,7 +129,8 @@ TEST(RoutesTest, MalformedBodiesAre400WithTheReason) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"[]", "body: must be a JSON object, got array"},
       {R"({"Nodes":null,"NodeNames":["a"]})", "Pod: missing"},
-      {R"({"Pod":{"metadata":{"name":"p"},"spec":{}},"NodeNames":"a"})", "NodeNames: expected an array"},
+      {R"({"Pod":{"metadata":{"name":"p"},"spec":{}},"NodeNames":"a"})",
+       "NodeNames: expected an array"},
       {R"({"Pod":{"metadata":{"name":"p"},"spec":{}},"Nodes":{"items":[{"metadata":{}}]}})",
        "Nodes.items[0].metadata.name"},
   };

@@ -10,20 +10,25 @@
 namespace mpshare::extender {
 namespace {
 
-core::NodeView gpuNode(const std::string& name, const std::string& count, const std::string& memory) {
+core::NodeView gpuNode(const std::string& name, const std::string& count,
+                       const std::string& memory) {
   core::NodeView node;
   node.name = name;
-  node.labels = {{"mpshare.io/mps", "enabled"}, {"nvidia.com/gpu.count", count},
-                 {"nvidia.com/gpu.memory", memory}, {"nvidia.com/gpu.replicas", "48"}};
+  node.labels = {{"mpshare.io/mps", "enabled"},
+                 {"nvidia.com/gpu.count", count},
+                 {"nvidia.com/gpu.memory", memory},
+                 {"nvidia.com/gpu.replicas", "48"}};
   return node;
 }
 
-core::PodView mpsPod(const std::string& name, const std::string& threads, const std::string& memory) {
+core::PodView mpsPod(const std::string& name, const std::string& threads,
+                     const std::string& memory) {
   core::PodView pod;
   pod.name = name;
   pod.namespace_name = "ml";
   pod.uid = "uid-" + name;
-  pod.annotations = {{"mpshare.io/thread-percentage", threads}, {"mpshare.io/memory-limit", memory}};
+  pod.annotations = {{"mpshare.io/thread-percentage", threads},
+                     {"mpshare.io/memory-limit", memory}};
   core::ContainerView container;
   container.name = "main";
   container.limits = {{"nvidia.com/gpu", "1"}};
@@ -45,12 +50,86 @@ class FailingBinder : public Binder {
   }
 };
 
+// Two one-GPU nodes of 10,000 MiB: "a" already has 50 % of its GPU reserved,
+// "b" 40 %. The pod to place asks for 10 %.
+void reserveHalfAndFortyPercent(ExtenderService& service) {
+  service.upsertNode(gpuNode("a", "1", "10000"));
+  service.upsertNode(gpuNode("b", "1", "10000"));
+  core::Demand half{1, 50, 5000};
+  core::Demand forty{1, 40, 4000};
+  ASSERT_TRUE(service.ledger().reserve(core::ReserveRequest{"x", "ml/x", "a", {0}, half}).ok());
+  ASSERT_TRUE(service.ledger().reserve(core::ReserveRequest{"y", "ml/y", "b", {0}, forty}).ok());
+}
+
+std::map<std::string, int> scoresOf(const std::vector<HostScore>& scores) {
+  std::map<std::string, int> out;
+  for (const HostScore& s : scores) out[s.host] = s.score;
+  return out;
+}
+
+TEST(ServiceTest, FgdAndBinpackPreferDifferentNodes) {
+  // Typical pods ask for half a GPU. binpack fills the fuller GPU ("a", ending at
+  // 60 %). fgd sees that "a" would keep only 40 % free, which no typical pod can
+  // use (0.4 GPU of fragment), while "b" keeps 50 % free, room for one more
+  // typical pod (no fragment): it prefers "b".
+  for (const char* policy : {"binpack", "fgd"}) {
+    ExtenderConfig config;
+    config.policy = policy;
+    config.pod_seed = {{{1, 500, 0}, 1}};
+    MemoryPodLookup pods;
+    MemoryBinder binder;
+    ExtenderService service(config, pods, binder);
+    reserveHalfAndFortyPercent(service);
+    const auto args = namesArgs(mpsPod("p", "10", "1000Mi"), {"a", "b"});
+    ASSERT_EQ(service.filter(args).passed, (std::vector<std::string>{"a", "b"}));
+    const auto scores = scoresOf(service.prioritize(args));
+    if (std::string(policy) == "binpack") {
+      EXPECT_GT(scores.at("a"), scores.at("b"));
+    } else {
+      EXPECT_EQ(scores.at("b"), 10);
+      EXPECT_EQ(scores.at("a"), 0);
+    }
+  }
+}
+
+TEST(ServiceTest, DistributionSwitchesFromSeedToLearnedAfterMinPods) {
+  ExtenderConfig config;  // fgd
+  config.pod_seed = {{{1, 500, 0}, 1}};
+  config.pod_window.max_pods = 10;
+  config.pod_window.min_pods = 3;
+  MemoryPodLookup pods;
+  MemoryBinder binder;
+  ExtenderService service(config, pods, binder);
+  reserveHalfAndFortyPercent(service);
+  const auto probe = namesArgs(mpsPod("p", "10", "1000Mi"), {"a", "b"});
+  EXPECT_EQ(service.podDistribution()->source, core::DistributionSource::kConfigured);
+  EXPECT_EQ(scoresOf(service.prioritize(probe)).at("b"), 10);  // as in the test above
+
+  // The workload turns out to be pods of 60 % / 6000 MiB. For them "a" (50 % free)
+  // is a fragment already, and taking 10 % of "b" would make it one too: once
+  // learned, fgd prefers "a".
+  (void)service.filter(namesArgs(mpsPod("w1", "60", "6000Mi"), {"a", "b"}));
+  (void)service.filter(namesArgs(mpsPod("w2", "60", "6000Mi"), {"a", "b"}));
+  (void)service.filter(namesArgs(mpsPod("w2", "60", "6000Mi"), {"a", "b"}));  // counted once
+  EXPECT_EQ(service.podDistribution()->source, core::DistributionSource::kConfigured);
+  EXPECT_EQ(service.podDistribution()->window_pods, 2u);
+  EXPECT_EQ(scoresOf(service.prioritize(probe)).at("b"), 10);  // still the seed
+  (void)service.filter(namesArgs(mpsPod("w3", "60", "6000Mi"), {"a", "b"}));
+  const auto learned = service.podDistribution();
+  EXPECT_EQ(learned->source, core::DistributionSource::kLearned);
+  EXPECT_EQ(learned->shapes, (std::vector<core::ShapeCount>{{{1, 600, 6000}, 3}}));
+  const auto scores = scoresOf(service.prioritize(probe));
+  EXPECT_EQ(scores.at("a"), 10);
+  EXPECT_EQ(scores.at("b"), 0);
+}
+
 TEST(ServiceTest, RejectedNodesCarryTheLabelReason) {
   MemoryPodLookup pods;
   MemoryBinder binder;
   ExtenderService service(ExtenderConfig{}, pods, binder);
   service.upsertNode(gpuNode("bad", "2", "lots"));
-  const FilterResult result = service.filter(namesArgs(mpsPod("p", "10", "1Gi"), {"bad", "nowhere"}));
+  const FilterResult result =
+      service.filter(namesArgs(mpsPod("p", "10", "1Gi"), {"bad", "nowhere"}));
   EXPECT_TRUE(result.passed.empty());
   EXPECT_EQ(result.failed_unresolvable.at("bad"),
             "bad: nvidia.com/gpu.memory: \"lots\" is not a positive whole number (e.g. \"81559\")");

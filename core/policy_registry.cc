@@ -1,0 +1,60 @@
+#include "core/policy_registry.h"
+
+#include <algorithm>
+
+#include "core/pod_distribution.h"
+
+namespace mpshare::core {
+namespace {
+
+std::unique_ptr<PlacementPolicy> makeFgd(const PolicyInputs& inputs) {
+  if (!inputs.pod_types.empty()) {
+    return makeFgdPolicy(inputs.pod_types);
+  }
+  DistributionView builtin;
+  builtin.shapes = builtinPodShapes();
+  return makeFgdPolicy(builtin.podTypes());
+}
+
+// To offer another policy live, add a line here (the default stays first).
+constexpr PolicyEntry kPolicies[] = {
+    {"fgd", true, &makeFgd},
+    {"binpack", false, [](const PolicyInputs&) { return makeBinpackPolicy(); }},
+    {"spread", false, [](const PolicyInputs&) { return makeSpreadPolicy(); }},
+};
+
+}  // namespace
+
+std::span<const PolicyEntry> livePolicies() { return kPolicies; }
+
+const PolicyEntry* findLivePolicy(std::string_view name) {
+  const auto it = std::find_if(std::begin(kPolicies), std::end(kPolicies),
+                               [&](const PolicyEntry& e) { return e.name == name; });
+  return it == std::end(kPolicies) ? nullptr : &*it;
+}
+
+std::string livePolicyNames() {
+  std::string names;
+  for (const PolicyEntry& e : kPolicies) {
+    names += (names.empty() ? "" : ", ") + std::string(e.name);
+  }
+  return names;
+}
+
+std::string_view defaultPolicyName() { return kPolicies[0].name; }
+
+Result<std::unique_ptr<PlacementPolicy>> makePolicy(std::string_view name,
+                                                    const PolicyInputs& inputs) {
+  const PolicyEntry* entry = findLivePolicy(name);
+  if (entry == nullptr) {
+    return invalidArgument(
+        "policy", "\"" + std::string(name) + "\" is not a policy; known: " + livePolicyNames());
+  }
+  return entry->make(inputs);
+}
+
+Result<std::unique_ptr<PlacementPolicy>> makePolicy(std::string_view name) {
+  return makePolicy(name, PolicyInputs{});
+}
+
+}  // namespace mpshare::core
