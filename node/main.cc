@@ -34,7 +34,7 @@ constexpr const char* kUsage = R"(usage:
           - {index: 0, uuid: GPU-..., product: NVIDIA-H100-80GB-HBM3, memoryMiB: 81559}
       API server credentials: --kubeconfig, $KUBECONFIG, or the pod's service account.
       Per-pod GPU usage (docs/usage.md) is sampled every --usage-seconds (default 15)
-      and on each scrape: GPU processes from NVML unless --processes-file names a file,
+      and on each scrape (0: off): GPU processes from NVML unless --processes-file names a file,
       each process's pod from <--proc-root>/<pid>/cgroup (default /proc).
   mpshare-node inventory [--inventory FILE] [--format text|json]
       Print the node's GPUs as the agent sees them (NVML unless --inventory).

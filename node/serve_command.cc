@@ -156,7 +156,10 @@ int runServe(const ServeOptions& options) {
   // leaves the agent running without it.
   UsageMetrics usage_metrics(registry);
   std::unique_ptr<UsageMonitor> usage;
-  auto process_source = openGpuProcessSource(options.processes_file);
+  auto process_source = options.usage_seconds == 0
+                            ? core::Result<std::unique_ptr<GpuProcessSource>>(
+                                  core::invalidArgument("--usage-seconds", "0: turned off"))
+                            : openGpuProcessSource(options.processes_file);
   if (!process_source) {
     platform::logWarn("per-pod GPU usage is off", {{"error", process_source.error().describe()}});
   } else {

@@ -97,7 +97,7 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
       {"--metrics-listen", text("--metrics-listen", o.metrics_listen)},
       {"--mps-control", text("--mps-control", o.mps_control)},
       {"--reconcile-seconds", integer("--reconcile-seconds", o.reconcile_seconds, 1, 3600)},
-      {"--usage-seconds", integer("--usage-seconds", o.usage_seconds, 1, 3600)},
+      {"--usage-seconds", integer("--usage-seconds", o.usage_seconds, 0, 3600)},
       {"--processes-file", text("--processes-file", o.processes_file)},
       {"--proc-root", text("--proc-root", o.proc_root)},
   };

@@ -25,7 +25,8 @@ struct ServeOptions {
   std::string metrics_listen = "0.0.0.0:9400";
   std::string mps_control = "nvidia-cuda-mps-control";  // found on PATH
   int reconcile_seconds = 30;
-  // Per-pod GPU usage (docs/usage.md): sampled every usage_seconds and on each scrape.
+  // Per-pod GPU usage (docs/usage.md): sampled every usage_seconds and on each
+  // scrape; 0 turns it off.
   int usage_seconds = 15;
   std::string processes_file;       // empty: NVML; else GPU processes from this file
   std::string proc_root = "/proc";  // where each GPU process's cgroup is read

@@ -24,6 +24,7 @@ namespace {
 const std::regex kContentLength("\r\n[Cc]ontent-[Ll]ength: *([0-9]+)");
 const std::regex kAuthorization("\r\n[Aa]uthorization: *([^\r]*)");
 const std::regex kPod("^/api/v1/namespaces/([^/]+)/pods/([^/]+)(/binding)?$");
+const std::regex kEvents("^/api/v1/namespaces/([^/]+)/events$");
 const std::regex kNode("^/api/v1/nodes/([^/]+)$");
 const std::regex kContentType("\r\n[Cc]ontent-[Tt]ype: *([^\r;]*)");
 
@@ -317,6 +318,26 @@ void TestApiServer::handle(Stream& stream, const Request& request) {
     return;
   }
   std::smatch m;
+  if (request.method == "POST" && std::regex_match(request.path, m, kEvents)) {
+    // As the API server: a v1.Event in the URL's namespace about some object.
+    json event = json::parse(request.body, nullptr, false);
+    if (event.is_discarded() || !event.is_object() || event.value("kind", "") != "Event" ||
+        !event.contains("involvedObject") || event.value("reason", "").empty() ||
+        !event.contains("metadata") || !event["metadata"].is_object() ||
+        event["metadata"].value("namespace", std::string(m[1])) != std::string(m[1])) {
+      stream.respond(422, statusObject(422, "Invalid",
+                                       "Event is invalid: kind, involvedObject, reason and the "
+                                       "URL's namespace are required"));
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    event["metadata"]["namespace"] = std::string(m[1]);
+    event["metadata"]["name"] = event["metadata"].value("generateName", std::string("event.")) +
+                                std::to_string(events_.size());
+    events_.push_back(event);
+    stream.respond(201, event);
+    return;
+  }
   if (std::regex_match(request.path, m, kPod)) {
     const std::string ns = m[1];
     const std::string name = m[2];
@@ -356,6 +377,11 @@ void TestApiServer::handle(Stream& stream, const Request& request) {
     }
   }
   stream.respond(404, statusObject(404, "NotFound", "the server could not find the requested resource"));
+}
+
+std::vector<json> TestApiServer::events() const {
+  std::lock_guard lock(mutex_);
+  return events_;
 }
 
 void TestApiServer::handlePatch(Stream& stream, Kind kind, const std::string& key, const Request& request) {

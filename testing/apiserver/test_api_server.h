@@ -4,7 +4,8 @@
 // with a generated CA, bearer-token auth, list with limit/continue, chunked
 // watch streams (ADDED/MODIFIED/DELETED/BOOKMARK/ERROR, 410 on an expired
 // version, as an HTTP status or an ERROR event), GET pod and node, merge
-// PATCH of pods and nodes, and pods/binding.
+// PATCH of pods and nodes, pods/binding, and POST of core/v1 Events (kept for
+// the test to read).
 // Written on raw OpenSSL sockets so tests control chunking and can inject
 // faults: cut a stream in the middle of an event, stall it, answer 500 or 410,
 // rotate the token.
@@ -59,6 +60,8 @@ class TestApiServer {
   [[nodiscard]] int openWatches() const { return open_watches_.load(); }
   [[nodiscard]] int requests() const { return requests_.load(); }
   [[nodiscard]] int unauthorized() const { return unauthorized_.load(); }
+  // The Events posted so far, as stored (metadata.name filled from generateName).
+  [[nodiscard]] std::vector<json> events() const;
 
  private:
   struct Request;
@@ -98,6 +101,7 @@ class TestApiServer {
   std::atomic<int> open_watches_{0};
   std::atomic<int> requests_{0};
   std::atomic<int> unauthorized_{0};
+  std::vector<json> events_;  // under mutex_
 };
 
 }  // namespace mpshare::kubetest

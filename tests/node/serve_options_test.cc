@@ -82,5 +82,31 @@ TEST(ServeOptionsTest, InventoryTakesAFileAndAFormat) {
   EXPECT_EQ(bad.error().describe(), "--format: must be text or json, got \"yaml\"");
 }
 
+TEST(ServeOptionsTest, UsageFlags) {
+  auto serve = parseServeOptions({"--node-name", "a", "--usage-seconds", "0", "--proc-root",
+                                  "/host/proc", "--processes-file", "p.yaml"});
+  ASSERT_TRUE(serve.ok());
+  EXPECT_EQ(serve->usage_seconds, 0);  // per-pod usage off
+  EXPECT_EQ(serve->proc_root, "/host/proc");
+  EXPECT_EQ(serve->processes_file, "p.yaml");
+  EXPECT_EQ(parseServeOptions({"--node-name", "a"})->usage_seconds, 15);
+  auto slow = parseServeOptions({"--node-name", "a", "--usage-seconds", "3601"});
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.error().describe(),
+            "--usage-seconds: must be a whole number 0-3600, got \"3601\"");
+
+  auto usage = parseUsageOptions({"--pods-file", "pods.json", "--format=json"});
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->pods_file, "pods.json");
+  EXPECT_EQ(usage->proc_root, "/proc");
+  const std::vector<std::vector<std::string>> neither_or_both = {
+      {}, {"--pods-file", "p.json", "--node-name", "a"}};
+  for (const auto& args : neither_or_both) {
+    auto bad = parseUsageOptions(args);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().field, "--pods-file");
+  }
+}
+
 }  // namespace
 }  // namespace mpshare::node
