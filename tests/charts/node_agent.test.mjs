@@ -25,7 +25,8 @@ test("node agent DaemonSet", () => {
   checkAll(assert, objects, [
     [kAgent, s + "nodeSelector", { "mpshare.io/mps": "enabled" }],
     [kAgent, s + "hostIPC", true],
-    [kAgent, s + "hostPID", false],
+    // Per-pod usage traces NVML's host PIDs to their pods (nodeAgent.usage.enabled).
+    [kAgent, s + "hostPID", true],
     [kAgent, s + "hostNetwork", undefined],
     [kAgent, s + "serviceAccountName", "mpshare-node"],
     [kAgent, s + "priorityClassName", "system-node-critical"],
@@ -53,6 +54,7 @@ test("node agent DaemonSet", () => {
     "--resource-name": "nvidia.com/gpu.shared",
     "--clients-per-gpu": "48",
     "--metrics-listen": "0.0.0.0:9400",
+    "--usage-seconds": "15",
     "--kubeconfig": undefined, // in-cluster service account
   })) {
     assert.equal(flagValue(args, flag), want, `mpshare-node ${flag}`);
@@ -174,4 +176,10 @@ test("the agent's resource is a GPU resource everywhere", () => {
   assert.ok(embedded(objects, "mpshare-webhook", "webhook.yaml").webhook.gpuResourceNames.includes(resource));
   const managed = embedded(objects, "mpshare-scheduler", "kube-scheduler-config.yaml").extenders[0].managedResources;
   assert.ok(findByName(managed, resource), `the scheduler's managedResources lack ${resource}`);
+});
+
+test("node agent without per-pod usage: no host PID namespace, sampling off", () => {
+  const ds = render({ set: ["nodeAgent.usage.enabled=false"] }).must(kAgent);
+  assert.equal(get(ds, s + "hostPID"), false);
+  assert.equal(flagValue(get(ds, c + "args"), "--usage-seconds"), "0");
 });
