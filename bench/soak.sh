@@ -2,15 +2,16 @@
 # Sustained load on one server, with its resident memory and latency over time:
 # starts the server, then runs wrk (bench/wrk/run.sh: 2 threads, 16 keep-alive
 # connections) in back-to-back windows and prints, per window, the requests
-# per second, p50 and p99 latency and the server's RSS (VmRSS) and its peak
-# (VmHWM) at the window's end.
+# per second, p50 and p99 latency, answers other than 2xx and socket errors,
+# and the server's RSS (VmRSS) and its peak (VmHWM) at the window's end.
 #   bench/soak.sh BUILD_DIR webhook|extender [TOTAL_SECONDS] [WINDOW_SECONDS]
 # (defaults: 600 s in 30 s windows)
 #   webhook   mpshare-webhook serve over TLS; POST /mutate with the
 #             create-annotated AdmissionReview (answered with a JSON Patch)
 #   extender  mpshare-extender serve --standalone over plain HTTP with 100
 #             nodes x 8 GPUs; POST /scheduler/filter for one GPU pod
-#             (NodeNames form), and a last check that the ledger is unchanged
+#             (NodeNames form), and a last check that the ledger (/state nodes)
+#             is unchanged
 # Every wrk run is bounded by its window and the whole script by
 # TOTAL_SECONDS + 120 s (timeout). Environment: PIN_CPUS=0,1 runs the server
 # and wrk on those CPUs only (taskset).
@@ -104,8 +105,8 @@ fi
 rss() { awk -v f="$1" '$1 == f":" { printf "%.1f", $2 / 1024 }' "/proc/$server/status"; }
 echo "# $kind soak: ${total}s in ${window}s windows, wrk -t2 -c16, $(nproc) CPUs, load1 at start $(cut -d' ' -f1 /proc/loadavg)"
 echo "# start: RSS $(rss VmRSS) MiB"
-echo "| t (s) | req/s | p50 (ms) | p99 (ms) | RSS (MiB) | peak RSS (MiB) | load1 |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
+echo "| t (s) | req/s | p50 (ms) | p99 (ms) | non-2xx | socket errors | RSS (MiB) | peak RSS (MiB) | load1 |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 elapsed=0
 while [ "$elapsed" -lt "$total" ]; do
   load=$(cut -d' ' -f1 /proc/loadavg)
@@ -115,12 +116,19 @@ while [ "$elapsed" -lt "$total" ]; do
   reqs=$(sed 's/.*req\/s=\([0-9.]*\).*/\1/' <<<"$line")
   p50=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$line")
   p99=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
-  echo "| $elapsed | $reqs | $p50 | $p99 | $(rss VmRSS) | $(rss VmHWM) | $load |"
+  non2xx=$(sed 's/.*non_2xx=\([0-9]*\).*/\1/' <<<"$line")
+  socket=$(sed 's/.*socket_errors=\([0-9]*\).*/\1/' <<<"$line")
+  echo "| $elapsed | $reqs | $p50 | $p99 | $non2xx | $socket | $(rss VmRSS) | $(rss VmHWM) | $load |"
 done
 if [ "$kind" = extender ]; then
   # Filter reserves nothing: after the soak the ledger is what it was.
+  # (podDistribution, the filter's view of recent pods, moves; the ledger must not.)
   curl -s "http://127.0.0.1:$port/state" >"$work/state-after.json"
-  cmp -s "$work/state-before.json" "$work/state-after.json" || { echo "$0: /state changed under filter load" >&2; exit 1; }
+  python3 - "$work/state-before.json" "$work/state-after.json" <<'PY' || { echo "$0: the ledger changed under filter load" >&2; exit 1; }
+import json, sys
+before, after = (json.load(open(path))["nodes"] for path in sys.argv[1:])
+sys.exit(0 if before == after else 1)
+PY
 fi
 errors=$(grep -c '"level":"error"' "$work/server.log" || true)
 echo "# end: server errors logged: $errors"
