@@ -1,29 +1,42 @@
 #include "platform/kube_client_http.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cstring>
-
-#include "platform/kube_watch_stream.h"
+#include <limits>
 
 namespace mpshare::platform {
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using core::Error;
 using core::ErrorCode;
 using core::Result;
 
-Error unavailable(const std::string& message) { return Error{ErrorCode::kUnavailable, "apiserver", message}; }
+Error unavailable(const std::string& message) {
+  return Error{ErrorCode::kUnavailable, "apiserver", message};
+}
 
 std::string sslError() {
   const unsigned long code = ERR_get_error();
@@ -37,117 +50,6 @@ std::string sslError() {
 bool isIpLiteral(const std::string& host) {
   unsigned char buf[sizeof(in6_addr)];
   return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-// Connects without blocking past `limits`: an unreachable server (packets
-// dropped, not refused) would otherwise hold the thread for minutes, and with
-// it a shutdown that has set `limits.cancel`.
-bool connectWithin(int fd, const sockaddr* address, socklen_t length, const ExchangeLimits& limits,
-                   std::string& reason) {
-  const int flags = fcntl(fd, F_GETFL, 0);
-  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  if (connect(fd, address, length) != 0) {
-    if (errno != EINPROGRESS) {
-      reason = std::strerror(errno);
-      return false;
-    }
-    const auto deadline = std::chrono::steady_clock::now() + limits.idle_timeout;
-    while (true) {
-      if (limits.cancel != nullptr && limits.cancel->load()) {
-        reason = "cancelled";
-        return false;
-      }
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) {
-        reason = "timed out after " + std::to_string(limits.idle_timeout.count()) + " ms";
-        return false;
-      }
-      pollfd p{fd, POLLOUT, 0};
-      const int rc = poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
-      if (rc < 0 && errno != EINTR) {
-        reason = std::strerror(errno);
-        return false;
-      }
-      if (rc > 0) break;
-    }
-    int error = 0;
-    socklen_t size = sizeof(error);
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
-    if (error != 0) {
-      reason = std::strerror(error);
-      return false;
-    }
-  }
-  fcntl(fd, F_SETFL, flags);
-  return true;
-}
-
-Result<int> connectTcp(const ServerAddress& server, const ExchangeLimits& limits) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(server.port);
-  if (const int rc = getaddrinfo(server.host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-    return unavailable("cannot resolve " + server.host + ": " + gai_strerror(rc));
-  }
-  std::string last = "no address";
-  int fd = -1;
-  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) continue;
-    if (connectWithin(fd, a->ai_addr, a->ai_addrlen, limits, last)) break;
-    close(fd);
-    fd = -1;
-  }
-  freeaddrinfo(found);
-  if (fd < 0) return unavailable("cannot connect to " + server.host + ":" + port + ": " + last);
-  const int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  return fd;
-}
-
-// Owns one TLS connection; closes it on every path out of exchange().
-class Connection {
- public:
-  Connection(SSL* ssl, int fd) : ssl_(ssl), fd_(fd) {}
-  ~Connection() {
-    if (ssl_ != nullptr) SSL_free(ssl_);
-    if (fd_ >= 0) close(fd_);
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  SSL* ssl() const { return ssl_; }
-  int fd() const { return fd_; }
-
- private:
-  SSL* ssl_;
-  int fd_;
-};
-
-// Waits until TLS data can be read; false on idle timeout or cancel (reason set).
-bool waitReadable(const Connection& conn, const ExchangeLimits& limits, std::string& reason) {
-  if (SSL_pending(conn.ssl()) > 0) return true;
-  const auto deadline = std::chrono::steady_clock::now() + limits.idle_timeout;
-  while (true) {
-    if (limits.cancel != nullptr && limits.cancel->load()) {
-      reason = "cancelled";
-      return false;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                            std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      reason = "no data for " + std::to_string(limits.idle_timeout.count()) + " ms (stalled)";
-      return false;
-    }
-    pollfd p{conn.fd(), POLLIN, 0};
-    const int rc = poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100)));
-    if (rc > 0) return true;
-    if (rc < 0 && errno != EINTR) {
-      reason = std::strerror(errno);
-      return false;
-    }
-  }
 }
 
 int socketOf(BIO* bio) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio))); }
@@ -169,7 +71,9 @@ int noSigpipeRead(BIO* bio, char* data, int size) {
   return static_cast<int>(n);
 }
 
-int noSigpipePuts(BIO* bio, const char* text) { return noSigpipeWrite(bio, text, static_cast<int>(std::strlen(text))); }
+int noSigpipePuts(BIO* bio, const char* text) {
+  return noSigpipeWrite(bio, text, static_cast<int>(std::strlen(text)));
+}
 
 long noSigpipeCtrl(BIO* bio, int command, long /*number*/, void* /*pointer*/) {
   switch (command) {
@@ -245,7 +149,8 @@ Result<std::unique_ptr<HttpsConnector>> HttpsConnector::create(const KubeConfig&
     }
   }
   if (!config.client_cert_pem.empty()) {
-    BIO* bio = BIO_new_mem_buf(config.client_cert_pem.data(), static_cast<int>(config.client_cert_pem.size()));
+    BIO* bio = BIO_new_mem_buf(config.client_cert_pem.data(),
+                               static_cast<int>(config.client_cert_pem.size()));
     X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
     BIO_free(bio);
     if (cert == nullptr || SSL_CTX_use_certificate(ctx, cert) != 1) {
@@ -253,135 +158,190 @@ Result<std::unique_ptr<HttpsConnector>> HttpsConnector::create(const KubeConfig&
       return fail("client-certificate", "is not a usable PEM certificate: " + sslError());
     }
     X509_free(cert);
-    bio = BIO_new_mem_buf(config.client_key_pem.data(), static_cast<int>(config.client_key_pem.size()));
+    bio = BIO_new_mem_buf(config.client_key_pem.data(),
+                          static_cast<int>(config.client_key_pem.size()));
     EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
     BIO_free(bio);
-    if (key == nullptr || SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+    if (key == nullptr || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
       if (key != nullptr) EVP_PKEY_free(key);
-      return fail("client-key", "is not a PEM private key matching client-certificate: " + sslError());
+      return fail("client-key",
+                  "is not a PEM private key matching client-certificate: " + sslError());
     }
     EVP_PKEY_free(key);
   }
-  return std::unique_ptr<HttpsConnector>(new HttpsConnector(ctx, config.server, verify));
+  // Asio's context takes the SSL_CTX over and frees it.
+  return std::unique_ptr<HttpsConnector>(
+      new HttpsConnector(std::make_unique<asio::ssl::context>(ctx), config.server, verify));
 }
 
-HttpsConnector::HttpsConnector(SSL_CTX* ctx, ServerAddress server, bool verify)
-    : ctx_(ctx), server_(std::move(server)), verify_(verify) {}
+HttpsConnector::HttpsConnector(std::unique_ptr<asio::ssl::context> ctx, ServerAddress server,
+                               bool verify)
+    : ctx_(std::move(ctx)), server_(std::move(server)), verify_(verify) {}
 
-HttpsConnector::~HttpsConnector() { SSL_CTX_free(ctx_); }
+HttpsConnector::~HttpsConnector() = default;
+
+namespace {
+
+// One exchange on its own io_context, run in 100 ms slices so that
+// `limits.cancel`, set by another thread, is seen promptly.
+class Exchange {
+ public:
+  Exchange(asio::ssl::context& ctx, const ExchangeLimits& limits)
+      : stream_(io_, ctx), limits_(limits) {}
+
+  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+  // Starts one operation with `start(handler)` and runs it to its end: its
+  // own error, beast::error::timeout when idle_timeout passed first (the
+  // expiry is re-armed for every operation, so it bounds each read, not a
+  // whole watch), or operation_aborted once cancelled.
+  template <typename Start>
+  beast::error_code run(Start&& start) {
+    beast::error_code result;
+    bool finished = false;
+    tcp().expires_after(limits_.idle_timeout);
+    start([&](beast::error_code ec, auto&&...) {
+      result = ec;
+      finished = true;
+    });
+    while (!finished) {
+      io_.run_for(std::chrono::milliseconds(100));
+      if (!finished && !cancelled_ && limits_.cancel != nullptr && limits_.cancel->load()) {
+        cancelled_ = true;
+        tcp().cancel();
+      }
+    }
+    io_.restart();
+    return result;
+  }
+
+  // Why an operation failed, in the words callers and logs rely on.
+  [[nodiscard]] std::string reason(const beast::error_code& ec, const std::string& stalled) const {
+    if (cancelled_) return "cancelled";
+    if (ec == beast::error::timeout) return stalled;
+    return ec.message();
+  }
+
+ private:
+  asio::io_context io_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  const ExchangeLimits& limits_;
+  bool cancelled_ = false;
+};
+
+// The peer closed the connection (with or without a TLS close_notify).
+bool closedByPeer(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == http::error::partial_message ||
+         ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+         ec == asio::error::connection_reset;
+}
+
+}  // namespace
 
 Result<int> HttpsConnector::exchange(const ApiRequest& request, const std::string& bearer_token,
                                      const BodySink& sink, const ExchangeLimits& limits) const {
-  auto fd = connectTcp(server_, limits);
-  if (!fd) return fd.error();
-  Connection conn(SSL_new(ctx_), *fd);
-  BIO* bio = newNoSigpipeSocketBio(conn.fd());
-  if (conn.ssl() == nullptr || bio == nullptr) {
-    if (bio != nullptr) BIO_free(bio);
-    return unavailable("cannot set up a TLS connection: " + sslError());
+  const std::string port = std::to_string(server_.port);
+  const std::string ms = std::to_string(limits.idle_timeout.count()) + " ms";
+  Exchange ex(*ctx_, limits);
+
+  // Resolves synchronously, as getaddrinfo would: the server is an IP or a
+  // name the cluster's resolver answers at once.
+  beast::error_code ec;
+  asio::ip::tcp::resolver resolver(ex.stream().get_executor());
+  const auto endpoints = resolver.resolve(server_.host, port, ec);
+  if (ec) return unavailable("cannot resolve " + server_.host + ": " + ec.message());
+  // Bounded by idle_timeout: an unreachable server (packets dropped, not
+  // refused) would otherwise hold the thread for minutes, and a shutdown with it.
+  ec = ex.run([&](auto handler) { ex.tcp().async_connect(endpoints, std::move(handler)); });
+  if (ec) {
+    return unavailable("cannot connect to " + server_.host + ":" + port + ": " +
+                       ex.reason(ec, "timed out after " + ms));
   }
-  SSL_set_bio(conn.ssl(), bio, bio);  // the SSL owns the BIO from here on
+  ex.tcp().socket().set_option(asio::ip::tcp::no_delay(true), ec);
+
+  SSL* ssl = ex.stream().native_handle();
   if (verify_) {
-    X509_VERIFY_PARAM* param = SSL_get0_param(conn.ssl());
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
     if (isIpLiteral(server_.host)) {
       X509_VERIFY_PARAM_set1_ip_asc(param, server_.host.c_str());
     } else {
       X509_VERIFY_PARAM_set1_host(param, server_.host.c_str(), 0);
     }
   }
-  if (!isIpLiteral(server_.host)) SSL_set_tlsext_host_name(conn.ssl(), server_.host.c_str());
-  timeval tv{static_cast<time_t>(limits.idle_timeout.count() / 1000),
-             static_cast<suseconds_t>(limits.idle_timeout.count() % 1000 * 1000)};
-  setsockopt(conn.fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  setsockopt(conn.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  if (SSL_connect(conn.ssl()) != 1) {
-    std::string why = sslError();
-    if (verify_ && SSL_get_verify_result(conn.ssl()) != X509_V_OK) {
-      why = X509_verify_cert_error_string(SSL_get_verify_result(conn.ssl()));
+  if (!isIpLiteral(server_.host)) SSL_set_tlsext_host_name(ssl, server_.host.c_str());
+  ec = ex.run([&](auto handler) {
+    ex.stream().async_handshake(asio::ssl::stream_base::client, std::move(handler));
+  });
+  if (ec) {
+    std::string why = ex.reason(ec, "timed out after " + ms);
+    if (verify_ && SSL_get_verify_result(ssl) != X509_V_OK) {
+      why = X509_verify_cert_error_string(SSL_get_verify_result(ssl));
     }
+    ERR_clear_error();
     return unavailable("TLS handshake with " + server_.host + " failed: " + why);
   }
 
-  std::string head = request.method + " " + request.target + " HTTP/1.1\r\nHost: " +
-                     (server_.host.find(':') != std::string::npos ? "[" + server_.host + "]" : server_.host) +
-                     ":" + std::to_string(server_.port) +
-                     "\r\nAccept: application/json\r\nUser-Agent: mpshare-extender\r\nConnection: close\r\n";
-  if (!bearer_token.empty()) head += "Authorization: Bearer " + bearer_token + "\r\n";
+  http::request<http::string_body> req;
+  req.method_string(request.method);
+  req.target(request.target);
+  req.version(11);
+  req.set(http::field::host,
+          (server_.host.find(':') != std::string::npos ? "[" + server_.host + "]" : server_.host) +
+              ":" + port);
+  req.set(http::field::accept, "application/json");
+  req.set(http::field::user_agent, "mpshare-extender");
+  req.set(http::field::connection, "close");
+  if (!bearer_token.empty()) req.set(http::field::authorization, "Bearer " + bearer_token);
   if (!request.body.empty() || request.method == "POST") {
-    head += "Content-Type: " + request.content_type + "\r\nContent-Length: " +
-            std::to_string(request.body.size()) + "\r\n";
+    req.set(http::field::content_type, request.content_type);
+    req.body() = request.body;
+    req.content_length(request.body.size());
   }
-  head += "\r\n" + request.body;
-  if (SSL_write(conn.ssl(), head.data(), static_cast<int>(head.size())) <= 0) {
-    return unavailable("sending " + request.method + " " + request.target + " failed: " + sslError());
+  ec = ex.run([&](auto handler) { http::async_write(ex.stream(), req, std::move(handler)); });
+  if (ec) {
+    return unavailable("sending " + request.method + " " + request.target +
+                       " failed: " + ex.reason(ec, "timed out after " + ms));
   }
 
-  std::string header_bytes;
-  int status = 0;
-  bool headers_done = false;
-  bool chunked = false;
-  int64_t content_length = -1;
-  int64_t received = 0;
-  ChunkedDecoder decoder;
-  std::string decoded;
-  char buf[16384];
-  while (true) {
-    std::string reason;
-    if (!waitReadable(conn, limits, reason)) return unavailable(request.target + ": " + reason);
-    const int n = SSL_read(conn.ssl(), buf, sizeof(buf));
-    if (n <= 0) {
-      const int err = SSL_get_error(conn.ssl(), n);
-      if (err == SSL_ERROR_WANT_READ) continue;
-      // EOF: fine only when the body had no framing of its own.
-      if (headers_done && !chunked && content_length < 0) return status;
-      return unavailable(request.target + ": connection closed before the response ended");
-    }
-    std::string_view data(buf, static_cast<size_t>(n));
-    if (!headers_done) {
-      header_bytes.append(data);
-      const auto end = header_bytes.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (header_bytes.size() > 65536) return unavailable("response headers too large");
-        continue;
-      }
-      headers_done = true;
-      if (header_bytes.compare(0, 5, "HTTP/") != 0 || header_bytes.size() < 12) {
-        return unavailable("malformed status line");
-      }
-      status = std::atoi(header_bytes.c_str() + 9);
-      std::string lower = header_bytes.substr(0, end);
-      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      chunked = lower.find("\r\ntransfer-encoding: chunked") != std::string::npos;
-      if (const auto cl = lower.find("\r\ncontent-length:"); cl != std::string::npos) {
-        content_length = std::atoll(lower.c_str() + cl + 17);
-      }
-      const std::string rest = header_bytes.substr(end + 4);
-      header_bytes.clear();
-      data = rest;
-      // Re-enter the body handling below with what followed the headers.
-      if (chunked) {
-        decoded.clear();
-        if (auto s = decoder.feed(rest, decoded); !s) return unavailable(s.error().message);
-        if (!decoded.empty() && !sink(status, decoded)) return status;
-        if (decoder.done()) return status;
-      } else {
-        received += static_cast<int64_t>(rest.size());
-        if (!rest.empty() && !sink(status, rest)) return status;
-        if (content_length >= 0 && received >= content_length) return status;
-      }
-      continue;
-    }
-    if (chunked) {
-      decoded.clear();
-      if (auto s = decoder.feed(data, decoded); !s) return unavailable(s.error().message);
-      if (!decoded.empty() && !sink(status, decoded)) return status;
-      if (decoder.done()) return status;
-    } else {
-      received += n;
-      if (!sink(status, data)) return status;
-      if (content_length >= 0 && received >= content_length) return status;
-    }
+  const std::string stalled = "no data for " + ms + " (stalled)";
+  const auto failed = [&](const beast::error_code& error) {
+    return unavailable(request.target + ": " +
+                       (closedByPeer(error) ? "connection closed before the response ended"
+                                            : ex.reason(error, stalled)));
+  };
+  beast::flat_buffer buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.header_limit(64 * 1024);
+  // A watch is one response that lasts minutes and has no size of its own;
+  // each event and list page is bounded where it is parsed (json_limits).
+  // Not boost::none: Boost 1.74 compares a Content-Length against an empty
+  // limit as if the limit were 0.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  ec = ex.run([&](auto handler) {
+    http::async_read_header(ex.stream(), buffer, parser, std::move(handler));
+  });
+  if (ec == http::error::header_limit) return unavailable("response headers too large");
+  if (ec) return failed(ec);
+  const int status = static_cast<int>(parser.get().result_int());
+  // Every read hands what it decoded to `sink` at once: watch events are
+  // delivered as they arrive, not when a buffer fills.
+  char piece[16384];
+  while (!parser.is_done()) {
+    parser.get().body().data = piece;
+    parser.get().body().size = sizeof(piece);
+    ec = ex.run([&](auto handler) {
+      http::async_read_some(ex.stream(), buffer, parser, std::move(handler));
+    });
+    if (ec == http::error::need_buffer) ec = {};
+    // A body framed only by the end of the connection may end without close_notify.
+    if (ec == asio::ssl::error::stream_truncated && parser.need_eof()) parser.put_eof(ec);
+    const size_t got = sizeof(piece) - parser.get().body().size;
+    if (got > 0 && !sink(status, std::string_view(piece, got))) return status;
+    if (ec) return failed(ec);
   }
+  return status;
 }
 
 }  // namespace mpshare::platform

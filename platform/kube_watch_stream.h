@@ -1,9 +1,10 @@
 #pragma once
 
-// Pure, incremental parsers for a watch response: the HTTP/1.1 chunked transfer
-// coding, and the stream of concatenated JSON objects inside it. Both accept
-// bytes split at any point (a TCP read, a TLS record, a chunk) and never assume
-// an event lines up with a chunk, so they can be fed random splits in tests.
+// A pure, incremental parser for a watch response's body: the stream of
+// concatenated JSON objects that Beast's parser hands over de-chunked. It
+// accepts bytes split at any point (a TCP read, a TLS record, a chunk) and
+// never assumes an event lines up with a chunk, so it can be fed random
+// splits in tests.
 
 #include <string>
 #include <string_view>
@@ -31,22 +32,6 @@ class JsonObjectSplitter {
   bool in_string_ = false;
   bool escaped_ = false;
   bool failed_ = false;
-};
-
-// Decodes Transfer-Encoding: chunked (RFC 9112 section 7.1), ignoring chunk
-// extensions and trailers. Example: feed("5\r\nhello\r\n0\r\n\r\n") -> "hello", done.
-class ChunkedDecoder {
- public:
-  // Appends decoded payload to `out`. Errors on a malformed size line.
-  core::Status feed(std::string_view bytes, std::string& out);
-  // The terminating zero-size chunk (and trailer) has been read.
-  [[nodiscard]] bool done() const { return state_ == State::kDone; }
-
- private:
-  enum class State { kSize, kData, kDataEnd, kTrailer, kDone };
-  State state_ = State::kSize;
-  std::string line_;
-  size_t remaining_ = 0;
 };
 
 }  // namespace mpshare::platform

@@ -1,8 +1,8 @@
 #include "platform/kube_watch_stream.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <random>
 
 namespace mpshare::platform {
@@ -11,19 +11,24 @@ namespace {
 // Events whose strings hold the bytes a naive splitter trips on: braces,
 // brackets, quotes, backslashes, newlines.
 std::vector<std::string> randomEvents(std::mt19937_64& random, int count) {
-  static const std::vector<std::string> kTricky{"plain", "{", "}", "[]", "\\", "\"", "a\\\"}b", "\n{\"x\":1}\n", "ü€"};
+  static const std::vector<std::string> kTricky{
+      "plain", "{", "}", "[]", "\\", "\"", "a\\\"}b", "\n{\"x\":1}\n", "ü€"};
   std::vector<std::string> events;
   for (int i = 0; i < count; ++i) {
-    nlohmann::json object = {{"metadata", {{"name", "pod-" + std::to_string(i)},
-                                           {"resourceVersion", std::to_string(1000 + i)},
-                                           {"annotations", {{"note", kTricky[random() % kTricky.size()]}}}}},
-                             {"spec", {{"containers", nlohmann::json::array({{{"args", {"}", "{"}}}})}}}};
-    events.push_back(nlohmann::json{{"type", i % 3 == 0 ? "ADDED" : "MODIFIED"}, {"object", object}}.dump());
+    nlohmann::json object = {
+        {"metadata",
+         {{"name", "pod-" + std::to_string(i)},
+          {"resourceVersion", std::to_string(1000 + i)},
+          {"annotations", {{"note", kTricky[random() % kTricky.size()]}}}}},
+        {"spec", {{"containers", nlohmann::json::array({{{"args", {"}", "{"}}}})}}}};
+    events.push_back(
+        nlohmann::json{{"type", i % 3 == 0 ? "ADDED" : "MODIFIED"}, {"object", object}}.dump());
   }
   return events;
 }
 
-std::vector<std::string_view> randomSplit(std::string_view text, std::mt19937_64& random, size_t max_piece) {
+std::vector<std::string_view> randomSplit(std::string_view text, std::mt19937_64& random,
+                                          size_t max_piece) {
   std::vector<std::string_view> pieces;
   for (size_t i = 0; i < text.size();) {
     const size_t n = std::min(text.size() - i, 1 + random() % max_piece);
@@ -38,10 +43,12 @@ TEST(JsonObjectSplitterTest, AnySplitOfTheStreamYieldsTheSameEvents) {
     std::mt19937_64 random(seed);
     const auto events = randomEvents(random, 1 + static_cast<int>(random() % 20));
     std::string stream;
-    for (const auto& e : events) stream += e + (random() % 2 ? "\n" : "") + (random() % 4 == 0 ? " \r\n\t" : "");
+    for (const auto& e : events)
+      stream += e + (random() % 2 ? "\n" : "") + (random() % 4 == 0 ? " \r\n\t" : "");
     JsonObjectSplitter splitter;
     std::vector<std::string> out;
-    for (auto piece : randomSplit(stream, random, 1 + seed % 97)) ASSERT_TRUE(splitter.feed(piece, out).ok());
+    for (auto piece : randomSplit(stream, random, 1 + seed % 97))
+      ASSERT_TRUE(splitter.feed(piece, out).ok());
     ASSERT_EQ(out, events) << "seed " << seed;
     EXPECT_FALSE(splitter.midObject());
   }
@@ -62,51 +69,6 @@ TEST(JsonObjectSplitterTest, GarbageBetweenEventsIsAnErrorNamingTheByte) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().message, "expected '{' between events, got byte 0x78");
   EXPECT_FALSE(splitter.feed("{}", out).ok());
-}
-
-std::string chunkedEncode(std::string_view payload, std::mt19937_64& random) {
-  std::string out;
-  for (auto piece : randomSplit(payload, random, 300)) {
-    char size[32];
-    std::snprintf(size, sizeof(size), random() % 2 ? "%zx\r\n" : "%zX;ext=1\r\n", piece.size());
-    out += size;
-    out += piece;
-    out += "\r\n";
-  }
-  return out + "0\r\n\r\n";
-}
-
-TEST(ChunkedDecoderTest, DecodesAnySplitOfAnyChunking) {
-  for (uint64_t seed = 1; seed <= 100; ++seed) {
-    std::mt19937_64 random(seed);
-    std::string payload;
-    for (const auto& e : randomEvents(random, 10)) payload += e + "\n";
-    const std::string wire = chunkedEncode(payload, random);
-    ChunkedDecoder decoder;
-    std::string out;
-    for (auto piece : randomSplit(wire, random, 1 + seed % 50)) ASSERT_TRUE(decoder.feed(piece, out).ok());
-    EXPECT_EQ(out, payload) << "seed " << seed;
-    EXPECT_TRUE(decoder.done());
-  }
-}
-
-TEST(ChunkedDecoderTest, RejectsBadSizeLinesAndMissingCrlf) {
-  struct Case {
-    std::string wire;
-    std::string message;
-  };
-  const std::vector<Case> cases{
-      {"zz\r\nab\r\n", "bad chunk size line \"zz\""},
-      {"2\r\nabX\r\n", "missing CRLF after chunk data"},
-      {"\r\n", "bad chunk size line \"\""},
-  };
-  for (const auto& c : cases) {
-    ChunkedDecoder decoder;
-    std::string out;
-    auto status = decoder.feed(c.wire, out);
-    ASSERT_FALSE(status.ok()) << c.wire;
-    EXPECT_EQ(status.error().message, c.message);
-  }
 }
 
 }  // namespace
