@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "core/demand.h"
+#include "core/equal_slices.h"
 #include "extender/node_file.h"
 #include "extender/standalone_extender.h"
 #include "platform/http_server.h"
@@ -74,30 +75,24 @@ json streamCopy(const json& pod, int round) {
 
 struct Slices {
   int free = 0;
-  int threads = 0;
-  int64_t memory = 0;
+  core::EqualSlice slice;
 };
 
-// Device-plugin MPS mode: each GPU is cut into `replicas` equal slices of
-// 100/replicas % and memory/replicas MiB (kubernetes-interfaces.md §5), and a
-// client can only lower those limits. A pod gets what it asked for only in a
-// slice at least that large; first fit over the GPUs, in stream order.
+// Device-plugin MPS mode (core/equal_slices.h) with `replicas` slices per GPU:
+// a pod gets what it asked for only in a slice at least that large; first fit
+// over the GPUs, in stream order.
 int equalSlicePods(const core::LedgerSnapshot& snapshot, const std::vector<core::Demand>& stream) {
   std::vector<Slices> gpus;
   for (const core::NodeState& node : snapshot.nodes) {
     for (const core::GpuState& gpu : node.gpus) {
       const int replicas = gpu.capacity.clients;
-      gpus.push_back({replicas, 100 / replicas, gpu.capacity.memory_mib / replicas});
+      gpus.push_back({replicas, core::equalSliceOf(gpu.capacity.memory_mib, replicas)});
     }
   }
   int held = 0;
   for (const core::Demand& demand : stream) {
     for (Slices& gpu : gpus) {
-      const int threads = demand.thread_percentage.value_or(100);
-      // All of a GPU's memory is only in a slice when there is one slice.
-      const bool fits = gpu.free > 0 && threads <= gpu.threads &&
-                        (demand.memory_mib ? *demand.memory_mib <= gpu.memory : gpu.threads == 100);
-      if (fits) {
+      if (gpu.free > 0 && core::fitsEqualSlice(demand, gpu.slice)) {
         --gpu.free;
         ++held;
         break;

@@ -10,6 +10,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/equal_slices.h"
 #include "core/ledger.h"
 #include "core/placement.h"
 
@@ -129,17 +130,7 @@ Demand demandOnGpu(const SimPod& pod, int64_t gpu_memory_mib) {
 }
 
 Demand equalSliceDemand(const SimPod& pod, int64_t gpu_memory_mib, int slices) {
-  Demand d = demandOnGpu(pod, gpu_memory_mib);
-  const bool fits_slice = pod.gpu_memory_mib ? *pod.gpu_memory_mib * slices <= gpu_memory_mib
-                                             : pod.gpu_milli * slices <= 1000;
-  if (pod.sharesGpu() && fits_slice) {
-    d.thread_percentage = core::kThreadPercentPerGpu / slices;
-    d.memory_mib = gpu_memory_mib / slices;
-  } else if (pod.sharesGpu()) {
-    d.thread_percentage.reset();  // larger than a slice: only a whole GPU holds it
-    d.memory_mib.reset();
-  }
-  return d;
+  return core::equalSliceDemand(demandOnGpu(pod, gpu_memory_mib), gpu_memory_mib, slices);
 }
 
 core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
