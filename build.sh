@@ -3,6 +3,8 @@
 #   ./build.sh demo    install what is missing, build, run the end-to-end demo on 127.0.0.1
 #   ./build.sh test    install what is missing, build, run the whole test suite
 #   ./build.sh build   install and build only
+#   ./build.sh fuzz    install clang, build every libFuzzer target (ASan + UBSan) in
+#                      build-fuzz-ci and run each briefly (FUZZ_SECONDS, default 2)
 # Environment: BUILD_DIR (default build), MPSHARE_WERROR=ON to fail on warnings.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,10 +30,12 @@ NPM_PACKAGES=(
   yaml@2.9.1
 )
 TOOLS_DIR=.tools
+# Only for `fuzz`: libFuzzer and the sanitizers come with clang.
+FUZZ_PACKAGES=(clang-14 libclang-rt-14-dev)
 
 install_missing() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return
@@ -100,8 +104,15 @@ case "${1:-}" in
     install_tools
     build
     ;;
+  fuzz)
+    # Every target must link and run: a smoke test of the fuzz build, not a
+    # campaign (tests/fuzz/run.sh --seconds 600 is one; docs/reliability.md).
+    install_missing "${FUZZ_PACKAGES[@]}"
+    FUZZ_BUILD_DIR=build-fuzz-ci exec tests/fuzz/run.sh --seconds "${FUZZ_SECONDS:-2}" --jobs "$(nproc)" \
+      --out build-fuzz-ci/smoke --check
+    ;;
   *)
-    echo "usage: $0 demo|test|build" >&2
+    echo "usage: $0 demo|test|build|fuzz" >&2
     exit 2
     ;;
 esac

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # libFuzzer campaign over every parser of outside input (docs/reliability.md).
-#   tests/fuzz/run.sh [--seconds N] [--target NAME]... [--out DIR] [--jobs J]
+#   tests/fuzz/run.sh [--seconds N] [--target NAME]... [--out DIR] [--jobs J] [--check]
 # Configures build-fuzz with clang++-14 and MPSHARE_FUZZ=ON (only the
 # libraries the fuzzers need are built), writes each target's seed corpus from
 # the golden fixtures (seed_corpus.py), runs each target for N seconds
 # (default 60) and prints executions, coverage and crashes per target.
 # Crash inputs land in DIR/crashes/<target>/ (DIR defaults to build-fuzz/campaign);
 # once fixed, copy them to tests/fuzz/regressions/<target>/ so CI replays them.
+# --check (CI): exit 1 when a target crashed or ran no input at all.
 # Needs clang-14 and libclang-rt-14-dev (Debian 12).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/../.."
 seconds=60
 jobs=2
 out=""
+check=0
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -21,7 +23,8 @@ while [ $# -gt 0 ]; do
     --target) targets+=("$2"); shift 2 ;;
     --out) out=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
-    -h|--help) sed -n 2,11p "$0"; exit 0 ;;
+    --check) check=1; shift ;;
+    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +44,7 @@ nice -n 10 cmake --build "$build" -j "$jobs" --target "${targets[@]/%/_fuzzer}" 
 
 mkdir -p "$out/logs"
 rows=()
+failed=()
 for t in "${targets[@]}"; do
   rm -rf "$out/seeds/$t"
   python3 tests/fuzz/seed_corpus.py "$out/seeds" "$t"
@@ -55,9 +59,17 @@ for t in "${targets[@]}"; do
   crashes=$(find "$out/crashes/$t" -type f | wc -l)
   corpus=$(find "$out/corpus/$t" -type f | wc -l)
   rows+=("| $t | ${seconds} | ${execs:-?} | ${cov:-?} | $corpus | $crashes |")
+  if [ "$crashes" -gt 0 ] || [ -z "$execs" ] || [ "$execs" = 0 ]; then failed+=("$t"); fi
 done
 
 echo "| target | seconds | executions | cov | corpus | crashes |"
 echo "|---|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
 echo "logs: $out/logs, crash inputs: $out/crashes" >&2
+if [ "$check" = 1 ] && [ ${#failed[@]} -gt 0 ]; then
+  for t in "${failed[@]}"; do
+    echo "== $t crashed or ran nothing; the end of its log:" >&2
+    tail -n 40 "$out/logs/$t.log" >&2
+  done
+  exit 1
+fi
