@@ -10,11 +10,13 @@
 #include "core/annotations.h"
 #include "core/policy_registry.h"
 #include "core/quantity.h"
+#include "platform/config_keys.h"
 
 namespace mpshare::extender {
 namespace {
 
 using core::invalidArgument;
+using platform::onlyKnownKeys;
 
 // The most maxLearnedNodes may be: ten times the largest Kubernetes cluster.
 constexpr int64_t kMaxLearnedNodes = 50'000;
@@ -26,24 +28,6 @@ constexpr int64_t kMaxShapes = 256;
 
 std::string scalarText(const YAML::Node& node) {
   return node.IsScalar() ? "\"" + node.Scalar() + "\"" : std::string("a non-scalar value");
-}
-
-core::Status onlyKnownKeys(const YAML::Node& node, const std::string& path,
-                           const std::set<std::string>& known) {
-  if (!node.IsMap()) {
-    return invalidArgument(path, "must be a mapping");
-  }
-  for (const auto& entry : node) {
-    const std::string key = entry.first.Scalar();
-    if (!known.contains(key)) {
-      std::string allowed;
-      for (const auto& k : known) {
-        allowed += (allowed.empty() ? "" : ", ") + k;
-      }
-      return invalidArgument(path + "." + key, "unknown key (allowed: " + allowed + ")");
-    }
-  }
-  return {};
 }
 
 core::Result<int64_t> integer(const YAML::Node& node, const std::string& path, int64_t min,
@@ -205,21 +189,17 @@ core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
       config.inventory.node_selector[entry.first.Scalar()] = entry.second.Scalar();
     }
   }
-  if (const auto names = node["gpuResourceNames"]) {
-    if (!names.IsSequence() || names.size() == 0) {
-      return invalidArgument(path + ".gpuResourceNames",
-                             "must be a non-empty list of resource names like nvidia.com/gpu");
-    }
-    config.demand.resources.names.clear();
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (!names[i].IsScalar() || names[i].Scalar().find('/') == std::string::npos) {
-        return invalidArgument(
-            path + ".gpuResourceNames[" + std::to_string(i) + "]",
-            "must be a resource name like nvidia.com/gpu, got " + scalarText(names[i]));
-      }
-      config.demand.resources.names.push_back(names[i].Scalar());
-    }
+  // The keys the webhook reads too, through the same reader (platform/config_keys.h).
+  platform::PodLimitKeys keys{
+      config.demand.resources, config.demand.annotations.min_memory_limit_mib,
+      config.demand.defaults.thread_percentage, config.demand.defaults.memory_mib};
+  if (auto read = platform::readPodLimitKeys(node, path, &keys); !read) {
+    return read;
   }
+  config.demand.resources = std::move(keys.resources);
+  config.demand.annotations.min_memory_limit_mib = keys.min_memory_limit_mib;
+  config.demand.defaults.thread_percentage = keys.default_thread_percentage;
+  config.demand.defaults.memory_mib = keys.default_memory_limit_mib;
   if (const auto policy = node["policy"]) {
     if (!policy.IsScalar() || core::findLivePolicy(policy.Scalar()) == nullptr) {
       return invalidArgument(path + ".policy", "must be one of " + core::livePolicyNames() +
@@ -258,33 +238,6 @@ core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
       return value.error();
     }
     config.inventory.max_clients_per_gpu = static_cast<int>(*value);
-  }
-  if (const auto threads = node["defaultThreadPercentage"]) {
-    auto value = integer(threads, path + ".defaultThreadPercentage", 1, 100);
-    if (!value) {
-      return value.error();
-    }
-    config.demand.defaults.thread_percentage = static_cast<int>(*value);
-  }
-  if (const auto minimum = node["minMemoryLimit"]) {
-    auto value = memoryMiB(minimum, path + ".minMemoryLimit");
-    if (!value) {
-      return value.error();
-    }
-    config.demand.annotations.min_memory_limit_mib = *value;
-  }
-  if (const auto memory = node["defaultMemoryLimit"]) {
-    auto value = memoryMiB(memory, path + ".defaultMemoryLimit");
-    if (!value) {
-      return value.error();
-    }
-    if (*value < config.demand.annotations.min_memory_limit_mib) {
-      return invalidArgument(path + ".defaultMemoryLimit",
-                             "must be at least minMemoryLimit (" +
-                                 std::to_string(config.demand.annotations.min_memory_limit_mib) +
-                                 " MiB), got " + scalarText(memory));
-    }
-    config.demand.defaults.memory_mib = *value;
   }
   if (const auto learned = node["maxLearnedNodes"]) {
     auto value = integer(learned, path + ".maxLearnedNodes", 0, kMaxLearnedNodes);
