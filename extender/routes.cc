@@ -27,6 +27,22 @@ nlohmann::json usageJson(int threads, int64_t memory, int clients) {
 
 }  // namespace
 
+std::string_view routeOutcomeLabel(RouteOutcome outcome) {
+  switch (outcome) {
+    case RouteOutcome::kOk:
+      return "ok";
+    case RouteOutcome::kInvalidPod:
+      return "invalid_pod";
+    case RouteOutcome::kRefused:
+      return "refused";
+    case RouteOutcome::kBadRequest:
+      return "bad_request";
+    case RouteOutcome::kError:
+      return "error";
+  }
+  return "error";
+}
+
 nlohmann::json stateToJson(const core::LedgerSnapshot& snapshot,
                            const std::map<std::string, std::string>& rejected) {
   std::map<std::string, const core::Reservation*> by_uid;
@@ -131,7 +147,7 @@ HttpResponse ExtenderRoutes::handle(const HttpRequest& request) {
     return errorResponse(405, path + " accepts only " + allowed);
   }
   const auto started = std::chrono::steady_clock::now();
-  const char* outcome = "ok";
+  RouteOutcome outcome = RouteOutcome::kOk;
   HttpResponse response;
   try {
     if (verb_name == "filter") {
@@ -153,7 +169,7 @@ HttpResponse ExtenderRoutes::handle(const HttpRequest& request) {
   } catch (const std::exception& e) {
     // A bug, not bad input: the scheduler sees it in the Error field and retries.
     const std::string message = std::string("internal error: ") + e.what();
-    outcome = "error";
+    outcome = RouteOutcome::kError;
     platform::logError("extender request failed", {{"path", path}, {"error", e.what()}});
     if (verb_name == "filter") {
       response = json(200, renderFilterError(message));
@@ -166,36 +182,36 @@ HttpResponse ExtenderRoutes::handle(const HttpRequest& request) {
   if (!verb_name.empty() && service_.metrics() != nullptr) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    service_.metrics()->request(verb_name, outcome, seconds);
+    service_.metrics()->request(verb_name, std::string(routeOutcomeLabel(outcome)), seconds);
   }
   return response;
 }
 
-HttpResponse ExtenderRoutes::filter(const HttpRequest& request, const char*& outcome) {
+HttpResponse ExtenderRoutes::filter(const HttpRequest& request, RouteOutcome& outcome) {
   auto args = parseExtenderArgs(request.body);
   if (!args) {
-    outcome = "bad_request";
+    outcome = RouteOutcome::kBadRequest;
     return errorResponse(400, "malformed ExtenderArgs: " + args.error().describe());
   }
   const FilterResult result = service_.filter(*args);
   // The service sets Error only for the pod's own invalid annotations.
-  if (!result.error.empty()) outcome = "invalid_pod";
+  if (!result.error.empty()) outcome = RouteOutcome::kInvalidPod;
   return json(200, renderFilterResult(result, *args));
 }
 
-HttpResponse ExtenderRoutes::prioritize(const HttpRequest& request, const char*& outcome) {
+HttpResponse ExtenderRoutes::prioritize(const HttpRequest& request, RouteOutcome& outcome) {
   auto args = parseExtenderArgs(request.body);
   if (!args) {
-    outcome = "bad_request";
+    outcome = RouteOutcome::kBadRequest;
     return errorResponse(400, "malformed ExtenderArgs: " + args.error().describe());
   }
   return json(200, renderHostPriorityList(service_.prioritize(*args)));
 }
 
-HttpResponse ExtenderRoutes::bind(const HttpRequest& request, const char*& outcome) {
+HttpResponse ExtenderRoutes::bind(const HttpRequest& request, RouteOutcome& outcome) {
   auto args = parseBindingArgs(request.body);
   if (!args) {
-    outcome = "bad_request";
+    outcome = RouteOutcome::kBadRequest;
     return errorResponse(400, "malformed ExtenderBindingArgs: " + args.error().describe());
   }
   BindOutcome result = service_.bindPod(*args);
@@ -203,15 +219,15 @@ HttpResponse ExtenderRoutes::bind(const HttpRequest& request, const char*& outco
     case BindStatus::kBound:
       break;
     case BindStatus::kInvalid:
-      outcome = "invalid_pod";
+      outcome = RouteOutcome::kInvalidPod;
       break;
     case BindStatus::kBinderError:
-      outcome = "error";
+      outcome = RouteOutcome::kError;
       break;
     case BindStatus::kNoFit:
     case BindStatus::kUnknownPod:
     case BindStatus::kUnknownNode:
-      outcome = "refused";
+      outcome = RouteOutcome::kRefused;
       break;
   }
   return json(200, renderBindingResult(result.error));

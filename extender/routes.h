@@ -21,6 +21,11 @@
 
 namespace mpshare::extender {
 
+// How a verb call ended, as counted by ExtenderMetrics::request (see above).
+enum class RouteOutcome { kOk, kInvalidPod, kRefused, kBadRequest, kError };
+// "ok", "invalid_pod", "refused", "bad_request", "error": the metrics label.
+std::string_view routeOutcomeLabel(RouteOutcome outcome);
+
 class ExtenderRoutes {
  public:
   // Both must outlive the routes.
@@ -31,10 +36,10 @@ class ExtenderRoutes {
   platform::HttpHandler handler();
 
  private:
-  // Each sets `outcome` when it is not "ok".
-  platform::HttpResponse filter(const platform::HttpRequest& request, const char*& outcome);
-  platform::HttpResponse prioritize(const platform::HttpRequest& request, const char*& outcome);
-  platform::HttpResponse bind(const platform::HttpRequest& request, const char*& outcome);
+  // Each sets `outcome` when it is not kOk.
+  platform::HttpResponse filter(const platform::HttpRequest& request, RouteOutcome& outcome);
+  platform::HttpResponse prioritize(const platform::HttpRequest& request, RouteOutcome& outcome);
+  platform::HttpResponse bind(const platform::HttpRequest& request, RouteOutcome& outcome);
   platform::HttpResponse state();
   platform::HttpResponse metrics();
 
