@@ -138,7 +138,8 @@ std::vector<AdmittedPod> runWebhookStage(const std::vector<ExamplePod>& pods, st
     json pod = example.pod;
     if (answer.contains("patch")) {
       const auto patch = platform::base64Decode(answer["patch"].get<std::string>());
-      if (!patch) throw std::runtime_error(example.file + ": webhook patch " + patch.error().describe());
+      if (!patch)
+        throw std::runtime_error(example.file + ": webhook patch " + patch.error().describe());
       pod = pod.patch(json::parse(*patch));
     }
     const Injected injected = injectedSettings(pod);

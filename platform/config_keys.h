@@ -34,7 +34,7 @@ core::Result<int64_t> quantityBytes(const YAML::Node& node, const std::string& p
 struct PodLimitKeys {
   core::GpuResourceNames resources;
   int64_t min_memory_limit_mib = 256;
-  std::optional<int> default_thread_percentage;   // 1..100
+  std::optional<int> default_thread_percentage;     // 1..100
   std::optional<int64_t> default_memory_limit_mib;  // >= min_memory_limit_mib
 };
 

@@ -68,7 +68,8 @@ core::Status readEnv(const View& env, const std::string& path, core::ContainerVi
 
 template <typename View>
 core::Status readMounts(const View& mounts, const std::string& path, core::ContainerMounts* out) {
-  if (mounts.kind() != JsonKind::kArray) return wrongJsonType(path + ".volumeMounts", "an array", mounts);
+  if (mounts.kind() != JsonKind::kArray)
+    return wrongJsonType(path + ".volumeMounts", "an array", mounts);
   out->has_volume_mounts = true;
   return mounts.forEachElement([&](size_t index, const View& m) -> core::Status {
     const std::string mount_path = path + ".volumeMounts[" + std::to_string(index) + "]";
@@ -94,7 +95,8 @@ core::Status readVolumes(const View& volumes, core::PodVolumes* out) {
     if (name->kind() != JsonKind::kString) return wrongJsonType(path + ".name", "a string", *name);
     std::string host_path;
     if (auto host = member(v, "hostPath")) {
-      if (host->kind() != JsonKind::kObject) return wrongJsonType(path + ".hostPath", "an object", *host);
+      if (host->kind() != JsonKind::kObject)
+        return wrongJsonType(path + ".hostPath", "an object", *host);
       if (auto s = readString(*host, "path", path + ".hostPath", &host_path); !s) return s;
     }
     out->host_paths[std::string(name->text())] = std::move(host_path);
@@ -178,7 +180,8 @@ core::Result<core::PodView> readPod(const View& pod, core::PodVolumes* volumes =
     }
     if (volumes != nullptr) {
       if (auto ipc = member(*spec, "hostIPC")) {
-        if (ipc->kind() != JsonKind::kBoolean) return wrongJsonType("spec.hostIPC", "a boolean", *ipc);
+        if (ipc->kind() != JsonKind::kBoolean)
+          return wrongJsonType("spec.hostIPC", "a boolean", *ipc);
         volumes->host_ipc = ipc->boolean();
       }
       if (auto list = member(*spec, "volumes")) {

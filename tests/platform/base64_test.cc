@@ -59,16 +59,21 @@ TEST(Base64Test, DecoderRefusesAllButPaddedStandardBase64) {
       {"Zg", "is not valid base64: length 2 is not a multiple of 4"},
       {"Zg=", "is not valid base64: length 3 is not a multiple of 4"},
       {"Zm9v\nYg==", "is not valid base64: length 9 is not a multiple of 4"},
-      {"Zm9 ", "is not valid base64: not a base64 character ' ' at 3 "
-               "(allowed: A-Z a-z 0-9 + / and = at the end)"},
-      {"Zm-_", "is not valid base64: not a base64 character '-' at 2 "
-               "(allowed: A-Z a-z 0-9 + / and = at the end)"},
-      {"Z=9v", "is not valid base64: not a base64 character '=' at 1 "
-               "(allowed: A-Z a-z 0-9 + / and = at the end)"},
-      {"Zg==Zg==", "is not valid base64: not a base64 character '=' at 2 "
-                   "(allowed: A-Z a-z 0-9 + / and = at the end)"},
-      {"====", "is not valid base64: not a base64 character '=' at 0 "
-               "(allowed: A-Z a-z 0-9 + / and = at the end)"},
+      {"Zm9 ",
+       "is not valid base64: not a base64 character ' ' at 3 "
+       "(allowed: A-Z a-z 0-9 + / and = at the end)"},
+      {"Zm-_",
+       "is not valid base64: not a base64 character '-' at 2 "
+       "(allowed: A-Z a-z 0-9 + / and = at the end)"},
+      {"Z=9v",
+       "is not valid base64: not a base64 character '=' at 1 "
+       "(allowed: A-Z a-z 0-9 + / and = at the end)"},
+      {"Zg==Zg==",
+       "is not valid base64: not a base64 character '=' at 2 "
+       "(allowed: A-Z a-z 0-9 + / and = at the end)"},
+      {"====",
+       "is not valid base64: not a base64 character '=' at 0 "
+       "(allowed: A-Z a-z 0-9 + / and = at the end)"},
   };
   for (const auto& c : cases) {
     const auto decoded = base64Decode(c.text);

@@ -49,13 +49,15 @@ TEST(ConfigKeysTest, RefusalsNameTheKeyAndWhatIsAllowed) {
        "webhook.defaultThreadPercentage: must be an integer 1-100, got \"+30\""},
       {"defaultThreadPercentage: 30.0",
        "webhook.defaultThreadPercentage: must be an integer 1-100, got \"30.0\""},
-      {"defaultThreadPercentage: 0", "webhook.defaultThreadPercentage: must be an integer 1-100, got \"0\""},
+      {"defaultThreadPercentage: 0",
+       "webhook.defaultThreadPercentage: must be an integer 1-100, got \"0\""},
       {"defaultThreadPercentage: [30]",
        "webhook.defaultThreadPercentage: must be an integer 1-100, got a non-scalar value"},
       {"minMemoryLimit: 1Ki", "webhook.minMemoryLimit: must be a quantity >= 1Mi, got \"1Ki\""},
       {"minMemoryLimit: -1Gi", "webhook.minMemoryLimit: must be a quantity >= 1Mi, got \"-1Gi\""},
-      {"defaultMemoryLimit: 4GB", "webhook.defaultMemoryLimit: must be a quantity >= 256Mi "
-                                  "(webhook.minMemoryLimit), got \"4GB\""},
+      {"defaultMemoryLimit: 4GB",
+       "webhook.defaultMemoryLimit: must be a quantity >= 256Mi "
+       "(webhook.minMemoryLimit), got \"4GB\""},
       {"{minMemoryLimit: 1Gi, defaultMemoryLimit: 512Mi}",
        "webhook.defaultMemoryLimit: must be a quantity >= 1024Mi (webhook.minMemoryLimit), got "
        "\"512Mi\""},

@@ -16,7 +16,8 @@ namespace mpshare::testing_support {
 
 template <typename T>
 T requireOk(core::Result<T> result, std::string_view what) {
-  if (!result) throw std::runtime_error(std::string(what) + " failed: " + result.error().describe());
+  if (!result)
+    throw std::runtime_error(std::string(what) + " failed: " + result.error().describe());
   return std::move(*result);
 }
 

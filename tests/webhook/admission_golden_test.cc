@@ -52,7 +52,8 @@ TEST(AdmissionGoldenTest, EveryFixtureMatchesAndItsPatchApplies) {
     std::optional<json> patched;
     if (response["response"].contains("patch")) {
       EXPECT_EQ(response["response"]["patchType"], "JSONPatch");
-      const auto patch_text = platform::base64Decode(response["response"]["patch"].get<std::string>());
+      const auto patch_text =
+          platform::base64Decode(response["response"]["patch"].get<std::string>());
       ASSERT_TRUE(patch_text.ok()) << patch_text.error().describe();
       const json patch = json::parse(*patch_text);
       ASSERT_TRUE(patch.is_array());
