@@ -1,11 +1,12 @@
 // Every expression of the chart's Grafana dashboard and alert rules returns
 // series from the real Prometheus server scraping mpshare-node, the extender
-// and the webhook, all on 127.0.0.1; promtool accepts the rules. The node agent
-// runs on a stand-in node: GPU processes from a file, a /proc-shaped tree that
-// puts them in two pods' containers (one pod with two MPS clients), the pods
-// from the test API server, and a stand-in MPS daemon that keeps crashing on
-// GPU 1 (so the daemon alerts have something to say). The double-capped pod
-// also gets exactly one Event, however many samples see it.
+// and the webhook, all on 127.0.0.1; promtool accepts the rules and the
+// agent's metrics. The node agent runs on a stand-in node: GPU processes from
+// a file, a /proc-shaped tree that puts them in two pods' containers (one pod
+// with two MPS clients), the pods from the test API server, and a stand-in MPS
+// daemon that keeps crashing on GPU 1 (so the daemon alerts have something to
+// say). The double-capped pod also gets exactly one Event, however many
+// samples see it.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -393,6 +394,14 @@ TEST_F(PrometheusTest, EveryDashboardAndRuleExpressionReturnsSeries) {
   EXPECT_NE(table.find("ml/train-b  main       0    50%      3072 / 2048 MiB  !"),
             std::string::npos)
       << table;
+
+  // The agent's exposition follows Prometheus's naming and format rules.
+  writeFile(file("node-metrics.txt"), get(node_port, "/metrics").body);
+  EXPECT_EQ(run({"/bin/sh", "-c",
+                 std::string(MPSHARE_PROMTOOL) + " check metrics < " + file("node-metrics.txt")},
+                file("promtool-metrics.log")),
+            0)
+      << readFile(file("promtool-metrics.log"));
 
   // promtool accepts the rules the chart ships.
   EXPECT_EQ(run({MPSHARE_PROMTOOL, "check", "rules",
