@@ -4,6 +4,8 @@
 // Counters p50_us/p99_us are per filter+prioritize pair, filter_* and
 // prioritize_* per call; *_reply_bytes are the answers' sizes. Every node
 // passes the filter (the pod fits on all of them), so the replies are full size.
+// The policy is the default (fgd, with the built-in typical pods); the
+// *_Binpack rows run binpack for comparison.
 //   build-rel/bench/extender_benchmark --benchmark_min_time=2s
 #include <benchmark/benchmark.h>
 
@@ -33,7 +35,8 @@ json nodeJson(int i) {
               {"nvidia.com/gpu.replicas", "48"},
               {"nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3"},
               {"kubernetes.io/hostname", "gpu-" + std::to_string(i)}}}}},
-          {"status", {{"capacity", {{"cpu", "192"}, {"memory", "2064000Mi"}, {"nvidia.com/gpu", "384"}}}}}};
+          {"status",
+           {{"capacity", {{"cpu", "192"}, {"memory", "2064000Mi"}, {"nvidia.com/gpu", "384"}}}}}};
 }
 
 json podJson(const std::string& name) {
@@ -41,17 +44,22 @@ json podJson(const std::string& name) {
            {{"name", name},
             {"namespace", "ml"},
             {"uid", "uid-" + name},
-            {"annotations", {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "8Gi"}}}}},
+            {"annotations",
+             {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "8Gi"}}}}},
           {"spec",
            {{"schedulerName", "mpshare-scheduler"},
-            {"containers", {{{"name", "server"}, {"image", "nvcr.io/nvidia/tritonserver:24.08-py3"},
-                             {"resources", {{"limits", {{"nvidia.com/gpu", "1"}}}}}}}}}}};
+            {"containers",
+             {{{"name", "server"},
+               {"image", "nvcr.io/nvidia/tritonserver:24.08-py3"},
+               {"resources", {{"limits", {{"nvidia.com/gpu", "1"}}}}}}}}}}};
 }
 
 // N nodes, about a third of their GPUs partly reserved, so the policy has real
 // choices to make rather than a cluster of identical empty GPUs.
-std::unique_ptr<StandaloneExtender> cluster(int nodes) {
-  auto extender = StandaloneExtender::create(ExtenderConfig{}, nullptr);
+std::unique_ptr<StandaloneExtender> cluster(int nodes, const std::string& policy) {
+  ExtenderConfig config;
+  config.policy = policy;
+  auto extender = StandaloneExtender::create(config, nullptr);
   std::mt19937 rng(7);
   for (int i = 0; i < nodes; ++i) {
     core::NodeView view;
@@ -69,7 +77,8 @@ std::unique_ptr<StandaloneExtender> cluster(int nodes) {
       demand.thread_percentage = 10 + static_cast<int>(rng() % 60);
       demand.memory_mib = 1024 + static_cast<int64_t>(rng() % 40000);
       const std::string uid = view.name + "-" + std::to_string(g);
-      auto reserved = (*extender)->service().ledger().reserve(core::ReserveRequest{uid, uid, view.name, {g}, demand});
+      auto reserved = (*extender)->service().ledger().reserve(
+          core::ReserveRequest{uid, uid, view.name, {g}, demand});
       if (!reserved) {
         std::fprintf(stderr, "cluster setup: %s\n", reserved.error().describe().c_str());
         std::abort();
@@ -79,9 +88,9 @@ std::unique_ptr<StandaloneExtender> cluster(int nodes) {
   return std::move(*extender);
 }
 
-void run(benchmark::State& state, bool nodes_form) {
+void run(benchmark::State& state, bool nodes_form, const std::string& policy = "fgd") {
   const int nodes = static_cast<int>(state.range(0));
-  auto extender = cluster(nodes);
+  auto extender = cluster(nodes, policy);
   json args{{"Pod", podJson("infer-0")}};
   if (nodes_form) {
     json items = json::array();
@@ -106,7 +115,8 @@ void run(benchmark::State& state, bool nodes_form) {
   size_t filter_reply_bytes = 0;
   size_t prioritize_reply_bytes = 0;
   const auto since = [](std::chrono::steady_clock::time_point start) {
-    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+        .count();
   };
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
@@ -131,7 +141,8 @@ void run(benchmark::State& state, bool nodes_form) {
     }
     std::sort(micros.begin(), micros.end());
     state.counters[prefix + "p50_us"] = micros[micros.size() / 2];
-    state.counters[prefix + "p99_us"] = micros[std::min(micros.size() - 1, micros.size() * 99 / 100)];
+    state.counters[prefix + "p99_us"] =
+        micros[std::min(micros.size() - 1, micros.size() * 99 / 100)];
   };
   percentiles(pair_us, "");
   percentiles(filter_us, "filter_");
@@ -143,9 +154,17 @@ void run(benchmark::State& state, bool nodes_form) {
 
 void BM_FilterPrioritize_NodeNames(benchmark::State& state) { run(state, false); }
 void BM_FilterPrioritize_Nodes(benchmark::State& state) { run(state, true); }
+void BM_FilterPrioritize_NodeNames_Binpack(benchmark::State& state) {
+  run(state, false, "binpack");
+}
 
-BENCHMARK(BM_FilterPrioritize_NodeNames)->Arg(100)->Arg(1000)->Arg(5000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterPrioritize_NodeNames)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(5000)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FilterPrioritize_Nodes)->Arg(100)->Arg(1000)->Arg(5000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterPrioritize_NodeNames_Binpack)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace mpshare::extender

@@ -19,8 +19,10 @@ constexpr double kShareEpsilon = 1e-9;
 constexpr double kScoreSteps = 100.0;
 // The inventory allows up to 64 GPUs a node; the fast path keeps them on the stack.
 constexpr size_t kMaxFastGpus = 64;
+// Pod types the fast path keeps on the stack (the extender allows at most 256).
+constexpr size_t kMaxFastTypes = 256;
 
-double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
+inline double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
   if (gpu.capacity.threads <= 0 || gpu.capacity.memory_mib <= 0) {
     return 0.0;
   }
@@ -31,7 +33,7 @@ double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
   return std::clamp(std::min(threads, memory), 0.0, 1.0);
 }
 
-bool productAllowed(const std::string& product, const PodType& type) {
+inline bool productAllowed(const std::string& product, const PodType& type) {
   return type.products.empty() ||
          std::find(type.products.begin(), type.products.end(), product) != type.products.end();
 }
@@ -44,7 +46,7 @@ struct FreeGpu {
   int64_t memory_mib = 0;     // free memory (ditto)
 };
 
-FreeGpu freeGpuAfter(const GpuState& gpu, const GpuDemand& take) {
+inline FreeGpu freeGpuAfter(const GpuState& gpu, const GpuDemand& take) {
   return {freeShareAfter(gpu, take), gpu.freeClients() - take.clients > 0,
           static_cast<double>(gpu.freeThreads() - take.threads) / kThreadPercentPerGpu,
           gpu.freeMemoryMiB() - take.memory_mib};
@@ -53,7 +55,7 @@ FreeGpu freeGpuAfter(const GpuState& gpu, const GpuDemand& take) {
 // Whether a GPU with `free` has room for one GPU's worth of `type`. A type with
 // an absolute memory size checks threads and memory apart, since the same MiB
 // are a different share of GPUs of different sizes.
-bool fitsType(const FreeGpu& free, const PodType& type) {
+inline bool fitsType(const FreeGpu& free, const PodType& type) {
   if (!free.slot) {
     return false;
   }
@@ -87,7 +89,7 @@ class FgdPolicy : public PlacementPolicy {
       choice.reason = explainNoFit(node, demand);
       return choice;
     }
-    if (demand.gpus == 1 && node.gpus.size() <= kMaxFastGpus) {
+    if (demand.gpus == 1 && node.gpus.size() <= kMaxFastGpus && types_.size() <= kMaxFastTypes) {
       return chooseOneGpu(node, demand);
     }
     const NodeShape before = shapeOf(node);
@@ -153,8 +155,8 @@ class FgdPolicy : public PlacementPolicy {
         node.capacity.memory_mib - node.reserved_memory_mib - demand.host_memory_mib;
     // Per type: GPUs that fit it, free share of those that do not, whether it
     // can run on the node at all after the pod (host, product).
-    thread_local std::vector<TypeState> states;
-    states.resize(types_.size());
+    std::array<TypeState, kMaxFastTypes> states;
+    const bool host_tracked = host.cpu_tracked || host.memory_tracked;
     double frag_before = 0.0;
     for (size_t t = 0; t < types_.size(); ++t) {
       const PodType& type = types_[t];
@@ -168,14 +170,14 @@ class FgdPolicy : public PlacementPolicy {
           s.unusable += before[i].share;
         }
       }
-      s.runs_after =
-          type.gpus > 0 && hostOk(host, type) && productAllowed(node.capacity.gpu_product, type);
+      const bool product_ok = productAllowed(node.capacity.gpu_product, type);
+      s.runs_after = type.gpus > 0 && product_ok && (!host_tracked || hostOk(host, type));
       const bool runs_before =
-          type.gpus > 0 &&
-          (!host.cpu_tracked || host.free_cpu_milli + demand.cpu_milli >= type.cpu_milli) &&
-          (!host.memory_tracked ||
-           host.free_memory_mib + demand.host_memory_mib >= type.host_memory_mib) &&
-          productAllowed(node.capacity.gpu_product, type);
+          type.gpus > 0 && product_ok &&
+          (!host_tracked ||
+           ((!host.cpu_tracked || host.free_cpu_milli + demand.cpu_milli >= type.cpu_milli) &&
+            (!host.memory_tracked ||
+             host.free_memory_mib + demand.host_memory_mib >= type.host_memory_mib)));
       frag_before += type.weight * (runs_before && s.fitting >= type.gpus ? s.unusable : total);
     }
     std::array<size_t, kMaxFastGpus> tried{};
@@ -227,10 +229,12 @@ class FgdPolicy : public PlacementPolicy {
     return choice;
   }
 
+  // Left uninitialised on purpose: chooseOneGpu() keeps an array of them on the
+  // stack and writes each entry before reading it.
   struct TypeState {
-    int fitting = 0;
-    double unusable = 0.0;
-    bool runs_after = false;
+    int fitting;
+    double unusable;
+    bool runs_after;
   };
 
   std::vector<PodType> types_;

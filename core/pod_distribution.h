@@ -61,7 +61,7 @@ struct DistributionWindow {
   size_t max_pods = 2000;           // the most recent GPU pods kept
   std::chrono::seconds max_age{0};  // 0 = no age limit
   size_t min_pods = 200;            // pods in the window before it replaces the seed
-  size_t max_shapes = 32;           // most popular shapes passed to the policy
+  size_t max_shapes = 16;           // most popular shapes passed to the policy
 };
 
 enum class DistributionSource { kBuiltin, kConfigured, kLearned };

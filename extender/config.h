@@ -11,7 +11,7 @@
 //       windowPods: 2000                 # the most recent GPU pods seen, 1..100000
 //       windowSeconds: 0                 # and none older than this; 0 = no age limit
 //       minPods: 200                     # the seed is used until the window holds this many
-//       maxShapes: 32                    # most popular shapes fgd weighs, 1..256
+//       maxShapes: 16                    # most popular shapes fgd weighs, 1..256
 //       seed: [{gpus: 1, gpuMilli: 300, gpuMemory: 8Gi, pods: 5}]  # absent = built-in
 //     threadOversubscription: 1.0        # >= 1.0
 //     maxClientsPerGpu: 48               # caps nvidia.com/gpu.replicas, 1..48
