@@ -6,7 +6,7 @@
 #
 # usage: bench/packing.sh [BUILD_DIR]        (default: build)
 # env:   SEEDS   seeds to run (default: 42..51, the paper's ten)
-#        LISTS   pod lists (default: default gpushare20 gpushare40 gpushare80 gpushare100)
+#        LISTS   pod lists (default: the 14 in data/alibaba-gpu-v2023/)
 #        JOBS    simulations run at once (default: number of CPUs)
 #        TIMING  1 (default) also times one full-trace run per policy on one core
 set -euo pipefail
@@ -22,8 +22,8 @@ BIN="$BUILD_DIR/extender/mpshare-extender"
 DATA=data/alibaba-gpu-v2023
 NODES="$DATA/openb_node_list_gpu_node.csv"
 SEEDS=${SEEDS:-"42 43 44 45 46 47 48 49 50 51"}
-LISTS=${LISTS:-"default gpushare20 gpushare40 gpushare80 gpushare100"}
-POLICIES=("fgd" "binpack" "spread" "equal-slices 2" "equal-slices 4" "equal-slices 8")
+LISTS=${LISTS:-"default gpushare20 gpushare40 gpushare80 gpushare100 gpuspec10 gpuspec25 gpuspec33 multigpu20 multigpu40 multigpu50 cpu050 cpu100 cpu200"}
+POLICIES=("fgd" "fgd-plus" "binpack" "spread" "equal-slices 2" "equal-slices 4" "equal-slices 8")
 JOBS=${JOBS:-$(nproc)}
 OUT=docs/img
 RUNS="$BUILD_DIR/packing-runs"
@@ -55,7 +55,7 @@ tr '\n' '\0' <"$jobs_file" | xargs -0 -P "$JOBS" -I{} bash -c '
 
 python3 bench/packing_summary.py "$RUNS" "$OUT" bench/packing_paper.csv
 gnuplot -e "dir='$OUT'" bench/packing.gp
-echo "packing.sh: wrote $OUT/packing-summary.csv, $OUT/packing-allocation.svg, $OUT/packing-gpushare.svg" >&2
+echo "packing.sh: wrote $OUT/packing-summary.csv, $OUT/packing-{allocation,gpushare,lists}.svg" >&2
 
 # Speed: one whole policy run over the full trace (default list, inflated to 130 %)
 # on one core, best of 3: the whole process, reading the CSVs included. Other work

@@ -9,6 +9,9 @@ RUNS_DIR holds LIST.POLICY.SEED.json (POLICY with "-" for the space of
                           (the paper's comparison point) and at the end (130 %)
   packing-allocation.dat  default list: median allocated % per arrived % and policy
   packing-gpushare.dat    unallocated % at 100 % arrivals per sharing proportion
+                          (default and gpushareNN lists)
+  packing-lists.dat       unallocated % at 100 % arrivals per pod list: the paper's
+                          FGD and Best-fit, mpshare's fgd and fgd-plus
 and prints the Markdown tables of docs/packing.md.
 """
 import csv
@@ -20,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "alibaba-gpu-v2023"
-POLICY_ORDER = ["fgd", "binpack", "spread", "equal-slices 2", "equal-slices 4", "equal-slices 8"]
+POLICY_ORDER = ["fgd", "fgd-plus", "binpack", "spread", "equal-slices 2", "equal-slices 4", "equal-slices 8"]
 
 
 def sharing_percent(pod_list):
@@ -28,9 +31,10 @@ def sharing_percent(pod_list):
     total = sharing = 0.0
     with open(DATA / f"openb_pod_list_{pod_list}.csv", newline="") as f:
         for row in csv.DictReader(f):
-            ask = int(row["num_gpu"]) * int(row["gpu_milli"]) / 1000.0
+            milli = int(row.get("gpu_milli") or 1000)  # the multigpuNN lists have no column
+            ask = int(row["num_gpu"]) * milli / 1000.0
             total += ask
-            if int(row["num_gpu"]) == 1 and int(row["gpu_milli"]) < 1000:
+            if int(row["num_gpu"]) == 1 and milli < 1000:
                 sharing += ask
     return 100.0 * sharing / total
 
@@ -54,6 +58,15 @@ def load_paper(path):
     return paper
 
 
+def list_order(pod_list):
+    """default first, then the paper's families in its order, each by its number."""
+    family = pod_list.rstrip("0123456789")
+    number = pod_list[len(family):]
+    families = ["default", "gpushare", "gpuspec", "multigpu", "cpu"]
+    rank = families.index(family) if family in families else len(families)
+    return (rank, family, int(number) if number else 0)
+
+
 def median(values):
     return statistics.median(values)
 
@@ -63,7 +76,7 @@ def main():
     out = Path(out_dir)
     runs = load_runs(runs_dir)
     paper = load_paper(paper_csv)
-    lists = sorted({k[0] for k in runs}, key=lambda l: (l != "default", sharing_percent(l)))
+    lists = sorted({k[0] for k in runs}, key=list_order)
     policies = [p for p in POLICY_ORDER if any(k[1] == p for k in runs)]
     sharing = {l: sharing_percent(l) for l in lists}
 
@@ -120,6 +133,8 @@ def main():
         f.write("sharing_pct\t" + "\t".join(f'"{p}"' for p in policies) +
                 '\t"paper FGD"\t"paper Best-fit"\n')
         for pod_list in sorted(lists, key=lambda l: sharing[l]):
+            if pod_list != "default" and not pod_list.startswith("gpushare"):
+                continue
             cells = []
             for p in policies:
                 row = next((r for r in rows if r["list"] == pod_list and r["policy"] == p), None)
@@ -128,6 +143,44 @@ def main():
                 got = paper.get((pod_list, p))
                 cells.append(f"{100 - got[0]:.2f}" if got else "NaN")
             f.write(f"{sharing[pod_list]:.1f}\t" + "\t".join(cells) + "\n")
+
+    def alloc(pod_list, policy):
+        row = next((r for r in rows if r["list"] == pod_list and r["policy"] == policy), None)
+        return row["alloc_pct_100"] if row else None
+
+    # Unallocated % per pod list: the paper's FGD and Best-fit against fgd, fgd-plus.
+    paper_lists = sorted({k[0] for k in paper}, key=list_order)
+    with open(out / "packing-lists.dat", "w") as f:
+        f.write('list\t"paper Best-fit"\t"paper FGD"\t"fgd"\t"fgd-plus"\n')
+        for pod_list in paper_lists:
+            cells = []
+            for got in (paper.get((pod_list, "BestFit")), paper.get((pod_list, "FGD"))):
+                cells.append(f"{100 - got[0]:.2f}" if got else "NaN")
+            for p in ("fgd", "fgd-plus"):
+                a = alloc(pod_list, p)
+                cells.append(f"{100 - a:.2f}" if a is not None else "NaN")
+            f.write(f"{pod_list}\t" + "\t".join(cells) + "\n")
+
+    # Every list the paper ran against mpshare's policies, allocated % at 100 %.
+    gpus = rows[0]["gpus"]
+    print("\n#### Every list the paper ran, allocated at 100 % arrivals\n")
+    print("| list | paper FGD | paper Best-fit | " + " | ".join(policies) +
+          " | fgd-plus vs paper FGD |")
+    print("|---|" + "---:|" * (len(policies) + 3))
+    for pod_list in paper_lists:
+        fgd = paper.get((pod_list, "FGD"))
+        best = paper.get((pod_list, "BestFit"))
+        cells = [f"{fgd[0]:.2f} %" if fgd else "", f"{best[0]:.2f} %" if best else ""]
+        for p in policies:
+            a = alloc(pod_list, p)
+            cells.append(f"{a:.2f} %" if a is not None else "not in the trace copy")
+        plus = alloc(pod_list, "fgd-plus")
+        if plus is not None and fgd:
+            diff = plus - fgd[0]
+            cells.append(f"{diff:+.2f} pt ({gpus * diff / 100:+.0f} GPUs)")
+        else:
+            cells.append("")
+        print(f"| `{pod_list}` | " + " | ".join(cells) + " |")
 
     # Markdown tables for docs/packing.md.
     for pod_list in lists:

@@ -10,7 +10,6 @@
 #include <tuple>
 #include <utility>
 
-#include "core/equal_slices.h"
 #include "core/ledger.h"
 #include "core/placement.h"
 
@@ -130,7 +129,17 @@ Demand demandOnGpu(const SimPod& pod, int64_t gpu_memory_mib) {
 }
 
 Demand equalSliceDemand(const SimPod& pod, int64_t gpu_memory_mib, int slices) {
-  return core::equalSliceDemand(demandOnGpu(pod, gpu_memory_mib), gpu_memory_mib, slices);
+  Demand d = demandOnGpu(pod, gpu_memory_mib);
+  const bool fits_slice = pod.gpu_memory_mib ? *pod.gpu_memory_mib * slices <= gpu_memory_mib
+                                             : pod.gpu_milli * slices <= 1000;
+  if (pod.sharesGpu() && fits_slice) {
+    d.thread_percentage = core::kThreadPercentPerGpu / slices;
+    d.memory_mib = gpu_memory_mib / slices;
+  } else if (pod.sharesGpu()) {
+    d.thread_percentage.reset();  // larger than a slice: only a whole GPU holds it
+    d.memory_mib.reset();
+  }
+  return d;
 }
 
 core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
@@ -149,12 +158,19 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   std::unique_ptr<core::PlacementPolicy> policy;
   if (options.policy == "fgd") {
     policy = core::makeFgdPolicy(placement_types);
+  } else if (options.policy == "fgd-plus") {
+    std::map<std::string, int> gpus_by_model;
+    for (const SimNode& n : nodes) {
+      gpus_by_model[n.model] += n.gpus;
+    }
+    policy = core::makeFgdPlusPolicy(placement_types, gpus_by_model, options.fgd_plus);
   } else {
     auto made = core::makePolicy(equal ? "binpack" : options.policy);
     if (!made) {
       return core::invalidArgument(
-          "--policy", "\"" + options.policy +
-                          "\" is not a policy; known: binpack, spread, fgd, equal-slices N");
+          "--policy",
+          "\"" + options.policy +
+              "\" is not a policy; known: binpack, spread, fgd, fgd-plus, equal-slices N");
     }
     policy = std::move(*made);
   }
@@ -265,7 +281,7 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
         const Demand demand = equal ? equalSliceDemand(pod, s.spec->gpu_memory_mib, options.slices)
                                     : demandOnGpu(pod, s.spec->gpu_memory_mib);
         cached.version = s.version;
-        if (pod.gpus == 0 && options.policy != "fgd") {
+        if (pod.gpus == 0 && options.policy != "fgd" && options.policy != "fgd-plus") {
           cached.fits = s.state->hostFits(demand);
           cached.score = hostScore(*s.state, demand, pack_hosts);
           cached.gpus.clear();

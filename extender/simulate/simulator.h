@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fgd_plus_policy.h"
 #include "core/fgd_policy.h"
 #include "core/result.h"
 #include "extender/simulate/trace.h"
@@ -24,8 +25,9 @@
 namespace mpshare::extender {
 
 struct SimulationOptions {
-  std::string policy = "fgd";  // binpack, spread, fgd, equal-slices
-  int slices = 0;              // N for equal-slices
+  std::string policy = "fgd";     // binpack, spread, fgd, fgd-plus, equal-slices
+  int slices = 0;                 // N for equal-slices
+  core::FgdPlusOptions fgd_plus;  // fgd-plus: its defaults are the tuned ones
   uint64_t seed = 42;
   bool inflate = false;
   double target = 1.3;  // arrivals / GPU capacity reached when inflating

@@ -209,11 +209,35 @@ TEST(Simulate, InflateReachesTheTargetAndIsReproducible) {
   EXPECT_GE(first->at_capacity.arrived_share, 1.0);
 }
 
+TEST(Simulate, FgdPlusIsFgdWhenNoPodIsBoundToAModel) {
+  // No pod lists GPU models, so no model is scarce and fgd-plus places every pod
+  // where fgd does: the same series, sample by sample.
+  const std::vector<SimNode> nodes{node("a", 2), node("b", 4, "G2"), node("c", 1, "P100")};
+  const std::vector<SimPod> pods{pod(1, 300),     pod(1, 500), pod(1, 1000), pod(2, 1000),
+                                 pod(0, 0, 8000), pod(1, 810), pod(1, 190),  pod(1, 470)};
+  SimulationOptions fgd;
+  fgd.policy = "fgd";
+  fgd.inflate = true;
+  SimulationOptions plus = fgd;
+  plus.policy = "fgd-plus";
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    fgd.seed = plus.seed = seed;
+    auto a = simulate(nodes, pods, fgd);
+    auto b = simulate(nodes, pods, plus);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->series.size(), b->series.size());
+    for (size_t i = 0; i < a->series.size(); ++i) {
+      EXPECT_DOUBLE_EQ(a->series[i].allocated_gpus, b->series[i].allocated_gpus) << seed;
+      EXPECT_EQ(a->series[i].failed_pods, b->series[i].failed_pods) << seed;
+    }
+  }
+}
+
 TEST(Simulate, ClearErrors) {
   SimulationOptions options;
   options.policy = "tetris";
   EXPECT_THAT(simulate({node("a", 1)}, {pod(1, 500)}, options).error().describe(),
-              HasSubstr("known: binpack, spread, fgd, equal-slices N"));
+              HasSubstr("known: binpack, spread, fgd, fgd-plus, equal-slices N"));
   options.policy = "fgd";
   EXPECT_THAT(simulate({node("a", 0)}, {pod(1, 500)}, options).error().describe(),
               HasSubstr("no node has a GPU"));
