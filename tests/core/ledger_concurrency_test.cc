@@ -43,8 +43,9 @@ TEST(LedgerConcurrencyTest, RacingBindsNeverOvercommitOneGpu) {
             granted.fetch_add(1);
           }
         });
-        // Readers run concurrently with writers.
-        ledger.read([](const LedgerState& state) { (void)state.checkInvariant(); });
+        // Readers run concurrently with writers and must never see a broken budget.
+        // (GoogleTest's assertions are thread-safe where pthreads are.)
+        ledger.read([](const LedgerState& state) { EXPECT_EQ(state.checkInvariant(), ""); });
       }
     });
   }
@@ -56,6 +57,7 @@ TEST(LedgerConcurrencyTest, RacingBindsNeverOvercommitOneGpu) {
   const LedgerSnapshot snapshot = ledger.snapshot();
   EXPECT_EQ(snapshot.nodes[0].gpus[0].reserved, (GpuUsage{98, 14000, 14}));
   EXPECT_EQ(snapshot.reservations.size(), 14u);
+  ledger.read([](const LedgerState& state) { EXPECT_EQ(state.checkInvariant(), ""); });
 }
 
 TEST(LedgerConcurrencyTest, ReserveAndReleaseFromManyThreadsBalances) {
@@ -75,6 +77,7 @@ TEST(LedgerConcurrencyTest, ReserveAndReleaseFromManyThreadsBalances) {
         if (ledger.reserve(ReserveRequest{uid, uid, "n", {0}, demand}).ok()) {
           EXPECT_TRUE(ledger.release(uid));
         }
+        ledger.read([](const LedgerState& state) { EXPECT_EQ(state.checkInvariant(), ""); });
       }
     });
   }

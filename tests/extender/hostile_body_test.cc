@@ -9,6 +9,7 @@
 
 #include "extender/standalone_extender.h"
 #include "platform/json_limits.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::extender {
 namespace {
@@ -42,9 +43,8 @@ std::string nodeNamesForm(const std::string& extra) {
 constexpr size_t kNodeNamesFormOuter = 1;
 
 std::unique_ptr<StandaloneExtender> makeExtender() {
-  auto extender = StandaloneExtender::create(ExtenderConfig{}, nullptr);
-  EXPECT_TRUE(extender.ok());
-  return std::move(*extender);
+  return testing_support::requireOk(StandaloneExtender::create(ExtenderConfig{}, nullptr),
+                                    "StandaloneExtender::create");
 }
 
 platform::HttpResponse post(StandaloneExtender& extender, const std::string& path,

@@ -10,6 +10,7 @@
 
 #include "extender/node_file.h"
 #include "extender/standalone_extender.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::extender {
 namespace {
@@ -35,9 +36,8 @@ std::string nodesForm(const std::vector<std::string>& nodes) {
 std::unique_ptr<StandaloneExtender> makeExtender(size_t max_learned, NodeSource* source = nullptr) {
   ExtenderConfig config;
   config.max_learned_nodes = max_learned;
-  auto extender = StandaloneExtender::create(config, source);
-  EXPECT_TRUE(extender.ok());
-  return std::move(*extender);
+  return testing_support::requireOk(StandaloneExtender::create(config, source),
+                                    "StandaloneExtender::create");
 }
 
 platform::HttpResponse call(StandaloneExtender& extender, const std::string& method,

@@ -11,6 +11,7 @@
 
 #include "extender/simulate/simulator.h"
 #include "extender/simulate/trace.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::extender {
 namespace {
@@ -18,20 +19,20 @@ namespace {
 const std::string kData = std::string(MPSHARE_SOURCE_DIR) + "/data/alibaba-gpu-v2023/";
 
 SimulationResult run(const std::string& policy, int slices) {
-  auto nodes = loadNodes(kData + "openb_node_list_gpu_node.csv");
-  auto pods = loadPods(kData + "openb_pod_list_default.csv");
-  EXPECT_TRUE(nodes.ok() && pods.ok());
+  const auto nodes =
+      testing_support::requireOk(loadNodes(kData + "openb_node_list_gpu_node.csv"), "loadNodes");
+  const auto pods =
+      testing_support::requireOk(loadPods(kData + "openb_pod_list_default.csv"), "loadPods");
   SimulationOptions options;
   options.policy = policy;
   options.slices = slices;
   options.seed = 42;
   options.inflate = true;
   options.target = 1.3;
-  auto result = simulate(*nodes, *pods, options);
-  EXPECT_TRUE(result.ok()) << result.error().describe();
-  EXPECT_EQ(result->gpus, 6212);
-  EXPECT_EQ(result->nodes, 1213);
-  return *result;
+  auto result = testing_support::requireOk(simulate(nodes, pods, options), "simulate");
+  EXPECT_EQ(result.gpus, 6212);
+  EXPECT_EQ(result.nodes, 1213);
+  return result;
 }
 
 struct Band {

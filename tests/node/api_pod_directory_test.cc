@@ -16,6 +16,7 @@
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
 #include "tests/node/temp_dir.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::node {
 namespace {
@@ -36,9 +37,8 @@ bool eventually(Predicate predicate) {
 class ApiPodDirectoryTest : public ::testing::Test {
  protected:
   ApiPodDirectoryTest() {
-    auto client = platform::KubeClient::create(server_.clientConfig());
-    EXPECT_TRUE(client.ok());
-    client_ = std::move(*client);
+    client_ = testing_support::requireOk(platform::KubeClient::create(server_.clientConfig()),
+                                         "KubeClient::create");
   }
   std::string uidOf(const std::string& key) {
     return (*server_.store().get(Kind::kPods, key))["metadata"]["uid"];

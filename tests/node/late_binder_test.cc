@@ -16,6 +16,7 @@
 #include "node/cdi_dir.h"
 #include "node/memory_pod_directory.h"
 #include "tests/node/temp_dir.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::node {
 namespace {
@@ -61,10 +62,9 @@ std::string specUuid(const std::string& cdi_dir, int slot) {
 class LateBinderTest : public ::testing::Test {
  protected:
   LateBinderTest() {
-    auto spec =
-        loadNvidiaCdiSpec(std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/cdi/nvidia/2gpu.yaml");
-    EXPECT_TRUE(spec.ok()) << spec.error().describe();
-    spec_ = *spec;
+    spec_ = testing_support::requireOk(
+        loadNvidiaCdiSpec(std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/cdi/nvidia/2gpu.yaml"),
+        "loadNvidiaCdiSpec");
     options_.node_name = "gpu-a";
     options_.clients_per_gpu = 4;
     options_.cdi_dir = dir_.file("cdi");

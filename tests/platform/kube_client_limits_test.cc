@@ -10,6 +10,7 @@
 #include "platform/kube_client.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::platform {
 namespace {
@@ -38,9 +39,8 @@ bool refusedForDepth(const std::string& message, const std::string& prefix) {
 class KubeClientLimitsTest : public ::testing::Test {
  protected:
   std::unique_ptr<KubeClient> connect() {
-    auto client = KubeClient::create(server_.clientConfig());
-    EXPECT_TRUE(client.ok());
-    return std::move(*client);
+    return testing_support::requireOk(KubeClient::create(server_.clientConfig()),
+                                      "KubeClient::create");
   }
   kubetest::TestApiServer server_;
 };

@@ -10,6 +10,7 @@
 
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::platform {
 namespace {
@@ -43,9 +44,7 @@ WatchOutcome watchFor(KubeClient& client, const ResourceQuery& query, const std:
 class KubeClientTest : public ::testing::Test {
  protected:
   std::unique_ptr<KubeClient> connect(const KubeConfig& config) {
-    auto client = KubeClient::create(config);
-    EXPECT_TRUE(client.ok());
-    return std::move(*client);
+    return testing_support::requireOk(KubeClient::create(config), "KubeClient::create");
   }
   TestApiServer server_;
 };

@@ -6,12 +6,14 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
 #include "tests/support/json_mutation.h"
 #include "tests/webhook/admission_fuzz_entry.h"
+#include "webhook/review.h"
 
 namespace mpshare::webhook::testing {
 namespace {
@@ -91,7 +93,10 @@ TEST(AdmissionFuzzTest, SeedCorpusKeepsInvariants) {
 TEST(AdmissionFuzzTest, SeededMutationsKeepInvariants) {
   const auto corpus = seedCorpus();
   std::mt19937 rng(20261124);
-  int tree_inputs = 0;
+  // Answers of each kind to the structure-level mutations: the invariants are
+  // only shown to hold for the kinds the mutations reach. (Most mutations break
+  // the request; with this seed about 2 % of them reach each of the rules' answers.)
+  std::map<ReviewOutcome, int> tree_outcomes;
   for (int i = 0; i < 4000; ++i) {
     const std::string& seed = corpus[rng() % corpus.size()];
     std::string input;
@@ -102,12 +107,15 @@ TEST(AdmissionFuzzTest, SeededMutationsKeepInvariants) {
       for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k)
         testing_support::mutateTree(tree, rng, kReplacements);
       input = tree.dump();
-      ++tree_inputs;
+      ++tree_outcomes[reviewAdmission(input, Config{}).outcome];
     }
     const std::string broken = check(input);
     ASSERT_EQ(broken, "") << "iteration " << i << " input: " << input.substr(0, 2000);
   }
-  EXPECT_EQ(tree_inputs, 2000);
+  for (const ReviewOutcome outcome : {ReviewOutcome::kBadRequest, ReviewOutcome::kDenied,
+                                      ReviewOutcome::kPatched, ReviewOutcome::kAllowed}) {
+    EXPECT_GE(tree_outcomes[outcome], 20) << outcomeLabel(outcome);
+  }
 }
 
 TEST(AdmissionFuzzTest, ArbitraryBytesAreRejectedCleanly) {

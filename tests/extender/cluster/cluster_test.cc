@@ -14,6 +14,7 @@
 
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
+#include "tests/support/require_ok.h"
 
 namespace mpshare::extender {
 namespace {
@@ -38,10 +39,10 @@ ClusterOptions fastOptions() {
 }
 
 std::unique_ptr<ClusterExtender> startExtender(const platform::KubeConfig& kube) {
-  auto extender = ClusterExtender::start(ExtenderConfig{}, kube, fastOptions());
-  EXPECT_TRUE(extender.ok());
-  EXPECT_TRUE((*extender)->waitReady(kWait));
-  return std::move(*extender);
+  auto extender = testing_support::requireOk(
+      ClusterExtender::start(ExtenderConfig{}, kube, fastOptions()), "ClusterExtender::start");
+  EXPECT_TRUE(extender->waitReady(kWait));
+  return extender;
 }
 
 json stateOf(ClusterExtender& extender) {
