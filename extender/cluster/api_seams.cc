@@ -24,7 +24,6 @@ core::Status ApiBinder::bind(const BindRequest& request) {
     binding.annotations[std::string(core::kGpuIndexAnnotation)] =
         core::formatGpuIndices(request.gpu_indices);
   }
-  ++posts_;
   core::Status status = client_.bind(binding);
   if (status) return status;
   const core::ErrorCode code = status.error().code;

@@ -4,8 +4,6 @@
 // mpshare.io/gpu-index (the server merges it into the pod in the same atomic
 // update), and pod lookup falls back to GET when filter never saw the pod.
 
-#include <atomic>
-
 #include "extender/seams.h"
 #include "extender/standalone.h"
 #include "platform/kube_client.h"
@@ -37,11 +35,9 @@ class ApiBinder : public Binder {
  public:
   explicit ApiBinder(platform::KubeClient& client) : client_(client) {}
   core::Status bind(const BindRequest& request) override;
-  [[nodiscard]] int posts() const { return posts_.load(); }
 
  private:
   platform::KubeClient& client_;
-  std::atomic<int> posts_{0};
 };
 
 }  // namespace mpshare::extender

@@ -287,11 +287,6 @@ bool FakeKubelet::waitForLists(std::size_t count, std::chrono::milliseconds time
                            [&] { return plugin_ && plugin_->lists.size() >= count; });
 }
 
-bool FakeKubelet::listAndWatchOpen() const {
-  std::lock_guard lock(mutex_);
-  return plugin_ && plugin_->open;
-}
-
 bool FakeKubelet::waitForListAndWatchClosed(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
   return changed_.wait_for(lock, timeout, [&] { return !plugin_ || !plugin_->open; });

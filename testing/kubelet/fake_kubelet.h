@@ -105,8 +105,7 @@ class FakeKubelet final : public v1beta1::Registration::Service {
   // Every list the plugin sent on ListAndWatch since the last registration.
   [[nodiscard]] std::vector<std::vector<SlotHealth>> lists() const;
   bool waitForLists(std::size_t count, std::chrono::milliseconds timeout) const;
-  // Whether the last registration's ListAndWatch is still open.
-  [[nodiscard]] bool listAndWatchOpen() const;
+  // Waits until the last registration's ListAndWatch has closed.
   bool waitForListAndWatchClosed(std::chrono::milliseconds timeout) const;
   // Health strings other than "Healthy"/"Unhealthy", IDs over 63 characters.
   [[nodiscard]] std::vector<std::string> protocolErrors() const;
