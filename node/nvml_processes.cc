@@ -204,9 +204,21 @@ core::Result<std::vector<GpuSample>> NvmlProcessSource::sample(
         if (u.time_stamp >= slot.first) slot = {u.time_stamp, u.sm_util};
         last_seen = std::max(last_seen, u.time_stamp);
       }
+      // Under MPS the driver may attribute the clients' kernels to
+      // nvidia-cuda-mps-server and report nothing for the clients (measured on
+      // an H200, driver 580). A client is then "not reported", not idle, until
+      // a sample has named a client of this GPU.
+      bool& clients_attributed = clients_attributed_[gpu.uuid];
+      for (const auto& [pid, process] : by_pid) {
+        if (process.mps_client && newest.count(pid) != 0) clients_attributed = true;
+      }
       for (auto& [pid, process] : by_pid) {
         const auto it = newest.find(pid);
-        process.sm_percent = it == newest.end() ? 0.0 : static_cast<double>(it->second.second);
+        if (it != newest.end()) {
+          process.sm_percent = static_cast<double>(it->second.second);
+        } else if (!process.mps_client || clients_attributed) {
+          process.sm_percent = 0.0;  // no new sample: idle since the last one
+        }
       }
     } else if (r != kNotSupported) {
       return error("nvmlDeviceGetProcessUtilization")(r);

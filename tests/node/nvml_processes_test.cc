@@ -77,6 +77,22 @@ TEST_F(NvmlProcessesTest, MergesBothListsAndUtilizationPerGpu) {
   EXPECT_EQ(sessions_(), 0);
 }
 
+TEST_F(NvmlProcessesTest, UtilizationOnlyForTheMpsServerLeavesClientsAbsent) {
+  // What an H200 (driver 580) reports under MPS: the clients' kernels counted
+  // against nvidia-cuda-mps-server, no sample for any client.
+  configure(
+      "proc 0 300 33554432 compute 88\n"
+      "proc 0 101 1610612736 mps -\n");
+  auto source = NvmlProcessSource::open(MPSHARE_FAKE_NVML_LIBRARY);
+  ASSERT_TRUE(source);
+  auto samples = (*source)->sample(kGpus);
+  ASSERT_TRUE(samples) << samples.error().describe();
+  ASSERT_EQ((*samples)[0].processes.size(), 2u);
+  EXPECT_EQ((*samples)[0].processes[0].pid, 101u);
+  EXPECT_EQ((*samples)[0].processes[0].sm_percent, std::nullopt) << "not reported, not idle";
+  EXPECT_EQ((*samples)[0].processes[1].sm_percent, 88.0);
+}
+
 TEST_F(NvmlProcessesTest, UtilizationNotSupportedLeavesItAbsent) {
   configure("proc 0 101 1048576 mps 20\nfail util 0 3\nfail mpslist 0 3\n");
   auto source = NvmlProcessSource::open(MPSHARE_FAKE_NVML_LIBRARY);
