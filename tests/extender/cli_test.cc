@@ -104,13 +104,14 @@ TEST(ExtenderCliTest, BadCommandLinesExit2NamingTheProblem) {
 
 TEST(ExtenderCliTest, ConfigErrorIsOneLine) {
   const std::string dir = platform::testing::makeTempDir();
-  std::ofstream(dir + "/extender.yaml") << "extender:\n  policy: fgd\n";
+  std::ofstream(dir + "/extender.yaml") << "extender:\n  policy: firstfit\n";
   const CliRun r =
       run("serve --listen 127.0.0.1:0 --standalone --config=" + dir + "/extender.yaml");
   fs::remove_all(dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "mpshare-extender serve: --config " + dir +
-                       "/extender.yaml: extender.policy: must be binpack or spread, got \"fgd\"\n");
+                       "/extender.yaml: extender.policy: must be one of fgd, binpack, spread, got "
+                       "\"firstfit\"\n");
 }
 
 TEST(ExtenderCliTest, ClusterModeWithoutCredentialsSuggestsStandalone) {
