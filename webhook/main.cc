@@ -1,7 +1,8 @@
 // mpshare-webhook: wires config, routes and the HTTPS server together.
 //   mpshare-webhook serve --listen ADDR:PORT --tls-cert F --tls-key F [--config F]
 //                         [--metrics-listen ADDR:PORT] [--threads N]
-//                         [--max-connections N] [--shutdown-timeout SECONDS]
+//                         [--max-connections N] [--shutdown-delay SECONDS]
+//                         [--shutdown-timeout SECONDS]
 //   mpshare-webhook review [--config F] [--pod FILE]   (AdmissionReview on stdin, or a
 //                                                       Pod manifest -> response on stdout)
 //   mpshare-webhook --help | --version; SUBCOMMAND --help
@@ -17,6 +18,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -39,16 +41,19 @@ using mpshare::webhook::Config;
 constexpr const char* kServeUsage =
     R"(  mpshare-webhook serve --listen ADDR:PORT --tls-cert FILE --tls-key FILE
                         [--config FILE] [--metrics-listen ADDR:PORT] [--threads N]
-                        [--max-connections N] [--shutdown-timeout SECONDS]
+                        [--max-connections N] [--shutdown-delay SECONDS]
+                        [--shutdown-timeout SECONDS]
       Serve POST /mutate, GET /healthz, GET /readyz over HTTPS (TLS 1.2+); the
       certificate and key are re-read when their files change. Prometheus metrics
       are served over plain HTTP on --metrics-listen at GET /metrics. --threads
       (1-256, default 4) serve connections and reviews: match the CPUs the
       webhook may use; more only adds latency. --max-connections (default
       1024): connections past it are closed unanswered. On SIGTERM /readyz
-      fails, the listener closes and requests in flight are answered within
-      --shutdown-timeout (default 20, below the pod's termination grace
-      period), then exit 0. ADDR:PORT: 127.0.0.1:8443, [::1]:8443 or :8443
+      fails at once; the webhook goes on serving for --shutdown-delay seconds
+      (default 0; the chart sets 5), while the endpoint removal reaches every
+      node, then the listener closes and requests in flight are answered within
+      --shutdown-timeout (default 20; delay + timeout below the pod's
+      termination grace period), then exit 0. ADDR:PORT: 127.0.0.1:8443, [::1]:8443 or :8443
       (every address).
 )";
 
@@ -230,7 +235,7 @@ int serve(int argc, char** argv) {
   const auto flags =
       parseFlags(argc, argv, 2,
                  {"--listen", "--tls-cert", "--tls-key", "--config", "--metrics-listen",
-                  "--threads", "--max-connections", "--shutdown-timeout"},
+                  "--threads", "--max-connections", "--shutdown-delay", "--shutdown-timeout"},
                  "serve");
   require(flags, "--listen", "serve");
   const auto [host, port] = parseAddress("--listen", flags.at("--listen"), "serve");
@@ -247,6 +252,8 @@ int serve(int argc, char** argv) {
   const auto shutdown_timeout = std::chrono::seconds(parseCount(
       flags, "--shutdown-timeout", 0, 3600,
       std::chrono::duration_cast<std::chrono::seconds>(defaults.shutdown_timeout).count()));
+  const auto shutdown_delay =
+      std::chrono::seconds(parseCount(flags, "--shutdown-delay", 0, 300, 0));
   const Config config = loadConfig(flags);
 
   const mpshare::platform::StopSignals stop_signals;  // before any thread starts
@@ -293,6 +300,13 @@ int serve(int argc, char** argv) {
   // Not ready first; then the server closes its listener and answers what is
   // in flight (its own /readyz answers 503 meanwhile), within the timeout.
   routes.setReady(false);
+  // Until every node's proxy has dropped this endpoint, new connections still
+  // arrive here; refusing them would refuse pod creations (failurePolicy Fail).
+  if (shutdown_delay.count() > 0) {
+    mpshare::platform::logInfo("not ready, still serving",
+                               {{"seconds", std::to_string(shutdown_delay.count())}});
+    std::this_thread::sleep_for(shutdown_delay);
+  }
   const bool drained = server->stop();
   if (metrics_server) metrics_server->stop();
   mpshare::platform::logInfo("stopped", {{"drained", drained ? "true" : "false"}});

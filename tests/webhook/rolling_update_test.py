@@ -19,8 +19,13 @@ no lag no call fails, and every old replica exits 0 (drained in time). With a
 lag, the calls that open a connection to the stopped replica before the
 endpoint change arrives are refused; they are counted, not checked.
 
-usage: rolling_update_test.py WEBHOOK_BINARY FIXTURE_REQUEST_JSON [LAG_SECONDS...]
-(default lags: 0 1)
+A scenario LAG+DELAY starts the replicas with --shutdown-delay DELAY (the
+chart's webhook.shutdownDelaySeconds): a stopping replica goes on serving, not
+ready, for DELAY seconds before it closes its listener. Checked: with DELAY
+above LAG no call fails either.
+
+usage: rolling_update_test.py WEBHOOK_BINARY FIXTURE_REQUEST_JSON [LAG[+DELAY]...]
+(default: 0 1)
 """
 
 import http.client
@@ -41,12 +46,12 @@ RATE = 100  # admissions per second, at most
 
 
 class Replica:
-    def __init__(self, binary, cert, key, name):
+    def __init__(self, binary, cert, key, name, delay=0):
         self.name = name
         self.log = tempfile.NamedTemporaryFile(prefix=f"webhook-{name}-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [binary, "serve", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key,
-             "--shutdown-timeout", "10"],
+             "--shutdown-timeout", "10", "--shutdown-delay", str(delay)],
             stderr=self.log, stdout=subprocess.DEVNULL)
         self.port = None
         deadline = time.monotonic() + 20
@@ -136,8 +141,8 @@ class ApiServer:
             time.sleep(1.0 / RATE)
 
 
-def scenario(binary, cert, key, body, lag, context):
-    old = [Replica(binary, cert, key, "old-a"), Replica(binary, cert, key, "old-b")]
+def scenario(binary, cert, key, body, lag, delay, context):
+    old = [Replica(binary, cert, key, "old-a", delay), Replica(binary, cert, key, "old-b", delay)]
     api = ApiServer(body, context)
     api.set_endpoints(old)
     stop = threading.Event()
@@ -148,7 +153,7 @@ def scenario(binary, cert, key, body, lag, context):
     exits = []
     try:
         for i, victim in enumerate(old):
-            new = Replica(binary, cert, key, f"new-{i}")
+            new = Replica(binary, cert, key, f"new-{i}", delay)
             deadline = time.monotonic() + 20
             while not new.ready(context):
                 if time.monotonic() > deadline:
@@ -174,7 +179,7 @@ def scenario(binary, cert, key, body, lag, context):
             r.stop()
         for r in serving:
             r.wait()
-    print(f"lag {lag:g} s: admissions {api.sent}, failed calls {api.failed_calls} {api.errors}, "
+    print(f"lag {lag:g} s, shutdown delay {delay} s: admissions {api.sent}, failed calls {api.failed_calls} {api.errors}, "
           f"failed after one retry {api.failed_admissions}, old replicas' exit codes {exits}")
     return api, exits
 
@@ -184,7 +189,8 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     binary, fixture = argv[1], argv[2]
-    lags = [float(a) for a in argv[3:]] or [0.0, 1.0]
+    scenarios = [(float(a.split("+")[0]), int(a.split("+")[1]) if "+" in a else 0)
+                 for a in argv[3:]] or [(0.0, 0), (1.0, 0)]
     with open(fixture, encoding="utf-8") as f:
         body = json.dumps(json.load(f), separators=(",", ":"))
     work = tempfile.mkdtemp(prefix="webhook-rolling-")
@@ -195,14 +201,14 @@ def main(argv):
                    check=True, capture_output=True)
     context = ssl.create_default_context(cafile=cert)
     failures = []
-    for lag in lags:
-        api, exits = scenario(binary, cert, key, body, lag, context)
+    for lag, delay in scenarios:
+        api, exits = scenario(binary, cert, key, body, lag, delay, context)
         if any(code != 0 for code in exits):
             failures.append(f"lag {lag}: an old replica exited with {exits}")
         if api.sent < 50:
             failures.append(f"lag {lag}: only {api.sent} admissions sent")
-        if lag == 0 and api.failed_calls:
-            failures.append(f"lag 0: {api.failed_calls} calls failed")
+        if (lag == 0 or delay > lag) and api.failed_calls:
+            failures.append(f"lag {lag}, delay {delay}: {api.failed_calls} calls failed")
     for f in failures:
         print("FAILED:", f, file=sys.stderr)
     return 1 if failures else 0
