@@ -171,9 +171,10 @@ def main():
         fgd = paper.get((pod_list, "FGD"))
         best = paper.get((pod_list, "BestFit"))
         cells = [f"{fgd[0]:.2f} %" if fgd else "", f"{best[0]:.2f} %" if best else ""]
+        measured = any(r["list"] == pod_list for r in rows)
         for p in policies:
             a = alloc(pod_list, p)
-            cells.append(f"{a:.2f} %" if a is not None else "not in the trace copy")
+            cells.append(f"{a:.2f} %" if a is not None else "" if measured else "not in the trace copy")
         plus = alloc(pod_list, "fgd-plus")
         if plus is not None and fgd:
             diff = plus - fgd[0]
