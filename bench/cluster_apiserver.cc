@@ -3,9 +3,8 @@
 // Kubernetes. It seeds a synthetic cluster, writes DIR/kubeconfig (its address,
 // CA and bearer token) and serves until SIGINT or SIGTERM.
 //
-//   mpshare-test-apiserver --dir /tmp/api [--nodes 1000] [--pods 10000] [--gpus-per-node 8] [--pending 5]
-//   mpshare-extender serve --listen 127.0.0.1:8888 --kubeconfig /tmp/api/kubeconfig
-
+//   mpshare-test-apiserver --dir /tmp/api [--nodes 1000] [--pods 10000] [--gpus-per-node 8]
+//   [--pending 5] mpshare-extender serve --listen 127.0.0.1:8888 --kubeconfig /tmp/api/kubeconfig
 
 #include <charconv>
 #include <filesystem>
@@ -23,7 +22,8 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: mpshare-test-apiserver --dir DIR [--nodes N] [--pods N] [--gpus-per-node N] [--pending N]\n"
+    "usage: mpshare-test-apiserver --dir DIR [--nodes N] [--pods N] [--gpus-per-node N] [--pending "
+    "N]\n"
     "  Serves a synthetic cluster on 127.0.0.1 (HTTPS, bearer token) and writes DIR/kubeconfig.\n"
     "  --pods: running pods already bound with mpshare.io/gpu-index; --pending: unbound pods\n"
     "  pending-0.. in namespace ml (30 % threads, 4Gi) for trying /filter and /bind.\n";
@@ -31,7 +31,8 @@ constexpr const char* kUsage =
 bool parseCount(const std::string& flag, const std::string& text, int& out) {
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   if (ec != std::errc() || end != text.data() + text.size() || out < 0) {
-    std::cerr << "mpshare-test-apiserver: " << flag << ": expected a whole number >= 0, got \"" << text << "\"\n";
+    std::cerr << "mpshare-test-apiserver: " << flag << ": expected a whole number >= 0, got \""
+              << text << "\"\n";
     return false;
   }
   return true;
@@ -85,22 +86,24 @@ int main(int argc, char** argv) {
   mpshare::kubetest::TestApiServer server;
   mpshare::bench::seedCluster(server.store(), shape);
   for (int i = 0; i < pending; ++i) {
-    server.store().create(mpshare::kubetest::Kind::kPods,
-                          mpshare::kubetest::makePod({.name = "pending-" + std::to_string(i),
-                                                      .annotations = {{"mpshare.io/thread-percentage", "30"},
-                                                                      {"mpshare.io/memory-limit", "4Gi"}}}));
+    server.store().create(
+        mpshare::kubetest::Kind::kPods,
+        mpshare::kubetest::makePod({.name = "pending-" + std::to_string(i),
+                                    .annotations = {{"mpshare.io/thread-percentage", "30"},
+                                                    {"mpshare.io/memory-limit", "4Gi"}}}));
   }
   std::filesystem::create_directories(dir);
   const auto config = server.clientConfig();
   const std::string path = (std::filesystem::path(dir) / "kubeconfig").string();
   std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-                      << "clusters:\n- name: test\n  cluster:\n    server: https://127.0.0.1:" << server.port()
-                      << "\n    certificate-authority-data: " << mpshare::platform::base64Encode(server.caPem()) << "\n"
+                      << "clusters:\n- name: test\n  cluster:\n    server: https://127.0.0.1:"
+                      << server.port() << "\n    certificate-authority-data: "
+                      << mpshare::platform::base64Encode(server.caPem()) << "\n"
                       << "users:\n- name: test\n  user:\n    token: " << config.token << "\n"
                       << "contexts:\n- name: test\n  context: {cluster: test, user: test}\n";
   std::cout << "serving " << shape.nodes << " nodes, " << shape.pods << " running and " << pending
-            << " pending pods on https://127.0.0.1:"
-            << server.port() << "; kubeconfig: " << path << std::endl;
+            << " pending pods on https://127.0.0.1:" << server.port() << "; kubeconfig: " << path
+            << std::endl;
   (void)stop_signals.wait();
   return 0;
 }

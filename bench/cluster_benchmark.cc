@@ -55,11 +55,13 @@ size_t heapInUse() {
 std::string percentiles(std::vector<double>& samples) {
   std::sort(samples.begin(), samples.end());
   const auto at = [&](double q) {
-    return samples[std::min(samples.size() - 1, static_cast<size_t>(q * static_cast<double>(samples.size())))];
+    return samples[std::min(samples.size() - 1,
+                            static_cast<size_t>(q * static_cast<double>(samples.size())))];
   };
   std::ostringstream out;
   out.precision(2);
-  out << std::fixed << at(0.5) << " / " << at(0.9) << " / " << at(0.99) << " / " << samples.back() << " ms";
+  out << std::fixed << at(0.5) << " / " << at(0.9) << " / " << at(0.99) << " / " << samples.back()
+      << " ms";
   return out.str();
 }
 
@@ -67,7 +69,8 @@ std::string medianRange(std::vector<double> samples) {
   std::sort(samples.begin(), samples.end());
   std::ostringstream out;
   out.precision(0);
-  out << std::fixed << samples[samples.size() / 2] << " ms (" << samples.front() << "–" << samples.back() << ")";
+  out << std::fixed << samples[samples.size() / 2] << " ms (" << samples.front() << "–"
+      << samples.back() << ")";
   return out.str();
 }
 
@@ -92,8 +95,8 @@ void watchLatency(TestApiServer& server, const ClusterShape& shape, int events) 
   // Event -1 is a warm-up: right after ready the watch may still be connecting.
   for (int i = -1; i < events; ++i) {
     const std::string name = "event-" + std::to_string(i + 1);
-    nlohmann::json pod = mpshare::bench::placedPod(name, mpshare::bench::nodeName((i + 1) % shape.nodes),
-                                                   shape.gpus_per_node - 1);
+    nlohmann::json pod = mpshare::bench::placedPod(
+        name, mpshare::bench::nodeName((i + 1) % shape.nodes), shape.gpus_per_node - 1);
     pod["metadata"]["uid"] = "bench-" + name;
     const std::string uid = pod["metadata"]["uid"];
     auto start = Clock::now();
@@ -107,15 +110,18 @@ void watchLatency(TestApiServer& server, const ClusterShape& shape, int events) 
     spinUntil([&] { return !ledger.reservation(uid).has_value(); });
     if (i >= 0) ended.push_back(msSince(start));
   }
-  std::cout << "| pod placed -> reserved (" << events << " events) | " << percentiles(added) << " |\n"
-            << "| pod Succeeded -> released (" << events << " events) | " << percentiles(ended) << " |\n";
+  std::cout << "| pod placed -> reserved (" << events << " events) | " << percentiles(added)
+            << " |\n"
+            << "| pod Succeeded -> released (" << events << " events) | " << percentiles(ended)
+            << " |\n";
 }
 
 // What one relist costs: the paginated list, then the cache and ledger rebuilt from it.
 void relist(TestApiServer& server, int runs) {
   auto client = mpshare::platform::KubeClient::create(server.clientConfig());
   if (!client.ok()) throw std::runtime_error(client.error().describe());
-  const mpshare::platform::ResourceQuery pods{"/api/v1/pods", "", "status.phase!=Succeeded,status.phase!=Failed"};
+  const mpshare::platform::ResourceQuery pods{"/api/v1/pods", "",
+                                              "status.phase!=Succeeded,status.phase!=Failed"};
   const mpshare::platform::ResourceQuery nodes{"/api/v1/nodes", "mpshare.io/mps=enabled", ""};
   std::vector<double> list_ms, rebuild_ms, sync_ms;
   size_t heap = 0, items = 0;
@@ -154,8 +160,8 @@ void relist(TestApiServer& server, int runs) {
             << "| extender start -> ready (nodes and pods listed in parallel, ledger rebuilt) | "
             << medianRange(sync_ms) << " |\n"
             << "| heap held by cache + ledger | " << std::fixed << std::setprecision(1)
-            << static_cast<double>(heap) / (1024.0 * 1024.0) << " MiB (" << heap / std::max<size_t>(1, items)
-            << " bytes per pod) |\n";
+            << static_cast<double>(heap) / (1024.0 * 1024.0) << " MiB ("
+            << heap / std::max<size_t>(1, items) << " bytes per pod) |\n";
 }
 
 int parseFlag(const std::string& flag, const std::string& text) {
@@ -186,16 +192,17 @@ int main(int argc, char** argv) {
       } else if (flag == "--runs") {
         runs = value;
       } else {
-        throw std::invalid_argument("unknown flag " + flag + " (takes --nodes, --pods, --events, --runs)");
+        throw std::invalid_argument("unknown flag " + flag +
+                                    " (takes --nodes, --pods, --events, --runs)");
       }
     }
     if (argc % 2 == 0) throw std::invalid_argument(std::string(argv[argc - 1]) + " needs a value");
-    std::cout << "cores " << std::thread::hardware_concurrency() << ", load average before " << loadAverage()
-              << "\n";
+    std::cout << "cores " << std::thread::hardware_concurrency() << ", load average before "
+              << loadAverage() << "\n";
     TestApiServer server;
     mpshare::bench::seedCluster(server.store(), shape);
-    std::cout << "cluster: " << shape.nodes << " nodes x " << shape.gpus_per_node << " GPUs, " << shape.pods
-              << " running pods\n\n| measurement | value |\n|---|---|\n";
+    std::cout << "cluster: " << shape.nodes << " nodes x " << shape.gpus_per_node << " GPUs, "
+              << shape.pods << " running pods\n\n| measurement | value |\n|---|---|\n";
     relist(server, runs);
     watchLatency(server, shape, events);
     std::cout << "\nload average after " << loadAverage() << "\n";

@@ -14,7 +14,8 @@
 namespace {
 
 std::string fixture(const char* name) {
-  std::ifstream in(std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/admission/" + name + "/request.json");
+  std::ifstream in(std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/admission/" + name +
+                   "/request.json");
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -36,15 +37,17 @@ void reviewFixture(benchmark::State& state, const char* name) { reviewBody(state
 
 // The body bench/webhook_wrk.sh POSTs: so this is the per-request share of
 // the review path in that load test.
-void BM_ReviewAnnotatedCompact(benchmark::State& state) { reviewBody(state, compact(fixture("create-annotated"))); }
+void BM_ReviewAnnotatedCompact(benchmark::State& state) {
+  reviewBody(state, compact(fixture("create-annotated")));
+}
 
 // The same body through the /mutate route: the review plus the route's
 // request counter and latency histogram, i.e. all the webhook adds to the stack.
 void BM_MutateRouteAnnotatedCompact(benchmark::State& state) {
   mpshare::platform::MetricsRegistry registry;
   mpshare::webhook::WebhookRoutes routes(mpshare::webhook::Config{}, registry);
-  const mpshare::platform::HttpRequest request{"POST", "/mutate", "timeout=10s", {},
-                                               compact(fixture("create-annotated"))};
+  const mpshare::platform::HttpRequest request{
+      "POST", "/mutate", "timeout=10s", {}, compact(fixture("create-annotated"))};
   for (auto _ : state) {
     auto response = routes.handle(request);
     if (response.status != 200) {
@@ -55,13 +58,17 @@ void BM_MutateRouteAnnotatedCompact(benchmark::State& state) {
   }
 }
 
-void BM_ReviewPatched(benchmark::State& state) { reviewFixture(state, "create-existing-env-and-volumes"); }
+void BM_ReviewPatched(benchmark::State& state) {
+  reviewFixture(state, "create-existing-env-and-volumes");
+}
 void BM_ReviewDenied(benchmark::State& state) { reviewFixture(state, "deny-thread-percentage"); }
 void BM_ReviewNotGpu(benchmark::State& state) { reviewFixture(state, "create-no-gpu"); }
 void BM_ReviewMalformed(benchmark::State& state) {
-  const std::string body = R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})";
+  const std::string body =
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}})";
   const mpshare::webhook::Config config;
-  for (auto _ : state) benchmark::DoNotOptimize(mpshare::webhook::reviewAdmission(body, config).body.data());
+  for (auto _ : state)
+    benchmark::DoNotOptimize(mpshare::webhook::reviewAdmission(body, config).body.data());
 }
 
 BENCHMARK(BM_ReviewAnnotatedCompact);

@@ -29,8 +29,9 @@ double nodeFillAfter(const NodeState& node, const std::vector<int>& chosen, cons
   for (const GpuState& gpu : node.gpus) {
     const bool picked = std::find(chosen.begin(), chosen.end(), gpu.capacity.index) != chosen.end();
     const GpuDemand add = picked ? resolveOn(demand, gpu.capacity) : GpuDemand{0, 0, 0};
-    sum += (std::clamp(threadFill(gpu, add), 0.0, 1.0) + std::clamp(memoryFill(gpu, add), 0.0, 1.0)) /
-           2.0;
+    sum +=
+        (std::clamp(threadFill(gpu, add), 0.0, 1.0) + std::clamp(memoryFill(gpu, add), 0.0, 1.0)) /
+        2.0;
   }
   return sum / static_cast<double>(node.gpus.size());
 }
@@ -76,7 +77,9 @@ class TopCandidates {
   static constexpr size_t kInline = 16;
 
   Candidate* data() { return heap_.empty() ? inline_.data() : heap_.data(); }
-  [[nodiscard]] const Candidate* data() const { return heap_.empty() ? inline_.data() : heap_.data(); }
+  [[nodiscard]] const Candidate* data() const {
+    return heap_.empty() ? inline_.data() : heap_.data();
+  }
 
   size_t k_;
   size_t size_ = 0;

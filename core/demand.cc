@@ -31,10 +31,10 @@ Status addHostDemand(const PodView& pod, Demand& demand) {
   for (const ContainerView& container : pod.containers) {
     int64_t cpu = 0;
     int64_t mem = 0;
-    const std::string field = std::string(container.kind == ContainerKind::kRegular
-                                              ? "spec.containers["
-                                              : "spec.initContainers[") +
-                              std::to_string(container.index) + "]";
+    const std::string field =
+        std::string(container.kind == ContainerKind::kRegular ? "spec.containers["
+                                                              : "spec.initContainers[") +
+        std::to_string(container.index) + "]";
     if (const std::string* text = requestOrLimit(container, "cpu")) {
       auto parsed = parseCpuMilli(*text);
       if (!parsed) {
@@ -78,8 +78,7 @@ std::string Demand::describe() const {
   }
   const std::string threads =
       thread_percentage ? std::to_string(*thread_percentage) + "% threads" : "100% threads";
-  const std::string memory =
-      memory_mib ? std::to_string(*memory_mib) + " MiB" : "all GPU memory";
+  const std::string memory = memory_mib ? std::to_string(*memory_mib) + " MiB" : "all GPU memory";
   return threads + " / " + memory;
 }
 
@@ -109,8 +108,8 @@ Result<int64_t> parseCpuMilli(std::string_view text) {
     }
   }
   if (!milli || *milli < 0) {
-    return invalidArgument("", "\"" + std::string(text) +
-                                   "\" is not a CPU quantity (e.g. \"500m\", \"2\", \"1.5\")");
+    return invalidArgument(
+        "", "\"" + std::string(text) + "\" is not a CPU quantity (e.g. \"500m\", \"2\", \"1.5\")");
   }
   return *milli;
 }

@@ -20,7 +20,8 @@ std::string describeContainer(const ContainerView& c) {
 }
 
 std::string fieldOf(const ContainerView& c) {
-  return std::string(c.kind == ContainerKind::kRegular ? "spec.containers[" : "spec.initContainers[") +
+  return std::string(c.kind == ContainerKind::kRegular ? "spec.containers["
+                                                       : "spec.initContainers[") +
          std::to_string(c.index) + "]";
 }
 
@@ -86,9 +87,10 @@ Status checkExactlyOneGpu(const GpuRequest& request) {
     if (!who.empty()) who += ", ";
     who += describeContainer(*ask.container) + " asks for " + std::to_string(ask.gpus);
   }
-  return invalidArgument("spec", "an MPS pod must use exactly one GPU: each GPU container asks "
-                                 "for 1 and at most one regular or sidecar container asks; " +
-                                     who);
+  return invalidArgument("spec",
+                         "an MPS pod must use exactly one GPU: each GPU container asks "
+                         "for 1 and at most one regular or sidecar container asks; " +
+                             who);
 }
 
 }  // namespace mpshare::core

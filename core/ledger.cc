@@ -26,8 +26,8 @@ std::string freeText(const GpuState& gpu) {
 }  // namespace
 
 bool NodeState::hostFits(const Demand& demand) const {
-  const bool cpu_ok = capacity.cpu_milli == 0 ||
-                      demand.cpu_milli <= capacity.cpu_milli - reserved_cpu_milli;
+  const bool cpu_ok =
+      capacity.cpu_milli == 0 || demand.cpu_milli <= capacity.cpu_milli - reserved_cpu_milli;
   const bool mem_ok = capacity.memory_mib == 0 ||
                       demand.host_memory_mib <= capacity.memory_mib - reserved_memory_mib;
   return cpu_ok && mem_ok;
@@ -148,8 +148,8 @@ Result<Reservation> LedgerState::reserve(const ReserveRequest& request) {
     const GpuState& gpu = *node.gpu(prepared->gpu_indices[i]);
     if (!gpu.fits(prepared->per_gpu[i])) {
       return Error{ErrorCode::kConflict, "",
-                   request.node + ": GPU" + std::to_string(gpu.capacity.index) + " no longer fits " +
-                       request.demand.describe() + " (" + freeText(gpu) + ")"};
+                   request.node + ": GPU" + std::to_string(gpu.capacity.index) +
+                       " no longer fits " + request.demand.describe() + " (" + freeText(gpu) + ")"};
     }
   }
   if (!node.hostFits(request.demand)) {
@@ -249,18 +249,21 @@ std::string LedgerState::checkInvariant() const {
       if (gpu.withinBudget()) {
         continue;
       }
-      const bool recorded_over = std::any_of(gpu.pods.begin(), gpu.pods.end(), [&](const auto& uid) {
-        const Reservation* r = reservation(uid);
-        return r != nullptr && r->overcommitted;
-      });
+      const bool recorded_over =
+          std::any_of(gpu.pods.begin(), gpu.pods.end(), [&](const auto& uid) {
+            const Reservation* r = reservation(uid);
+            return r != nullptr && r->overcommitted;
+          });
       if (recorded_over) {
         continue;
       }
       return name + " GPU" + std::to_string(gpu.capacity.index) + ": reserved " +
-             std::to_string(gpu.reserved.threads) + "% / " + std::to_string(gpu.reserved.memory_mib) +
-             " MiB / " + std::to_string(gpu.reserved.clients) + " clients exceeds " +
-             std::to_string(gpu.capacity.threads) + "% / " + std::to_string(gpu.capacity.memory_mib) +
-             " MiB / " + std::to_string(gpu.capacity.clients) + " clients";
+             std::to_string(gpu.reserved.threads) + "% / " +
+             std::to_string(gpu.reserved.memory_mib) + " MiB / " +
+             std::to_string(gpu.reserved.clients) + " clients exceeds " +
+             std::to_string(gpu.capacity.threads) + "% / " +
+             std::to_string(gpu.capacity.memory_mib) + " MiB / " +
+             std::to_string(gpu.capacity.clients) + " clients";
     }
   }
   return "";

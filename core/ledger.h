@@ -73,7 +73,7 @@ struct Reservation {
   std::string uid;
   std::string pod_key;  // "namespace/name"
   std::string node;
-  std::vector<int> gpu_indices;  // device ordinals; one entry for MPS pods
+  std::vector<int> gpu_indices;    // device ordinals; one entry for MPS pods
   std::vector<GpuDemand> per_gpu;  // taken from each GPU, parallel to gpu_indices
   int64_t cpu_milli = 0;
   int64_t host_memory_mib = 0;
@@ -93,8 +93,8 @@ struct ReserveRequest {
 
 // Deterministic, sorted view for GET /state and restart comparisons.
 struct LedgerSnapshot {
-  std::vector<NodeState> nodes;            // sorted by name; GPU pods lists sorted
-  std::vector<Reservation> reservations;   // sorted by UID
+  std::vector<NodeState> nodes;           // sorted by name; GPU pods lists sorted
+  std::vector<Reservation> reservations;  // sorted by UID
 
   bool operator==(const LedgerSnapshot&) const = default;
 };

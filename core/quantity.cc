@@ -20,16 +20,27 @@ struct Suffix {
 };
 
 constexpr std::array<Suffix, 14> kSuffixes{{
-    {"Ki", 0, 10}, {"Mi", 0, 20}, {"Gi", 0, 30}, {"Ti", 0, 40}, {"Pi", 0, 50}, {"Ei", 0, 60},
-    {"m", -3, 0},  {"k", 3, 0},   {"M", 6, 0},   {"G", 9, 0},   {"T", 12, 0}, {"P", 15, 0},
-    {"E", 18, 0},  {"", 0, 0},
+    {"Ki", 0, 10},
+    {"Mi", 0, 20},
+    {"Gi", 0, 30},
+    {"Ti", 0, 40},
+    {"Pi", 0, 50},
+    {"Ei", 0, 60},
+    {"m", -3, 0},
+    {"k", 3, 0},
+    {"M", 6, 0},
+    {"G", 9, 0},
+    {"T", 12, 0},
+    {"P", 15, 0},
+    {"E", 18, 0},
+    {"", 0, 0},
 }};
 
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 Error malformed(std::string_view text, std::string_view why) {
-  return invalidArgument("", "\"" + std::string(text) + "\" is not a Kubernetes quantity: " +
-                                 std::string(why));
+  return invalidArgument(
+      "", "\"" + std::string(text) + "\" is not a Kubernetes quantity: " + std::string(why));
 }
 
 // 10^n for 0 <= n <= 38, or nullopt past u128.

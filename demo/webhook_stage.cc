@@ -68,7 +68,8 @@ Injected injectedSettings(const json& pod) {
     }
   }
   for (const auto& c : containers) out.notes += (out.notes.empty() ? "into " : ", ") + c;
-  if (out.threads == "-" && out.memory == "-" && !containers.empty()) out.notes += " (no limits: whole GPU)";
+  if (out.threads == "-" && out.memory == "-" && !containers.empty())
+    out.notes += " (no limits: whole GPU)";
   if (pipe) out.notes += "; MPS pipe mounted";
   if (spec.value("hostIPC", false)) out.notes += ", hostIPC";
   if (containers.empty()) out.notes = "not a GPU pod: unchanged";
@@ -96,9 +97,8 @@ std::vector<AdmittedPod> runWebhookStage(const std::vector<ExamplePod>& pods, st
   webhook::WebhookRoutes routes(webhook::Config{}, registry);
   platform::ServerOptions options;
   options.tls = platform::TlsFiles{bundle.cert_file, bundle.key_file, ""};
-  auto server = platform::startHttpServer(options, [&routes](const platform::HttpRequest& r) {
-    return routes.handle(r);
-  });
+  auto server = platform::startHttpServer(
+      options, [&routes](const platform::HttpRequest& r) { return routes.handle(r); });
 
   web::http::client::http_client_config config;
   config.set_validate_certificates(true);
@@ -112,7 +112,8 @@ std::vector<AdmittedPod> runWebhookStage(const std::vector<ExamplePod>& pods, st
   out << "mpshare-webhook on " << base << " (TLS, " << server->servingCertificate()
       << ", fresh self-signed CA)\n\n";
   out << std::left << std::setw(18) << "POD" << std::setw(10) << "RESULT" << std::setw(9)
-      << "THREADS" << std::setw(14) << "MEMORY LIMIT" << "DETAILS\n";
+      << "THREADS" << std::setw(14) << "MEMORY LIMIT"
+      << "DETAILS\n";
 
   std::vector<AdmittedPod> admitted;
   int n = 0;
@@ -128,7 +129,8 @@ std::vector<AdmittedPod> runWebhookStage(const std::vector<ExamplePod>& pods, st
                                std::to_string(response.status_code()) + ": " + body);
     }
     const json answer = json::parse(body).at("response");
-    const std::string name = example.pod["metadata"].value("name", fs::path(example.file).stem().string());
+    const std::string name =
+        example.pod["metadata"].value("name", fs::path(example.file).stem().string());
     out << std::left << std::setw(18) << name;
     if (!answer.value("allowed", false)) {
       out << std::setw(10) << "DENIED" << std::setw(9) << "-" << std::setw(14) << "-"
@@ -146,7 +148,8 @@ std::vector<AdmittedPod> runWebhookStage(const std::vector<ExamplePod>& pods, st
     out << std::setw(10) << "admitted" << std::setw(9) << injected.threads << std::setw(14)
         << injected.memory << injected.notes << "\n";
     for (const auto& warning : answer.value("warnings", json::array())) {
-      out << std::setw(18) << "" << "warning: " << warning.get<std::string>() << "\n";
+      out << std::setw(18) << ""
+          << "warning: " << warning.get<std::string>() << "\n";
     }
     admitted.push_back({example.file, std::move(pod)});
   }

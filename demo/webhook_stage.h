@@ -12,8 +12,8 @@
 namespace mpshare::demo {
 
 struct ExamplePod {
-  std::string file;     // manifests/examples/pods/<name>.yaml
-  nlohmann::json pod;   // the manifest as JSON
+  std::string file;    // manifests/examples/pods/<name>.yaml
+  nlohmann::json pod;  // the manifest as JSON
 };
 
 struct AdmittedPod {

@@ -39,7 +39,7 @@ class NvmlProcessSource : public GpuProcessSource {
   // Per GPU UUID, the newest utilization sample seen (µs), so each call
   // reports the time since the previous one.
   std::map<std::string, unsigned long long> last_seen_;  // NOLINT(google-runtime-int)
-  std::map<std::string, bool> clients_attributed_;  // uuid -> a sample ever named a client
+  std::map<std::string, bool> clients_attributed_;       // uuid -> a sample ever named a client
 };
 
 }  // namespace mpshare::node

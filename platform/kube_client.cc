@@ -279,8 +279,7 @@ core::Status KubeClient::patchNodeLabels(const std::string& name, const Metadata
 
 core::Status KubeClient::createEvent(const PodEvent& event) {
   ApiRequest http{"POST", "/api/v1/namespaces/" + urlEncode(event.namespace_name) + "/events",
-                  podEventJson(event, std::chrono::system_clock::now()).dump(),
-                  "application/json"};
+                  podEventJson(event, std::chrono::system_clock::now()).dump(), "application/json"};
   return sendWrite(http, event.namespace_name + "/" + event.pod_name);
 }
 

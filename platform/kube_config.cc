@@ -50,8 +50,8 @@ std::string resolvePath(const std::string& path, const std::string& base_dir) {
 }
 
 // `data` (base64) wins over `file`, as in kubectl.
-Result<std::string> pemFrom(const YAML::Node& section, const std::string& prefix, const std::string& key,
-                            const std::string& base_dir) {
+Result<std::string> pemFrom(const YAML::Node& section, const std::string& prefix,
+                            const std::string& key, const std::string& base_dir) {
   const std::string data_key = key + "-data";
   if (section[data_key] && !section[data_key].as<std::string>().empty()) {
     return decodeBase64(section[data_key].as<std::string>(), prefix + "." + data_key);
@@ -63,12 +63,13 @@ Result<std::string> pemFrom(const YAML::Node& section, const std::string& prefix
 }
 
 // The entry of a named list (clusters, users, contexts) whose name is `name`.
-Result<YAML::Node> findNamed(const YAML::Node& root, const std::string& list, const std::string& name,
-                             const std::string& inner) {
+Result<YAML::Node> findNamed(const YAML::Node& root, const std::string& list,
+                             const std::string& name, const std::string& inner) {
   const YAML::Node entries = root[list];
   if (entries && entries.IsSequence()) {
     for (const auto& entry : entries) {
-      if (entry["name"] && entry["name"].as<std::string>() == name && entry[inner]) return entry[inner];
+      if (entry["name"] && entry["name"].as<std::string>() == name && entry[inner])
+        return entry[inner];
     }
   }
   return invalidArgument(list, "no entry named \"" + name + "\" with a \"" + inner + "\" section");
@@ -87,11 +88,13 @@ Result<ServerAddress> parseServerUrl(const std::string& url) {
   std::string port_text;
   if (rest.starts_with("[")) {
     const auto close = rest.find(']');
-    if (close == std::string::npos) return invalidArgument("server", "\"" + url + "\" has an unclosed [");
+    if (close == std::string::npos)
+      return invalidArgument("server", "\"" + url + "\" has an unclosed [");
     address.host = rest.substr(1, close - 1);
     const std::string tail = rest.substr(close + 1);
     if (!tail.empty()) {
-      if (tail.front() != ':') return invalidArgument("server", "\"" + url + "\": expected :port after ]");
+      if (tail.front() != ':')
+        return invalidArgument("server", "\"" + url + "\": expected :port after ]");
       port_text = tail.substr(1);
     }
   } else {
@@ -132,7 +135,8 @@ Result<KubeConfig> inClusterConfig(const std::map<std::string, std::string>& env
   config.ca_pem = std::move(*ca);
   // The token must exist now; it is re-read later as it rotates.
   if (auto token = readFile(config.token_file, "token"); !token) return token.error();
-  if (auto ns = readFile(secrets_dir + "/namespace", "namespace")) config.namespace_name = trim(*ns);
+  if (auto ns = readFile(secrets_dir + "/namespace", "namespace"))
+    config.namespace_name = trim(*ns);
   return config;
 }
 
@@ -150,7 +154,8 @@ Result<KubeConfig> parseKubeconfig(const std::string& yaml_text, const std::stri
     }
     auto ctx = findNamed(root, "contexts", context_name, "context");
     if (!ctx) return ctx.error();
-    if (!(*ctx)["cluster"]) return invalidArgument("contexts[" + context_name + "].cluster", "is missing");
+    if (!(*ctx)["cluster"])
+      return invalidArgument("contexts[" + context_name + "].cluster", "is missing");
     const std::string cluster_name = (*ctx)["cluster"].as<std::string>();
     auto cluster = findNamed(root, "clusters", cluster_name, "cluster");
     if (!cluster) return cluster.error();
@@ -187,8 +192,9 @@ Result<KubeConfig> parseKubeconfig(const std::string& yaml_text, const std::stri
       config.client_cert_pem = std::move(*cert);
       config.client_key_pem = std::move(*key);
       if ((*user)["exec"] || (*user)["auth-provider"]) {
-        return invalidArgument(uprefix + ".exec", "exec and auth-provider plugins are not supported; "
-                                                  "use token, tokenFile or a client certificate");
+        return invalidArgument(uprefix + ".exec",
+                               "exec and auth-provider plugins are not supported; "
+                               "use token, tokenFile or a client certificate");
       }
     }
     return config;
@@ -227,7 +233,8 @@ Result<KubeConfig> resolveKubeConfig(const std::string& kubeconfig_flag) {
   return inClusterConfig(env, kServiceAccountDir);
 }
 
-TokenSource::TokenSource(const KubeConfig& config) : token_(config.token), file_(config.token_file) {}
+TokenSource::TokenSource(const KubeConfig& config)
+    : token_(config.token), file_(config.token_file) {}
 
 std::string TokenSource::token() {
   std::lock_guard lock(mutex_);

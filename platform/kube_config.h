@@ -25,13 +25,13 @@ struct ServerAddress {
 
 struct KubeConfig {
   ServerAddress server;
-  std::string ca_pem;           // PEM bundle to trust; empty = the system store
+  std::string ca_pem;  // PEM bundle to trust; empty = the system store
   bool insecure_skip_tls_verify = false;
   std::string token;            // static bearer token
   std::string token_file;       // re-read when it changes (projected tokens rotate)
   std::string client_cert_pem;  // mutual TLS instead of (or beside) a token
   std::string client_key_pem;
-  std::string namespace_name;   // in-cluster: the pod's namespace
+  std::string namespace_name;  // in-cluster: the pod's namespace
 };
 
 // "https://host[:port]" -> {host, port}; IPv6 hosts in brackets, port default 443.

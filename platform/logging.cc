@@ -11,7 +11,7 @@ namespace mpshare::platform {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
-std::mutex g_mutex;             // one line at a time, never interleaved
+std::mutex g_mutex;                // one line at a time, never interleaved
 std::ostream* g_stream = nullptr;  // nullptr = std::cerr
 
 const char* levelName(LogLevel level) {

@@ -6,7 +6,8 @@
 
 namespace mpshare::platform {
 
-Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, double jitter, uint64_t seed)
+Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, double jitter,
+                 uint64_t seed)
     : initial_(initial), max_(max), jitter_(std::clamp(jitter, 0.0, 1.0)), random_(seed) {}
 
 std::chrono::milliseconds Backoff::next() {
@@ -44,10 +45,12 @@ void Reflector::pause(std::chrono::milliseconds delay) {
   wake_.wait_for(lock, delay, [&] { return stopped_.load(); });
 }
 
-void Reflector::observe(const char* call, const char* outcome, std::chrono::steady_clock::time_point started) {
+void Reflector::observe(const char* call, const char* outcome,
+                        std::chrono::steady_clock::time_point started) {
   if (!options_.observe) return;
-  options_.observe(call, outcome,
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  options_.observe(
+      call, outcome,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 }
 
 void Reflector::run() {
@@ -68,8 +71,9 @@ void Reflector::run() {
       if (!listed) {
         observe("list", "error", list_started);
         const auto delay = backoff_.next();
-        logWarn("list failed; retrying",
-                {{"path", what}, {"error", listed.error().describe()}, {"retry_ms", std::to_string(delay.count())}});
+        logWarn("list failed; retrying", {{"path", what},
+                                          {"error", listed.error().describe()},
+                                          {"retry_ms", std::to_string(delay.count())}});
         pause(delay);
         continue;
       }
@@ -92,7 +96,8 @@ void Reflector::run() {
       std::lock_guard lock(mutex_);
       ++stats_.watches;
       if (outcome.end == WatchEnd::kExpired) ++stats_.expired;
-      if (outcome.end == WatchEnd::kFailed || outcome.end == WatchEnd::kUnauthorized) ++stats_.failures;
+      if (outcome.end == WatchEnd::kFailed || outcome.end == WatchEnd::kUnauthorized)
+        ++stats_.failures;
     }
     if (stopped_) break;
     static constexpr const char* kEnds[] = {"closed", "expired", "unauthorized", "failed"};
@@ -107,18 +112,18 @@ void Reflector::run() {
       case WatchEnd::kClosed:
         // A normal end (timeoutSeconds). Only a watch that closes at once, again
         // and again, would spin; back off in that case.
-        if (outcome.events == 0 && std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
+        if (outcome.events == 0 &&
+            std::chrono::steady_clock::now() - started < std::chrono::seconds(1)) {
           pause(backoff_.next());
         }
         break;
       case WatchEnd::kUnauthorized:
       case WatchEnd::kFailed: {
         const auto delay = backoff_.next();
-        logWarn("watch failed; rewatching",
-                {{"path", what},
-                 {"error", outcome.message},
-                 {"resource_version", resource_version},
-                 {"retry_ms", std::to_string(delay.count())}});
+        logWarn("watch failed; rewatching", {{"path", what},
+                                             {"error", outcome.message},
+                                             {"resource_version", resource_version},
+                                             {"retry_ms", std::to_string(delay.count())}});
         pause(delay);
         break;
       }

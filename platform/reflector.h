@@ -6,14 +6,13 @@
 // rewatch from the last resourceVersion seen after a capped exponential
 // backoff with jitter.
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,7 +26,8 @@ namespace mpshare::platform {
 // Example: initial 200 ms, max 30 s, jitter 0.5 -> 100..200, 200..400, ... 15..30 s.
 class Backoff {
  public:
-  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, double jitter, uint64_t seed);
+  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, double jitter,
+          uint64_t seed);
   std::chrono::milliseconds next();
   void reset() { attempt_ = 0; }
 
@@ -79,7 +79,8 @@ struct ReflectorOptions {
   // Waits between attempts; tests inject a recorder. Default: an interruptible wait.
   std::function<void(std::chrono::milliseconds)> sleep;
   // Told of every list and every end of a watch, for metrics:
-  // ("list", "ok"|"error", seconds) and ("watch", "closed"|"expired"|"unauthorized"|"failed", seconds).
+  // ("list", "ok"|"error", seconds) and ("watch", "closed"|"expired"|"unauthorized"|"failed",
+  // seconds).
   std::function<void(const std::string& call, const std::string& outcome, double seconds)> observe;
 };
 
@@ -103,7 +104,8 @@ class Reflector {
 
  private:
   void pause(std::chrono::milliseconds delay);
-  void observe(const char* call, const char* outcome, std::chrono::steady_clock::time_point started);
+  void observe(const char* call, const char* outcome,
+               std::chrono::steady_clock::time_point started);
 
   KubeClient& client_;
   ReflectorSink& sink_;

@@ -68,9 +68,9 @@ core::Status parseDaemonAccess(const YAML::Node& node, core::DaemonAccess* out) 
   }
   if (const auto name = node["volumeName"]) {
     if (!name.IsScalar() || !validVolumeName(name.Scalar())) {
-      return invalidArgument(path + ".volumeName",
-                             "must be a DNS-1123 label (a-z, 0-9, '-', at most 63), got " +
-                                 quoted(scalarText(name)));
+      return invalidArgument(
+          path + ".volumeName",
+          "must be a DNS-1123 label (a-z, 0-9, '-', at most 63), got " + quoted(scalarText(name)));
     }
     out->volume_name = name.Scalar();
   }

@@ -69,8 +69,8 @@ std::string deniedPodKey(std::string_view body, const core::PodView& pod) {
   std::string name = pod.name;
   if (namespace_name.empty() || name.empty()) {
     const json review = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    const json* request = review.is_object() && review.contains("request") ? &review["request"]
-                                                                            : nullptr;
+    const json* request =
+        review.is_object() && review.contains("request") ? &review["request"] : nullptr;
     if (request != nullptr && request->is_object()) {
       if (namespace_name.empty()) namespace_name = stringAt(*request, "namespace");
       if (name.empty()) name = stringAt(*request, "name");

@@ -34,7 +34,7 @@ struct ReviewResult {
   std::string denial_message;                // set when denied (also in body)
   std::string patch;                         // the JSON Patch, plain; empty unless patched
   std::vector<std::string> warnings;         // admission warnings (also in body)
-  std::string uid;  // request.uid; empty for a bad request
+  std::string uid;                           // request.uid; empty for a bad request
   // Who was denied, for the log: "namespace/name", or "namespace/generateName"
   // while the API server has not named the pod yet (CREATE of a Deployment's
   // pods). Filled only when denied, so admitted pods pay nothing for it.

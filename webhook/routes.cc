@@ -85,8 +85,8 @@ HttpResponse WebhookRoutes::mutate(const HttpRequest& request) {
     ReviewResult result;
     const auto content_type = request.headers.find("content-type");
     if (content_type != request.headers.end() && !isJsonContentType(content_type->second)) {
-      result = badRequest(415, "Content-Type must be application/json, got \"" +
-                                   content_type->second + "\"");
+      result = badRequest(
+          415, "Content-Type must be application/json, got \"" + content_type->second + "\"");
     } else if (request.body.size() > config_.max_request_bytes) {
       result = badRequest(
           400, "request body exceeds " + std::to_string(config_.max_request_bytes) + " bytes");

@@ -72,8 +72,10 @@ class ClusterExtender {
   [[nodiscard]] platform::ReflectorStats podStats() const { return pod_reflector_.stats(); }
 
  private:
-  ClusterExtender(ExtenderConfig config, std::unique_ptr<platform::KubeClient> client, const ClusterOptions& options);
-  platform::ReflectorOptions reflectorOptions(platform::ResourceQuery query, const ClusterOptions& options,
+  ClusterExtender(ExtenderConfig config, std::unique_ptr<platform::KubeClient> client,
+                  const ClusterOptions& options);
+  platform::ReflectorOptions reflectorOptions(platform::ResourceQuery query,
+                                              const ClusterOptions& options,
                                               const std::string& resource);
 
   const ExtenderConfig config_;

@@ -18,8 +18,10 @@ std::vector<std::string> splitComma(const std::string& text) {
 std::string fieldValue(const json& object, const std::string& field) {
   if (field == "metadata.name") return object["metadata"].value("name", "");
   if (field == "metadata.namespace") return object["metadata"].value("namespace", "");
-  if (field == "spec.nodeName") return object.contains("spec") ? object["spec"].value("nodeName", "") : "";
-  if (field == "status.phase") return object.contains("status") ? object["status"].value("phase", "") : "";
+  if (field == "spec.nodeName")
+    return object.contains("spec") ? object["spec"].value("nodeName", "") : "";
+  if (field == "status.phase")
+    return object.contains("status") ? object["status"].value("phase", "") : "";
   return "";
 }
 
@@ -65,8 +67,8 @@ core::Result<Selector> Selector::parse(const std::string& labels, const std::str
   for (const auto& term : splitComma(fields)) {
     auto r = parseOne(term, false);
     if (!r) return core::invalidArgument("fieldSelector", "bad term " + term);
-    static const std::vector<std::string> kSupported{"metadata.name", "metadata.namespace", "spec.nodeName",
-                                                     "status.phase"};
+    static const std::vector<std::string> kSupported{"metadata.name", "metadata.namespace",
+                                                     "spec.nodeName", "status.phase"};
     if (std::find(kSupported.begin(), kSupported.end(), r->key) == kSupported.end()) {
       return core::invalidArgument("fieldSelector", "field label not supported: " + r->key);
     }
@@ -113,9 +115,11 @@ int64_t FakeStore::create(Kind kind, json object) {
   object["kind"] = kind == Kind::kPods ? "Pod" : "Node";
   json& meta = object["metadata"];
   if (kind == Kind::kPods && !meta.contains("namespace")) meta["namespace"] = "default";
-  if (!meta.contains("uid")) meta["uid"] = "uid-" + std::to_string(++uid_counter_) + "-" + meta.value("name", "");
+  if (!meta.contains("uid"))
+    meta["uid"] = "uid-" + std::to_string(++uid_counter_) + "-" + meta.value("name", "");
   if (!meta.contains("creationTimestamp")) meta["creationTimestamp"] = "2026-11-24T03:00:00Z";
-  if (kind == Kind::kPods && !object["status"].contains("phase")) object["status"]["phase"] = "Pending";
+  if (kind == Kind::kPods && !object["status"].contains("phase"))
+    object["status"]["phase"] = "Pending";
   const std::string key = keyOf(kind, object);
   const int64_t rv = record(kind, "ADDED", object, nullptr);
   objects_[static_cast<int>(kind)][key] = object;
@@ -155,7 +159,8 @@ std::optional<json> FakeStore::get(Kind kind, const std::string& key) const {
   return it->second;
 }
 
-std::vector<json> FakeStore::list(Kind kind, const Selector& selector, int64_t* resource_version) const {
+std::vector<json> FakeStore::list(Kind kind, const Selector& selector,
+                                  int64_t* resource_version) const {
   std::lock_guard lock(mutex_);
   std::vector<json> items;
   for (const auto& [key, object] : objects_[static_cast<int>(kind)]) {
@@ -165,12 +170,14 @@ std::vector<json> FakeStore::list(Kind kind, const Selector& selector, int64_t* 
   return items;
 }
 
-bool FakeStore::eventsAfter(Kind kind, int64_t after, std::vector<StoredEvent>& out, int64_t* upto) const {
+bool FakeStore::eventsAfter(Kind kind, int64_t after, std::vector<StoredEvent>& out,
+                            int64_t* upto) const {
   std::lock_guard lock(mutex_);
   if (after < compacted_) return false;
   if (upto != nullptr) *upto = resource_version_;
-  auto it = std::upper_bound(history_.begin(), history_.end(), after,
-                             [](int64_t rv, const StoredEvent& e) { return rv < e.resource_version; });
+  auto it =
+      std::upper_bound(history_.begin(), history_.end(), after,
+                       [](int64_t rv, const StoredEvent& e) { return rv < e.resource_version; });
   for (; it != history_.end(); ++it) {
     if (it->kind == kind) out.push_back(*it);
   }
@@ -203,39 +210,45 @@ std::vector<json> FakeStore::bindings() const {
   return bindings_;
 }
 
-ApiAnswer FakeStore::bind(const std::string& namespace_name, const std::string& name, const json& binding) {
+ApiAnswer FakeStore::bind(const std::string& namespace_name, const std::string& name,
+                          const json& binding) {
   std::lock_guard lock(mutex_);
   const json& meta = binding.contains("metadata") ? binding["metadata"] : json::object();
   if (meta.value("name", "") != name) {
-    return {400, statusObject(400, "BadRequest", "name in URL does not match name in Binding object")};
+    return {400,
+            statusObject(400, "BadRequest", "name in URL does not match name in Binding object")};
   }
   if (!binding.contains("target") || binding["target"].value("name", "").empty()) {
     return {400, statusObject(400, "BadRequest", "Binding.target.name: Required value")};
   }
   auto& pods = objects_[static_cast<int>(Kind::kPods)];
   auto it = pods.find(namespace_name + "/" + name);
-  if (it == pods.end()) return {404, statusObject(404, "NotFound", "pods \"" + name + "\" not found")};
+  if (it == pods.end())
+    return {404, statusObject(404, "NotFound", "pods \"" + name + "\" not found")};
   json& pod = it->second;
   const std::string uid = pod["metadata"].value("uid", "");
   if (meta.contains("uid") && meta["uid"] != uid) {
     return {409, statusObject(409, "Conflict",
                               "Operation cannot be fulfilled on pods/binding \"" + name +
-                                  "\": Precondition failed: UID in precondition: " + meta["uid"].get<std::string>() +
-                                  ", UID in object meta: " + uid)};
+                                  "\": Precondition failed: UID in precondition: " +
+                                  meta["uid"].get<std::string>() + ", UID in object meta: " + uid)};
   }
   if (pod["metadata"].contains("deletionTimestamp")) {
-    return {409, statusObject(409, "Conflict", "pod " + name + " is being deleted, cannot be assigned to a host")};
+    return {409, statusObject(409, "Conflict",
+                              "pod " + name + " is being deleted, cannot be assigned to a host")};
   }
   const std::string current = pod["spec"].value("nodeName", "");
   if (!current.empty()) {
-    return {409, statusObject(409, "Conflict",
-                              "Operation cannot be fulfilled on pods/binding \"" + name + "\": pod " + name +
-                                  " is already assigned to node \"" + current + "\"")};
+    return {409,
+            statusObject(409, "Conflict",
+                         "Operation cannot be fulfilled on pods/binding \"" + name + "\": pod " +
+                             name + " is already assigned to node \"" + current + "\"")};
   }
   json previous = pod;
   pod["spec"]["nodeName"] = binding["target"]["name"];
   if (meta.contains("annotations")) {
-    for (const auto& [key, value] : meta["annotations"].items()) pod["metadata"]["annotations"][key] = value;
+    for (const auto& [key, value] : meta["annotations"].items())
+      pod["metadata"]["annotations"][key] = value;
   }
   pod["status"]["conditions"].push_back({{"type", "PodScheduled"}, {"status", "True"}});
   record(Kind::kPods, "MODIFIED", pod, std::move(previous));
@@ -247,30 +260,36 @@ ApiAnswer FakeStore::patch(Kind kind, const std::string& key, const json& patch)
   std::lock_guard lock(mutex_);
   const std::string resource = kind == Kind::kPods ? "pods" : "nodes";
   const std::string name = key.substr(key.find('/') + 1);
-  if (!patch.is_object()) return {400, statusObject(400, "BadRequest", "patch must be a JSON object")};
+  if (!patch.is_object())
+    return {400, statusObject(400, "BadRequest", "patch must be a JSON object")};
   auto& objects = objects_[static_cast<int>(kind)];
   auto it = objects.find(key);
-  if (it == objects.end()) return {404, statusObject(404, "NotFound", resource + " \"" + name + "\" not found")};
+  if (it == objects.end())
+    return {404, statusObject(404, "NotFound", resource + " \"" + name + "\" not found")};
   json& object = it->second;
-  const json meta = patch.contains("metadata") && patch["metadata"].is_object() ? patch["metadata"] : json::object();
+  const json meta = patch.contains("metadata") && patch["metadata"].is_object() ? patch["metadata"]
+                                                                                : json::object();
   const std::string uid = object["metadata"].value("uid", "");
   if (meta.contains("uid") && meta["uid"] != uid) {
     return {409, statusObject(409, "Conflict",
                               "Operation cannot be fulfilled on " + resource + " \"" + name +
-                                  "\": Precondition failed: UID in precondition: " + meta["uid"].dump() +
-                                  ", UID in object meta: " + uid)};
+                                  "\": Precondition failed: UID in precondition: " +
+                                  meta["uid"].dump() + ", UID in object meta: " + uid)};
   }
   const std::string version = object["metadata"].value("resourceVersion", "");
   if (meta.contains("resourceVersion") && meta["resourceVersion"] != version) {
-    return {409, statusObject(409, "Conflict",
-                              "Operation cannot be fulfilled on " + resource + " \"" + name +
-                                  "\": the object has been modified; please apply your changes to the latest "
-                                  "version and try again")};
+    return {409,
+            statusObject(
+                409, "Conflict",
+                "Operation cannot be fulfilled on " + resource + " \"" + name +
+                    "\": the object has been modified; please apply your changes to the latest "
+                    "version and try again")};
   }
   json previous = object;
   json patched = object;
   json body = patch;
-  if (body.contains("metadata") && body["metadata"].is_object()) body["metadata"].erase("resourceVersion");
+  if (body.contains("metadata") && body["metadata"].is_object())
+    body["metadata"].erase("resourceVersion");
   patched.merge_patch(body);
   object = std::move(patched);
   record(kind, "MODIFIED", object, std::move(previous));

@@ -5,13 +5,12 @@
 // that can be compacted so old versions answer 410), label/field selectors, and
 // the Binding subresource with its precondition and conflict rules.
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,7 +71,8 @@ class FakeStore {
   std::vector<json> list(Kind kind, const Selector& selector, int64_t* resource_version) const;
   // Events of `kind` after `after`; false when that version was compacted (410).
   // `upto` receives the version the answer is complete up to.
-  bool eventsAfter(Kind kind, int64_t after, std::vector<StoredEvent>& out, int64_t* upto = nullptr) const;
+  bool eventsAfter(Kind kind, int64_t after, std::vector<StoredEvent>& out,
+                   int64_t* upto = nullptr) const;
   // Waits until the resourceVersion passes `after` or the deadline.
   void waitPast(int64_t after, std::chrono::steady_clock::time_point deadline) const;
   void notifyAll() const { changed_.notify_all(); }

@@ -43,14 +43,22 @@ std::string urlDecode(const std::string& text) {
 
 const char* reasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    default: return status >= 500 ? "Internal Server Error" : "Error";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    default:
+      return status >= 500 ? "Internal Server Error" : "Error";
   }
 }
 
@@ -118,7 +126,8 @@ class TestApiServer::Stream {
       std::stringstream in(target.substr(qmark + 1));
       for (std::string kv; std::getline(in, kv, '&');) {
         const auto eq = kv.find('=');
-        request.query[urlDecode(kv.substr(0, eq))] = eq == std::string::npos ? "" : urlDecode(kv.substr(eq + 1));
+        request.query[urlDecode(kv.substr(0, eq))] =
+            eq == std::string::npos ? "" : urlDecode(kv.substr(eq + 1));
       }
     }
     std::smatch m;
@@ -139,13 +148,14 @@ class TestApiServer::Stream {
   bool respond(int status, const json& body) {
     const std::string text = body.dump();
     return write("HTTP/1.1 " + std::to_string(status) + " " + reasonPhrase(status) +
-                 "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) +
-                 "\r\nConnection: close\r\n\r\n" + text);
+                 "\r\nContent-Type: application/json\r\nContent-Length: " +
+                 std::to_string(text.size()) + "\r\nConnection: close\r\n\r\n" + text);
   }
 
   bool startChunked() {
-    return write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-                 "Connection: close\r\n\r\n");
+    return write(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: close\r\n\r\n");
   }
 
   bool chunk(std::string_view data) {
@@ -163,8 +173,8 @@ class TestApiServer::Stream {
 
 TestApiServer::TestApiServer(std::string token) : token_(std::move(token)) {
   const platform::PemPair ca = platform::generateCa("mpshare test apiserver CA");
-  const platform::PemPair leaf =
-      platform::issueCertificate(ca, {.common_name = "kube-apiserver", .subject_alt_names = {"127.0.0.1", "localhost"}});
+  const platform::PemPair leaf = platform::issueCertificate(
+      ca, {.common_name = "kube-apiserver", .subject_alt_names = {"127.0.0.1", "localhost"}});
   ca_pem_ = ca.cert_pem;
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   BIO* bio = BIO_new_mem_buf(leaf.cert_pem.data(), static_cast<int>(leaf.cert_pem.size()));
@@ -187,7 +197,8 @@ TestApiServer::TestApiServer(std::string token) : token_(std::move(token)) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(listen_fd_, 64) != 0) {
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(listen_fd_, 64) != 0) {
     throw std::runtime_error("test apiserver: cannot listen on 127.0.0.1");
   }
   socklen_t len = sizeof(addr);
@@ -306,13 +317,15 @@ void TestApiServer::handle(Stream& stream, const Request& request) {
     }
   }
   if (injected != 0) {
-    stream.respond(injected, statusObject(injected, injected == 410 ? "Expired" : "InternalError",
-                                          injected == 410 ? "too old resource version" : "injected failure"));
+    stream.respond(injected,
+                   statusObject(injected, injected == 410 ? "Expired" : "InternalError",
+                                injected == 410 ? "too old resource version" : "injected failure"));
     return;
   }
   const bool watch = request.query.count("watch") && request.query.at("watch") != "0" &&
                      request.query.at("watch") != "false";
-  if (request.method == "GET" && (request.path == "/api/v1/pods" || request.path == "/api/v1/nodes")) {
+  if (request.method == "GET" &&
+      (request.path == "/api/v1/pods" || request.path == "/api/v1/nodes")) {
     const Kind kind = request.path == "/api/v1/pods" ? Kind::kPods : Kind::kNodes;
     watch ? handleWatch(stream, kind, request) : handleList(stream, kind, request);
     return;
@@ -372,11 +385,13 @@ void TestApiServer::handle(Stream& stream, const Request& request) {
     if (request.method == "GET") {
       auto node = store_.get(Kind::kNodes, m[1]);
       node ? stream.respond(200, *node)
-           : stream.respond(404, statusObject(404, "NotFound", "nodes \"" + std::string(m[1]) + "\" not found"));
+           : stream.respond(404, statusObject(404, "NotFound",
+                                              "nodes \"" + std::string(m[1]) + "\" not found"));
       return;
     }
   }
-  stream.respond(404, statusObject(404, "NotFound", "the server could not find the requested resource"));
+  stream.respond(404,
+                 statusObject(404, "NotFound", "the server could not find the requested resource"));
 }
 
 std::vector<json> TestApiServer::events() const {
@@ -384,14 +399,17 @@ std::vector<json> TestApiServer::events() const {
   return events_;
 }
 
-void TestApiServer::handlePatch(Stream& stream, Kind kind, const std::string& key, const Request& request) {
+void TestApiServer::handlePatch(Stream& stream, Kind kind, const std::string& key,
+                                const Request& request) {
   // The API server takes JSON Patch, merge patch and strategic merge patch; for
   // metadata maps the last two behave alike, JSON Patch is not served here.
   if (request.content_type != "application/merge-patch+json" &&
       request.content_type != "application/strategic-merge-patch+json") {
-    stream.respond(415, statusObject(415, "UnsupportedMediaType",
-                                     "the body of the request was in an unknown format - accepted media types "
-                                     "include: application/merge-patch+json, application/strategic-merge-patch+json"));
+    stream.respond(
+        415, statusObject(
+                 415, "UnsupportedMediaType",
+                 "the body of the request was in an unknown format - accepted media types "
+                 "include: application/merge-patch+json, application/strategic-merge-patch+json"));
     return;
   }
   json patch;
@@ -406,7 +424,9 @@ void TestApiServer::handlePatch(Stream& stream, Kind kind, const std::string& ke
 }
 
 void TestApiServer::handleList(Stream& stream, Kind kind, const Request& request) {
-  const auto get = [&](const char* key) { return request.query.count(key) ? request.query.at(key) : ""; };
+  const auto get = [&](const char* key) {
+    return request.query.count(key) ? request.query.at(key) : "";
+  };
   const size_t limit = get("limit").empty() ? 0 : std::stoul(get("limit"));
   std::shared_ptr<const std::vector<json>> snapshot;
   int64_t rv = 0;
@@ -453,7 +473,8 @@ void TestApiServer::handleList(Stream& stream, Kind kind, const Request& request
   if (end < items.size()) {
     std::lock_guard lock(mutex_);
     // A continue token pins the snapshot, so every page is read at one version.
-    const std::string id = token.empty() ? "c" + std::to_string(++continue_counter_) : token.substr(0, token.find(':'));
+    const std::string id = token.empty() ? "c" + std::to_string(++continue_counter_)
+                                         : token.substr(0, token.find(':'));
     if (token.empty()) continues_[id] = {snapshot, rv};
     page["metadata"]["continue"] = id + ":" + std::to_string(end);
     page["metadata"]["remainingItemCount"] = items.size() - end;
@@ -466,7 +487,9 @@ void TestApiServer::handleList(Stream& stream, Kind kind, const Request& request
 }
 
 void TestApiServer::handleWatch(Stream& stream, Kind kind, const Request& request) {
-  const auto get = [&](const char* key) { return request.query.count(key) ? request.query.at(key) : ""; };
+  const auto get = [&](const char* key) {
+    return request.query.count(key) ? request.query.at(key) : "";
+  };
   auto selector = Selector::parse(get("labelSelector"), get("fieldSelector"));
   if (!selector) {
     stream.respond(400, statusObject(400, "BadRequest", selector.error().describe()));
@@ -476,7 +499,8 @@ void TestApiServer::handleWatch(Stream& stream, Kind kind, const Request& reques
   const bool bookmarks = get("allowWatchBookmarks") == "true";
   const int timeout_s = get("timeoutSeconds").empty() ? 1800 : std::stoi(get("timeoutSeconds"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  const int drop_at = drop_generation_, expire_at = expire_generation_, close_at = close_generation_;
+  const int drop_at = drop_generation_, expire_at = expire_generation_,
+            close_at = close_generation_;
   int bookmark_at = bookmark_generation_;
   ++watches_started_;
   std::vector<std::string> pending;
@@ -495,8 +519,9 @@ void TestApiServer::handleWatch(Stream& stream, Kind kind, const Request& reques
         std::lock_guard lock(mutex_);
         as_http = expire_as_http_;
       }
-      const json status = statusObject(410, "Expired", "too old resource version: " + rv_text + " (" +
-                                                           std::to_string(store_.resourceVersion()) + ")");
+      const json status = statusObject(410, "Expired",
+                                       "too old resource version: " + rv_text + " (" +
+                                           std::to_string(store_.resourceVersion()) + ")");
       if (as_http) {
         stream.respond(410, status);
       } else if (stream.startChunked()) {
@@ -521,7 +546,8 @@ void TestApiServer::handleWatch(Stream& stream, Kind kind, const Request& reques
   bool ok = true;
   while (ok && !stopping_) {
     if (expire_generation_ != expire_at) {
-      const json status = statusObject(410, "Expired", "too old resource version: " + std::to_string(cursor));
+      const json status =
+          statusObject(410, "Expired", "too old resource version: " + std::to_string(cursor));
       send(json{{"type", "ERROR"}, {"object", status}}.dump() + "\n");
       stream.endChunked();
       break;
@@ -572,7 +598,9 @@ void TestApiServer::handleWatch(Stream& stream, Kind kind, const Request& reques
       stream.chunk("{\"type\":\"MODIFIED\",\"object\":{\"kind\":");
       break;
     }
-    if (ok) store_.waitPast(cursor, std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+    if (ok)
+      store_.waitPast(cursor, std::min(deadline, std::chrono::steady_clock::now() +
+                                                     std::chrono::milliseconds(50)));
   }
   --open_watches_;
 }

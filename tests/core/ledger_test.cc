@@ -38,23 +38,32 @@ struct Step {
 
 TEST(LedgerTest, ReserveChecksEveryBudget) {
   const std::vector<std::pair<std::string, std::vector<Step>>> scenarios = {
-      {"memory", {{ask("a", "n", {0}, 10, 30000), {}, ""},
-                  {ask("b", "n", {0}, 10, 20000), ErrorCode::kConflict,
-                   "n: GPU0 no longer fits 10% threads / 20000 MiB (GPU0 has 90% / 10960 MiB / 3 clients free)"}}},
-      {"threads", {{ask("a", "n", {0}, 60, 1000), {}, ""},
-                   {ask("b", "n", {0}, 50, 1000), ErrorCode::kConflict, "no longer fits"},
-                   {ask("c", "n", {0}, 40, 1000), {}, ""}}},
-      {"clients", {{ask("a", "n", {0}, 1, 1), {}, ""}, {ask("b", "n", {0}, 1, 1), {}, ""},
-                   {ask("c", "n", {0}, 1, 1), {}, ""}, {ask("d", "n", {0}, 1, 1), {}, ""},
-                   {ask("e", "n", {0}, 1, 1), ErrorCode::kConflict, "0 clients free"}}},
-      {"whole GPU takes all memory", {{ask("a", "n", {1}, std::nullopt, std::nullopt), {}, ""},
-                                      {ask("b", "n", {1}, 1, 1), ErrorCode::kConflict, "GPU1"}}},
+      {"memory",
+       {{ask("a", "n", {0}, 10, 30000), {}, ""},
+        {ask("b", "n", {0}, 10, 20000), ErrorCode::kConflict,
+         "n: GPU0 no longer fits 10% threads / 20000 MiB (GPU0 has 90% / 10960 MiB / 3 clients "
+         "free)"}}},
+      {"threads",
+       {{ask("a", "n", {0}, 60, 1000), {}, ""},
+        {ask("b", "n", {0}, 50, 1000), ErrorCode::kConflict, "no longer fits"},
+        {ask("c", "n", {0}, 40, 1000), {}, ""}}},
+      {"clients",
+       {{ask("a", "n", {0}, 1, 1), {}, ""},
+        {ask("b", "n", {0}, 1, 1), {}, ""},
+        {ask("c", "n", {0}, 1, 1), {}, ""},
+        {ask("d", "n", {0}, 1, 1), {}, ""},
+        {ask("e", "n", {0}, 1, 1), ErrorCode::kConflict, "0 clients free"}}},
+      {"whole GPU takes all memory",
+       {{ask("a", "n", {1}, std::nullopt, std::nullopt), {}, ""},
+        {ask("b", "n", {1}, 1, 1), ErrorCode::kConflict, "GPU1"}}},
       {"unknown node", {{ask("a", "x", {0}, 1, 1), ErrorCode::kNotFound, "\"x\""}}},
       {"unknown GPU", {{ask("a", "n", {7}, 1, 1), ErrorCode::kNotFound, "has no GPU7"}}},
-      {"GPU listed twice", {{ask("a", "n", {0, 0}, std::nullopt, std::nullopt),
-                             ErrorCode::kInvalidArgument, "listed twice"}}},
-      {"multi-GPU", {{ask("a", "n", {0, 1}, std::nullopt, std::nullopt), {}, ""},
-                     {ask("b", "n", {1}, 1, 1), ErrorCode::kConflict, ""}}},
+      {"GPU listed twice",
+       {{ask("a", "n", {0, 0}, std::nullopt, std::nullopt), ErrorCode::kInvalidArgument,
+         "listed twice"}}},
+      {"multi-GPU",
+       {{ask("a", "n", {0, 1}, std::nullopt, std::nullopt), {}, ""},
+        {ask("b", "n", {1}, 1, 1), ErrorCode::kConflict, ""}}},
   };
   for (const auto& [name, steps] : scenarios) {
     SCOPED_TRACE(name);
@@ -161,8 +170,9 @@ TEST(LedgerTest, RandomSequencesNeverBreakTheInvariant) {
           request = ask(uid, first ? "n0" : "n1", {static_cast<int>(rng() % gpus)}, std::nullopt,
                         std::nullopt);
         } else {
-          request = ask(uid, first ? "n0" : "n1", {static_cast<int>(rng() % gpus)},
-                        static_cast<int>(1 + rng() % 60), static_cast<int64_t>(256 + rng() % 30000));
+          request =
+              ask(uid, first ? "n0" : "n1", {static_cast<int>(rng() % gpus)},
+                  static_cast<int>(1 + rng() % 60), static_cast<int64_t>(256 + rng() % 30000));
         }
         if (ledger.reserve(request).ok()) {
           live.push_back(uid);

@@ -12,11 +12,11 @@ struct MibCase {
 
 TEST(QuantityTest, FloorsToWholeMiB) {
   const MibCase cases[] = {
-      {"4Gi", 4096},       {"1.5Gi", 1536},     {"512Mi", 512},       {"8G", 7629},
-      {"1048576", 1},      {"1048575", 0},      {"1e9", 953},         {"1E9", 953},
-      {"2048Ki", 2},       {"1Ti", 1048576},    {".5Gi", 512},        {"1.Gi", 1024},
-      {"+4Gi", 4096},      {"0.25Ti", 262144},  {"1000000k", 953},    {"1e+9", 953},
-      {"3000000000m", 2},  {"0001Gi", 1024},    {"1.50000Gi", 1536},  {"16Ei", 17179869184LL * 1024},
+      {"4Gi", 4096},      {"1.5Gi", 1536},    {"512Mi", 512},      {"8G", 7629},
+      {"1048576", 1},     {"1048575", 0},     {"1e9", 953},        {"1E9", 953},
+      {"2048Ki", 2},      {"1Ti", 1048576},   {".5Gi", 512},       {"1.Gi", 1024},
+      {"+4Gi", 4096},     {"0.25Ti", 262144}, {"1000000k", 953},   {"1e+9", 953},
+      {"3000000000m", 2}, {"0001Gi", 1024},   {"1.50000Gi", 1536}, {"16Ei", 17179869184LL * 1024},
   };
   for (const auto& c : cases) {
     auto q = parseQuantity(c.text);
@@ -30,9 +30,15 @@ TEST(QuantityTest, RejectsMalformedWithReason) {
     const char* text;
     const char* reason;
   } cases[] = {
-      {"", "empty"},          {"Gi", "start with a number"}, {"4GB", "unknown suffix \"GB\""},
-      {"4 Gi", "unknown suffix"}, {"1.2.3", "more than one '.'"}, {"4gi", "unknown suffix"},
-      {"1e", "unknown suffix"},   {"1e1.5", "exponent must be an integer"}, {"--1", "start with a number"},
+      {"", "empty"},
+      {"Gi", "start with a number"},
+      {"4GB", "unknown suffix \"GB\""},
+      {"4 Gi", "unknown suffix"},
+      {"1.2.3", "more than one '.'"},
+      {"4gi", "unknown suffix"},
+      {"1e", "unknown suffix"},
+      {"1e1.5", "exponent must be an integer"},
+      {"--1", "start with a number"},
       {"1234567890123456789012345", "significant digits"},
   };
   for (const auto& c : cases) {

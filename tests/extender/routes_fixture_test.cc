@@ -29,7 +29,8 @@ platform::HttpRequest toRequest(const json& spec) {
   request.method = spec.at("method").get<std::string>();
   request.path = spec.at("path").get<std::string>();
   request.headers["content-type"] = "application/json";
-  request.body = spec.contains("rawBody") ? spec["rawBody"].get<std::string>() : spec.at("body").dump();
+  request.body =
+      spec.contains("rawBody") ? spec["rawBody"].get<std::string>() : spec.at("body").dump();
   return request;
 }
 

@@ -18,8 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(mpshare::fuzz::isJson(answer), "the bind error answer is not JSON: " + answer);
       return;
     }
-    const std::string answer =
-        mpshare::extender::renderBindingResult("cannot bind " + args->pod_name + " to " + args->node);
+    const std::string answer = mpshare::extender::renderBindingResult(
+        "cannot bind " + args->pod_name + " to " + args->node);
     check(mpshare::fuzz::isJson(answer), "the bind answer is not JSON: " + answer);
   });
   return 0;

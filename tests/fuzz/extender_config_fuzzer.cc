@@ -5,8 +5,8 @@
 #include <sstream>
 #include <string>
 
-#include "tests/fuzz/fuzz_check.h"
 #include "extender/config.h"
+#include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(mpshare::fuzz::asText(data, size));

@@ -51,11 +51,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text = object.dump();
     simdjson::dom::parser parser;
     simdjson::dom::element element;
-    if (parser.parse(text).get(element) != simdjson::SUCCESS) return;  // e.g. deeper than simdjson allows
+    if (parser.parse(text).get(element) != simdjson::SUCCESS)
+      return;  // e.g. deeper than simdjson allows
     const std::string from_simdjson = describe(mpshare::platform::podFromSimdjson(element));
-    mpshare::fuzz::check(from_nlohmann == from_simdjson,
-                         "pod readers differ on " + text + "\nnlohmann: " + from_nlohmann +
-                             "\nsimdjson: " + from_simdjson);
+    mpshare::fuzz::check(from_nlohmann == from_simdjson, "pod readers differ on " + text +
+                                                             "\nnlohmann: " + from_nlohmann +
+                                                             "\nsimdjson: " + from_simdjson);
   });
   return 0;
 }

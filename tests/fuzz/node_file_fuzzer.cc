@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mpshare::fuzz::noThrow("parseNodeList", [&] {
     const auto nodes = mpshare::extender::parseNodeList(text);
     if (!nodes.ok()) {
-      mpshare::fuzz::check(!nodes.error().describe().empty(), "a refused node list without a message");
+      mpshare::fuzz::check(!nodes.error().describe().empty(),
+                           "a refused node list without a message");
       return;
     }
     for (const auto& node : *nodes) {

@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (*exact >= 0) {
     check(first->floorDiv(1) == exact, "floorDiv(1) of \"" + shown + "\" is not " + decimal);
   }
-  check(first->isNegative() == (*exact < 0), "isNegative of \"" + shown + "\" disagrees with its value");
+  check(first->isNegative() == (*exact < 0),
+        "isNegative of \"" + shown + "\" disagrees with its value");
   check(first->isZero() == (*exact == 0), "isZero of \"" + shown + "\" disagrees with its value");
   return 0;
 }

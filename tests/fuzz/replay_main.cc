@@ -52,7 +52,8 @@ std::vector<fs::path> filesUnder(const fs::path& dir) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s DIR...  (replays DIR/<target>/** through each target)\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DIR...  (replays DIR/<target>/** through each target)\n",
+                 argv[0]);
     return 2;
   }
   size_t total = 0;
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
       for (const fs::path& file : filesUnder(fs::path(argv[i]) / target.name)) {
         std::ifstream in(file, std::ios::binary);
-        const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+        const std::string bytes{std::istreambuf_iterator<char>(in),
+                                std::istreambuf_iterator<char>()};
         std::fprintf(stderr, "%s < %s\n", target.name, file.c_str());
         std::fflush(stderr);
         target.run(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());

@@ -46,8 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(back.dump() == dumped, "the converted document does not round-trip: " + dumped);
       }
       if (mode == YamlScalars::kStrings) {
-        check(onlyStrings(*converted),
-              "a non-string value in kStrings mode: " + dumped);
+        check(onlyStrings(*converted), "a non-string value in kStrings mode: " + dumped);
       }
     });
   }

@@ -96,7 +96,8 @@ TEST(InventoryFileTest, InvalidUtf8IsAnErrorNotAThrow) {
   const std::string text = "%{\n\377\377\377\001";
   auto gpus = parseInventory(text, "gpus.yaml");
   ASSERT_FALSE(gpus.ok());
-  EXPECT_NE(gpus.error().describe().find("gpus.yaml"), std::string::npos) << gpus.error().describe();
+  EXPECT_NE(gpus.error().describe().find("gpus.yaml"), std::string::npos)
+      << gpus.error().describe();
 }
 
 TEST(InventoryFileTest, ReadsAFileAndNamesAMissingOne) {

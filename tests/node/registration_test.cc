@@ -217,7 +217,8 @@ TEST_F(PluginRunnerTest, RegistersAsSoonAsTheKubeletSocketAppears) {
 
   fakes::FakeKubelet kubelet(kubeletOptions());
   ASSERT_TRUE(kubelet.start().ok());
-  EXPECT_TRUE(kubelet.waitForRegistrations(1, milliseconds(5000)));  // the back-off alone would take 10 s
+  EXPECT_TRUE(
+      kubelet.waitForRegistrations(1, milliseconds(5000)));  // the back-off alone would take 10 s
 }
 
 TEST_F(PluginRunnerTest, KubeletRestartThatCleansTheDirectoryIsFollowedByANewRegistration) {

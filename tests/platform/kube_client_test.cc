@@ -29,8 +29,9 @@ struct Seen {
 };
 
 // Watches until `want` events arrived (then cancels) or the stream ends.
-WatchOutcome watchFor(KubeClient& client, const ResourceQuery& query, const std::string& rv, size_t want,
-                      Seen& seen, std::chrono::milliseconds idle = std::chrono::milliseconds(5000)) {
+WatchOutcome watchFor(KubeClient& client, const ResourceQuery& query, const std::string& rv,
+                      size_t want, Seen& seen,
+                      std::chrono::milliseconds idle = std::chrono::milliseconds(5000)) {
   std::atomic<bool> cancel{false};
   return client.watch(
       query, rv, 30,
@@ -50,7 +51,8 @@ class KubeClientTest : public ::testing::Test {
 };
 
 TEST_F(KubeClientTest, ListReadsEveryPageAtOneVersion) {
-  for (int i = 0; i < 7; ++i) server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
+  for (int i = 0; i < 7; ++i)
+    server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
   auto client = connect(server_.clientConfig());
   auto listed = client->list(kPods, 3);
   ASSERT_TRUE(listed.ok()) << listed.error().describe();
@@ -73,7 +75,8 @@ TEST_F(KubeClientTest, WatchFromListVersionSeesOnlyLaterEventsOverRandomChunks) 
   server_.store().remove(Kind::kNodes, "gpu-b");
   Seen seen;
   const auto outcome = watchFor(*client, kNodes, listed->resource_version, 3, seen);
-  EXPECT_EQ(seen.lines, (std::vector<std::string>{"ADDED gpu-b", "DELETED gpu-a", "DELETED gpu-b"}));
+  EXPECT_EQ(seen.lines,
+            (std::vector<std::string>{"ADDED gpu-b", "DELETED gpu-a", "DELETED gpu-b"}));
   EXPECT_EQ(outcome.resource_version, std::to_string(server_.store().resourceVersion()));
 }
 
@@ -123,13 +126,15 @@ TEST_F(KubeClientTest, ExpiredVersionIsReportedInBothForms) {
     Seen seen;
     const auto outcome = watchFor(*client, kPods, listed->resource_version, 1, seen);
     EXPECT_EQ(outcome.end, WatchEnd::kExpired) << as_http << " " << outcome.message;
-    EXPECT_NE(outcome.message.find("too old resource version"), std::string::npos) << outcome.message;
+    EXPECT_NE(outcome.message.find("too old resource version"), std::string::npos)
+        << outcome.message;
     EXPECT_TRUE(seen.lines.empty());
   }
 }
 
 TEST_F(KubeClientTest, RotatedTokenIsReadAgainAfter401) {
-  const auto dir = std::filesystem::temp_directory_path() / ("mpshare-token-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mpshare-token-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "token") << "test-token";
   KubeConfig config = server_.clientConfig();
@@ -160,24 +165,28 @@ TEST_F(KubeClientTest, FaultsEndTheWatchAsFailures) {
     std::string message_part;
   };
   const std::vector<Case> cases{
-      {"drop mid-event", [&] { server_.dropWatchesMidEvent(); }, "closed before the response ended"},
+      {"drop mid-event", [&] { server_.dropWatchesMidEvent(); },
+       "closed before the response ended"},
       {"stall", [&] { server_.setStalled(true); }, "stalled"},
       {"500", [&] { server_.failNext(1, 500, "/api/v1/pods"); }, "HTTP 500: injected failure"},
   };
   for (const auto& c : cases) {
     std::thread fault([&] {
       if (c.name != "500") {
-        while (server_.openWatches() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        while (server_.openWatches() == 0)
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
       c.inject();
     });
     if (c.name == "500") fault.join();
     Seen seen;
-    const auto outcome = watchFor(*client, kPods, listed->resource_version, 100, seen, std::chrono::milliseconds(300));
+    const auto outcome = watchFor(*client, kPods, listed->resource_version, 100, seen,
+                                  std::chrono::milliseconds(300));
     if (fault.joinable()) fault.join();
     server_.setStalled(false);
     EXPECT_EQ(outcome.end, WatchEnd::kFailed) << c.name;
-    EXPECT_NE(outcome.message.find(c.message_part), std::string::npos) << c.name << ": " << outcome.message;
+    EXPECT_NE(outcome.message.find(c.message_part), std::string::npos)
+        << c.name << ": " << outcome.message;
   }
 }
 
@@ -269,7 +278,8 @@ TEST_F(KubeClientTest, PatchNodeLabelsMergesIntoTheNode) {
 TEST(FakeStoreBindTest, NameMismatchIsBadRequest) {
   kubetest::FakeStore store;
   store.create(Kind::kPods, makePod({.name = "a"}));
-  const auto answer = store.bind("ml", "a", {{"metadata", {{"name", "b"}}}, {"target", {{"name", "n"}}}});
+  const auto answer =
+      store.bind("ml", "a", {{"metadata", {{"name", "b"}}}, {"target", {{"name", "n"}}}});
   EXPECT_EQ(answer.status, 400);
   EXPECT_EQ(answer.body["message"], "name in URL does not match name in Binding object");
 }
@@ -280,7 +290,8 @@ TEST_F(KubeClientTest, UntrustedServerFailsTheHandshake) {
   auto client = connect(config);
   auto listed = client->list(kPods);
   ASSERT_FALSE(listed.ok());
-  EXPECT_NE(listed.error().message.find("TLS handshake"), std::string::npos) << listed.error().message;
+  EXPECT_NE(listed.error().message.find("TLS handshake"), std::string::npos)
+      << listed.error().message;
   config.insecure_skip_tls_verify = true;
   EXPECT_TRUE(connect(config)->list(kPods).ok());
 }

@@ -14,8 +14,8 @@ namespace {
 class TempDir {
  public:
   TempDir() {
-    path_ = std::filesystem::temp_directory_path() / ("mpshare-kubeconfig-" + std::to_string(::getpid()) + "-" +
-                                                      std::to_string(counter_++));
+    path_ = std::filesystem::temp_directory_path() /
+            ("mpshare-kubeconfig-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
@@ -64,8 +64,8 @@ TEST(InClusterConfigTest, ReadsServiceAccountFilesAndBracketsIpv6) {
   dir.write("token", "tok-1\n");
   dir.write("ca.crt", "CA PEM");
   dir.write("namespace", "mpshare\n");
-  auto config = inClusterConfig({{"KUBERNETES_SERVICE_HOST", "fd00::1"}, {"KUBERNETES_SERVICE_PORT", "443"}},
-                                dir.path());
+  auto config = inClusterConfig(
+      {{"KUBERNETES_SERVICE_HOST", "fd00::1"}, {"KUBERNETES_SERVICE_PORT", "443"}}, dir.path());
   ASSERT_TRUE(config.ok()) << config.error().describe();
   EXPECT_EQ(config->server, (ServerAddress{"fd00::1", 443}));
   EXPECT_EQ(config->ca_pem, "CA PEM");
@@ -78,8 +78,8 @@ TEST(InClusterConfigTest, ErrorsNameWhatIsMissing) {
   auto no_env = inClusterConfig({}, dir.path());
   ASSERT_FALSE(no_env.ok());
   EXPECT_EQ(no_env.error().field, "KUBERNETES_SERVICE_HOST");
-  auto no_ca = inClusterConfig({{"KUBERNETES_SERVICE_HOST", "10.0.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}},
-                               dir.path());
+  auto no_ca = inClusterConfig(
+      {{"KUBERNETES_SERVICE_HOST", "10.0.0.1"}, {"KUBERNETES_SERVICE_PORT", "443"}}, dir.path());
   ASSERT_FALSE(no_ca.ok());
   EXPECT_EQ(no_ca.error().field, "ca.crt");
 }
@@ -130,7 +130,9 @@ users:
 
 std::string kubeconfigText() {
   std::string text = kKubeconfig;
-  auto replace = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
+  auto replace = [&](const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+  };
   replace("CADATA", platform::base64Encode("-----CA-----"));
   replace("CERTDATA", platform::base64Encode("-----CERT-----"));
   replace("KEYDATA", platform::base64Encode("-----KEY-----"));
@@ -168,8 +170,10 @@ TEST(KubeconfigTest, ErrorsNameTheField) {
       {"[]", "kubeconfig"},
       {"current-context: ''\n", "current-context"},
       {"current-context: x\ncontexts: []\n", "contexts"},
-      {"current-context: x\ncontexts: [{name: x, context: {cluster: c}}]\nclusters: []\n", "clusters"},
-      {"current-context: x\ncontexts: [{name: x, context: {cluster: c}}]\nclusters: [{name: c, cluster: {}}]\n",
+      {"current-context: x\ncontexts: [{name: x, context: {cluster: c}}]\nclusters: []\n",
+       "clusters"},
+      {"current-context: x\ncontexts: [{name: x, context: {cluster: c}}]\nclusters: [{name: c, "
+       "cluster: {}}]\n",
        "clusters[c].cluster.server"},
       {"current-context: x\ncontexts: [{name: x, context: {cluster: c}}]\n"
        "clusters: [{name: c, cluster: {server: 'http://h'}}]\n",
@@ -181,10 +185,12 @@ TEST(KubeconfigTest, ErrorsNameTheField) {
        "clusters: [{name: c, cluster: {server: 'https://h', certificate-authority: /no/such}}]\n",
        "clusters[c].cluster.certificate-authority"},
       {"current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
-       "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {client-key-data: 'YWJj'}}]\n",
+       "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: "
+       "{client-key-data: 'YWJj'}}]\n",
        "users[u].user"},
       {"current-context: x\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
-       "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {exec: {command: x}}}]\n",
+       "clusters: [{name: c, cluster: {server: 'https://h'}}]\nusers: [{name: u, user: {exec: "
+       "{command: x}}}]\n",
        "users[u].user.exec"},
   };
   for (const auto& c : cases) {

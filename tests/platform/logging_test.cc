@@ -18,13 +18,21 @@ TEST(LoggingTest, FormatsLevelMessageAndQuotedFields) {
     std::string want;
   };
   const std::vector<Case> cases = {
-      {LogLevel::kInfo, "listening", {{"address", "https://0.0.0.0:8443/"}},
+      {LogLevel::kInfo,
+       "listening",
+       {{"address", "https://0.0.0.0:8443/"}},
        "INFO listening address=https://0.0.0.0:8443/"},
-      {LogLevel::kWarn, "tls reload failed", {{"error", "key does not match"}},
+      {LogLevel::kWarn,
+       "tls reload failed",
+       {{"error", "key does not match"}},
        "WARN tls reload failed error=\"key does not match\""},
-      {LogLevel::kError, "x", {{"empty", ""}, {"eq", "a=b"}, {"q", "say \"hi\"\\"}},
+      {LogLevel::kError,
+       "x",
+       {{"empty", ""}, {"eq", "a=b"}, {"q", "say \"hi\"\\"}},
        "ERROR x empty=\"\" eq=\"a=b\" q=\"say \\\"hi\\\"\\\\\""},
-      {LogLevel::kDebug, "two\nlines", {{"v", "a\nb\tc\x01"}},
+      {LogLevel::kDebug,
+       "two\nlines",
+       {{"v", "a\nb\tc\x01"}},
        "DEBUG two lines v=\"a\\nb\\tc\\x01\""},
   };
   for (const auto& c : cases) {

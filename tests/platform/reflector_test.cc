@@ -127,7 +127,8 @@ class ReflectorTest : public ::testing::Test {
 };
 
 TEST_F(ReflectorTest, ListsEveryPageThenWatchesOnlyWhatCameAfter) {
-  for (int i = 0; i < 5; ++i) server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
+  for (int i = 0; i < 5; ++i)
+    server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
   start();
   ASSERT_TRUE(eventually([&] { return reflector_->synced(); }));
   EXPECT_EQ(sink_.names(), (std::set<std::string>{"p0", "p1", "p2", "p3", "p4"}));
@@ -171,7 +172,8 @@ class PagedSink : public RecordingSink {
 
 TEST(ReflectorPagesTest, APagedSinkGetsEachPageAsItArrivesAndNoWholeList) {
   TestApiServer server;
-  for (int i = 0; i < 5; ++i) server.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
+  for (int i = 0; i < 5; ++i)
+    server.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
   auto client = KubeClient::create(server.clientConfig());
   ASSERT_TRUE(client.ok());
   PagedSink sink;
@@ -188,7 +190,8 @@ TEST(ReflectorPagesTest, APagedSinkGetsEachPageAsItArrivesAndNoWholeList) {
 }
 
 TEST_F(ReflectorTest, ExpiredVersionRelistsAndDropsWhatIsGone) {
-  for (int i = 0; i < 3; ++i) server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
+  for (int i = 0; i < 3; ++i)
+    server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
   start();
   ASSERT_TRUE(eventually([&] { return reflector_->synced() && server_.openWatches() >= 1; }));
   // Changes the watch never reports: only the relist after the 410 shows them.
@@ -210,7 +213,8 @@ TEST_F(ReflectorTest, FailuresBackOffLongerEachTimeAndResetAfterSuccess) {
   server_.failNext(3, 500, "/api/v1/pods");  // three failed lists in a row
   start(options);
   ASSERT_TRUE(eventually([&] { return reflector_->synced(); }));
-  EXPECT_EQ(sleeps(), (std::vector<milliseconds>{milliseconds(100), milliseconds(200), milliseconds(400)}));
+  EXPECT_EQ(sleeps(),
+            (std::vector<milliseconds>{milliseconds(100), milliseconds(200), milliseconds(400)}));
   EXPECT_EQ(reflector_->stats().failures, 3);
   // The next failure (a watch cut mid-event) starts again from the initial delay.
   server_.dropWatchesMidEvent();

@@ -48,7 +48,8 @@ TEST(SelfSignedCertTest, IssuedCertificatesVerifyForTheirNamesAndPurposeOnly) {
   const PemPair ca = generateCa("test CA");
   const PemPair server = issueCertificate(
       ca, {.common_name = "svc", .subject_alt_names = {"mpshare-webhook.mpshare.svc", "10.0.0.7"}});
-  const PemPair client = issueCertificate(ca, {.common_name = "kube-scheduler", .subject_alt_names = {}, .client = true});
+  const PemPair client = issueCertificate(
+      ca, {.common_name = "kube-scheduler", .subject_alt_names = {}, .client = true});
   const PemPair other_ca = generateCa("other CA");
   struct Case {
     std::string name;

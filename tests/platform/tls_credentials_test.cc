@@ -67,11 +67,13 @@ TEST_F(TlsCredentialsTest, ReloadsOnlyCompleteMatchingPairsAndKeepsTheOldOneOthe
   };
   const std::vector<Step> steps = {
       {"nothing changed", [] {}, false, "CN=localhost"},
-      {"same content rewritten", [&] {
+      {"same content rewritten",
+       [&] {
          std::filesystem::copy_file(bundle_.cert_file, dir_ + "/copy",
                                     std::filesystem::copy_options::overwrite_existing);
          std::filesystem::rename(dir_ + "/copy", bundle_.cert_file);
-       }, false, "CN=localhost"},
+       },
+       false, "CN=localhost"},
       {"certificate rotated, key not yet (mismatch)",
        [&] { writePemFile(bundle_.cert_file, second.cert_pem, false); }, false, "CN=localhost"},
       {"key follows", [&] { writePemFile(bundle_.key_file, second.key_pem, true); }, true,
@@ -106,7 +108,8 @@ TEST_F(TlsCredentialsTest, InitialLoadErrorsNameTheFileAndTheProblem) {
       {{dir_ + "/missing.crt", bundle_.key_file, ""}, "cannot read " + dir_ + "/missing.crt"},
       {{dir_ + "/garbage.crt", bundle_.key_file, ""},
        dir_ + "/garbage.crt: no PEM certificate found"},
-      {{bundle_.cert_file, bundle_.cert_file, ""}, bundle_.cert_file + ": no PEM private key found"},
+      {{bundle_.cert_file, bundle_.cert_file, ""},
+       bundle_.cert_file + ": no PEM private key found"},
       {{bundle_.cert_file, dir_ + "/other.key", ""},
        dir_ + "/other.key: private key does not match certificate " + bundle_.cert_file},
       {{bundle_.cert_file, bundle_.key_file, dir_ + "/garbage.crt"},
@@ -174,9 +177,9 @@ TEST_F(TlsCredentialsTest, MutualTlsRequiresAClientCertificateFromTheConfiguredC
   std::filesystem::create_directories(client_dir);
   const PemPair good = issueCertificate(
       bundle_.ca, {.common_name = "kube-scheduler", .subject_alt_names = {}, .client = true});
-  const PemPair foreign = issueCertificate(generateCa("someone else"),
-                                           {.common_name = "intruder", .subject_alt_names = {},
-                                            .client = true});
+  const PemPair foreign =
+      issueCertificate(generateCa("someone else"),
+                       {.common_name = "intruder", .subject_alt_names = {}, .client = true});
   writePemFile(client_dir + "/good.crt", good.cert_pem, false);
   writePemFile(client_dir + "/good.key", good.key_pem, true);
   writePemFile(client_dir + "/foreign.crt", foreign.cert_pem, false);

@@ -24,7 +24,8 @@ TEST(ConfigTest, EmptyDocumentGivesDefaults) {
     auto config = parse(yaml);
     ASSERT_TRUE(config.ok()) << yaml << config.error().describe();
     const auto& rules = config->rules;
-    EXPECT_EQ(rules.resources.names, (std::vector<std::string>{"nvidia.com/gpu", "nvidia.com/gpu.shared"}));
+    EXPECT_EQ(rules.resources.names,
+              (std::vector<std::string>{"nvidia.com/gpu", "nvidia.com/gpu.shared"}));
     EXPECT_EQ(rules.min_memory_limit_mib, 256);
     EXPECT_FALSE(rules.default_thread_percentage.has_value());
     EXPECT_FALSE(rules.default_memory_limit_mib.has_value());
@@ -117,9 +118,12 @@ TEST(ConfigTest, ErrorsNameTheFieldAndWhatIsAllowed) {
     const char* yaml;
     const char* error;
   } cases[] = {
-      {"webhook:\n  minMemoryLimit: abc\n", "webhook.minMemoryLimit: must be a quantity >= 1Mi, got \"abc\""},
-      {"webhook:\n  minMemoryLimit: 1Ki\n", "webhook.minMemoryLimit: must be a quantity >= 1Mi, got \"1Ki\""},
-      {"webhook:\n  minMemoryLimt: 1Gi\n", "webhook.minMemoryLimt: unknown key (allowed: daemonAccess, "},
+      {"webhook:\n  minMemoryLimit: abc\n",
+       "webhook.minMemoryLimit: must be a quantity >= 1Mi, got \"abc\""},
+      {"webhook:\n  minMemoryLimit: 1Ki\n",
+       "webhook.minMemoryLimit: must be a quantity >= 1Mi, got \"1Ki\""},
+      {"webhook:\n  minMemoryLimt: 1Gi\n",
+       "webhook.minMemoryLimt: unknown key (allowed: daemonAccess, "},
       {"server: {}\n", "config.server: unknown key (allowed: webhook)"},
       {"webhook:\n  daemonAccess:\n    inject: yes please\n",
        "webhook.daemonAccess.inject: must be true or false, got \"yes please\""},
@@ -129,18 +133,26 @@ TEST(ConfigTest, ErrorsNameTheFieldAndWhatIsAllowed) {
        "webhook.daemonAccess.pipe: must be false or absent when webhook.daemonAccess.inject is "
        "false (nothing is injected), got true"},
       {"webhook:\n  daemonAccess:\n    pipes: false\n",
-       "webhook.daemonAccess.pipes: unknown key (allowed: inject, pipe, pipeDirectory, volumeName)"},
+       "webhook.daemonAccess.pipes: unknown key (allowed: inject, pipe, pipeDirectory, "
+       "volumeName)"},
       {"webhook:\n  daemonAccess:\n    pipeDirectory: run/mps\n",
        "webhook.daemonAccess.pipeDirectory: must be an absolute host path, got \"run/mps\""},
-      {"webhook:\n  daemonAccess:\n    volumeName: MPS_Pipe\n", "webhook.daemonAccess.volumeName: must be a DNS-1123 label"},
-      {"webhook:\n  daemonAccess:\n    hostIPC: true\n", "webhook.daemonAccess.hostIPC: unknown key"},
-      {"webhook:\n  defaultThreadPercentage: 0\n", "webhook.defaultThreadPercentage: must be an integer 1-100, got \"0\""},
-      {"webhook:\n  defaultThreadPercentage: 101\n", "webhook.defaultThreadPercentage: must be an integer 1-100"},
+      {"webhook:\n  daemonAccess:\n    volumeName: MPS_Pipe\n",
+       "webhook.daemonAccess.volumeName: must be a DNS-1123 label"},
+      {"webhook:\n  daemonAccess:\n    hostIPC: true\n",
+       "webhook.daemonAccess.hostIPC: unknown key"},
+      {"webhook:\n  defaultThreadPercentage: 0\n",
+       "webhook.defaultThreadPercentage: must be an integer 1-100, got \"0\""},
+      {"webhook:\n  defaultThreadPercentage: 101\n",
+       "webhook.defaultThreadPercentage: must be an integer 1-100"},
       {"webhook:\n  defaultMemoryLimit: 128Mi\n",
-       "webhook.defaultMemoryLimit: must be a quantity >= 256Mi (webhook.minMemoryLimit), got \"128Mi\""},
+       "webhook.defaultMemoryLimit: must be a quantity >= 256Mi (webhook.minMemoryLimit), got "
+       "\"128Mi\""},
       {"webhook:\n  gpuResourceNames: []\n", "webhook.gpuResourceNames: must be a non-empty list"},
-      {"webhook:\n  gpuResourceNames: [gpu]\n", "webhook.gpuResourceNames[0]: must be a resource name like nvidia.com/gpu, got \"gpu\""},
-      {"webhook:\n  maxRequestBytes: 100\n", "webhook.maxRequestBytes: must be a quantity >= 4Ki, got \"100\""},
+      {"webhook:\n  gpuResourceNames: [gpu]\n",
+       "webhook.gpuResourceNames[0]: must be a resource name like nvidia.com/gpu, got \"gpu\""},
+      {"webhook:\n  maxRequestBytes: 100\n",
+       "webhook.maxRequestBytes: must be a quantity >= 4Ki, got \"100\""},
       {"webhook:\n  maxRequestBytes: 1Gi\n", "webhook.maxRequestBytes: must be at most 64Mi"},
       {"webhook: [1, 2]\n", "webhook: must be a mapping"},
       {"webhook: {minMemoryLimit: [\n", "config: is not valid YAML"},

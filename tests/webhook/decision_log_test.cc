@@ -68,23 +68,32 @@ TEST_F(DecisionLogTest, EachKindOfRequestHasItsOwnOutcome) {
     int status;
     const char* outcome;
   } cases[] = {
-      {"admitted unchanged", fixture("create-no-gpu"), json_type, &reviewAdmission, 200,
-       "allowed"},
-      {"admitted with a patch, charset given", fixture("create-annotated"),
-       {{"content-type", "Application/JSON; charset=utf-8"}}, &reviewAdmission, 200, "patched"},
-      {"no Content-Type is taken as JSON", fixture("create-annotated"), {}, &reviewAdmission,
-       200, "patched"},
+      {"admitted unchanged", fixture("create-no-gpu"), json_type, &reviewAdmission, 200, "allowed"},
+      {"admitted with a patch, charset given",
+       fixture("create-annotated"),
+       {{"content-type", "Application/JSON; charset=utf-8"}},
+       &reviewAdmission,
+       200,
+       "patched"},
+      {"no Content-Type is taken as JSON",
+       fixture("create-annotated"),
+       {},
+       &reviewAdmission,
+       200,
+       "patched"},
       {"denied for a bad annotation", fixture("deny-thread-percentage"), json_type,
        &reviewAdmission, 200, "denied"},
       {"malformed JSON", "{\"apiVersion\":", json_type, &reviewAdmission, 400, "bad_request"},
-      {"not an AdmissionReview", R"({"apiVersion":"v1","kind":"Pod"})", json_type,
-       &reviewAdmission, 400, "bad_request"},
-      {"wrong content type", fixture("create-annotated"), {{"content-type", "text/plain"}},
-       &reviewAdmission, 415, "bad_request"},
-      {"oversized body", std::string(5000, ' '), json_type, &reviewAdmission, 400,
+      {"not an AdmissionReview", R"({"apiVersion":"v1","kind":"Pod"})", json_type, &reviewAdmission,
+       400, "bad_request"},
+      {"wrong content type",
+       fixture("create-annotated"),
+       {{"content-type", "text/plain"}},
+       &reviewAdmission,
+       415,
        "bad_request"},
-      {"internal exception", fixture("create-annotated"), json_type, &throwingReview, 500,
-       "error"},
+      {"oversized body", std::string(5000, ' '), json_type, &reviewAdmission, 400, "bad_request"},
+      {"internal exception", fixture("create-annotated"), json_type, &throwingReview, 500, "error"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -98,7 +107,8 @@ TEST_F(DecisionLogTest, EachKindOfRequestHasItsOwnOutcome) {
         << metrics;
     EXPECT_EQ(metrics.find("mpshare_webhook_requests_total{outcome="),
               metrics.rfind("mpshare_webhook_requests_total{outcome="))
-        << "one outcome per request:\n" << metrics;
+        << "one outcome per request:\n"
+        << metrics;
   }
 }
 

@@ -42,7 +42,9 @@ struct Harness {
   ExtenderService service{ExtenderConfig{}, lookup, binder};
   std::vector<Reported> reported;
   ClusterCache cache{service.config(), service, service.ledger(),
-                     [this](const std::string& p, const std::string& n, int g) { reported.push_back({p, n, g}); }};
+                     [this](const std::string& p, const std::string& n, int g) {
+                       reported.push_back({p, n, g});
+                     }};
 };
 
 // gpu-a: GPU0 shared by two of ours (60 % + 30 %) and a pod placed by hand
@@ -56,23 +58,36 @@ const std::vector<json>& nodes() {
 const std::vector<json>& pods() {
   static const std::vector<json> kPods{
       pod({.name = "by-hand", .node = "gpu-a", .phase = "Running"}, "u1", "2026-11-24T01:00:00Z"),
-      pod({.name = "ours-60", .node = "gpu-a", .phase = "Running",
-           .annotations = {{"mpshare.io/thread-percentage", "60"}, {"mpshare.io/memory-limit", "8Gi"},
+      pod({.name = "ours-60",
+           .node = "gpu-a",
+           .phase = "Running",
+           .annotations = {{"mpshare.io/thread-percentage", "60"},
+                           {"mpshare.io/memory-limit", "8Gi"},
                            {"mpshare.io/gpu-index", "0"}}},
           "u2", "2026-11-24T02:00:00Z"),
-      pod({.name = "ours-30", .node = "gpu-a", .phase = "Running",
-           .annotations = {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "8Gi"},
+      pod({.name = "ours-30",
+           .node = "gpu-a",
+           .phase = "Running",
+           .annotations = {{"mpshare.io/thread-percentage", "30"},
+                           {"mpshare.io/memory-limit", "8Gi"},
                            {"mpshare.io/gpu-index", "0"}}},
           "u3", "2026-11-24T03:00:00Z"),
-      pod({.name = "ours-gpu1", .node = "gpu-a", .phase = "Running",
+      pod({.name = "ours-gpu1",
+           .node = "gpu-a",
+           .phase = "Running",
            .annotations = {{"mpshare.io/thread-percentage", "50"}, {"mpshare.io/gpu-index", "1"}}},
           "u4", "2026-11-24T04:00:00Z"),
-      pod({.name = "bad-index", .node = "gpu-b", .phase = "Running",
+      pod({.name = "bad-index",
+           .node = "gpu-b",
+           .phase = "Running",
            .annotations = {{"mpshare.io/thread-percentage", "20"}, {"mpshare.io/gpu-index", "5"}}},
           "u5", "2026-11-24T05:00:00Z"),
-      pod({.name = "pending", .phase = "Pending", .annotations = {{"mpshare.io/thread-percentage", "20"}}}, "u6",
-          "2026-11-24T06:00:00Z"),
-      pod({.name = "cpu-only", .node = "gpu-a", .phase = "Running", .gpus = 0}, "u7", "2026-11-24T07:00:00Z"),
+      pod({.name = "pending",
+           .phase = "Pending",
+           .annotations = {{"mpshare.io/thread-percentage", "20"}}},
+          "u6", "2026-11-24T06:00:00Z"),
+      pod({.name = "cpu-only", .node = "gpu-a", .phase = "Running", .gpus = 0}, "u7",
+          "2026-11-24T07:00:00Z"),
   };
   return kPods;
 }

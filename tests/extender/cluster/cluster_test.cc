@@ -3,15 +3,14 @@
 // Bindings with the GPU annotation, every injected fault converges to the
 // ledger of a fault-free run, and a restart rebuilds the same /state.
 
-#include "extender/cluster/cluster_extender.h"
-
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
+#include "extender/cluster/cluster_extender.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
 #include "tests/support/require_ok.h"
@@ -77,10 +76,13 @@ TEST(ClusterModeTest, PodEventsFlowIntoTheLedgerAndOut) {
   server.store().create(Kind::kNodes, makeNode("gpu-a"));
   auto extender = startExtender(server.clientConfig());
   auto& ledger = extender->service().ledger();
-  server.store().create(Kind::kPods, makePod({.name = "infer-0", .node = "gpu-a", .phase = "Running",
-                                              .annotations = {{"mpshare.io/thread-percentage", "30"},
-                                                              {"mpshare.io/memory-limit", "4Gi"},
-                                                              {"mpshare.io/gpu-index", "1"}}}));
+  server.store().create(Kind::kPods,
+                        makePod({.name = "infer-0",
+                                 .node = "gpu-a",
+                                 .phase = "Running",
+                                 .annotations = {{"mpshare.io/thread-percentage", "30"},
+                                                 {"mpshare.io/memory-limit", "4Gi"},
+                                                 {"mpshare.io/gpu-index", "1"}}}));
   const std::string uid = uidOf(server, "ml/infer-0");
   ASSERT_TRUE(eventually([&] { return ledger.reservation(uid).has_value(); }));
   const auto reservation = *ledger.reservation(uid);
@@ -101,7 +103,9 @@ TEST(ClusterModeTest, PodEventsFlowIntoTheLedgerAndOut) {
   setPhase(server, "ml/infer-0", "Succeeded");
   ASSERT_TRUE(eventually([&] { return !ledger.reservation(uid).has_value(); }));
 
-  server.store().create(Kind::kPods, makePod({.name = "infer-1", .node = "gpu-a", .phase = "Running",
+  server.store().create(Kind::kPods, makePod({.name = "infer-1",
+                                              .node = "gpu-a",
+                                              .phase = "Running",
                                               .annotations = {{"mpshare.io/gpu-index", "0"}}}));
   const std::string uid1 = uidOf(server, "ml/infer-1");
   ASSERT_TRUE(eventually([&] { return ledger.reservation(uid1).has_value(); }));
@@ -114,9 +118,10 @@ TEST(ClusterModeTest, PodEventsFlowIntoTheLedgerAndOut) {
 TEST(ClusterModeTest, BindPostsABindingWithTheGpuIndexAndRollsBackOnConflict) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a"));
-  server.store().create(Kind::kPods, makePod({.name = "infer-0",
-                                              .annotations = {{"mpshare.io/thread-percentage", "30"},
-                                                              {"mpshare.io/memory-limit", "4Gi"}}}));
+  server.store().create(Kind::kPods,
+                        makePod({.name = "infer-0",
+                                 .annotations = {{"mpshare.io/thread-percentage", "30"},
+                                                 {"mpshare.io/memory-limit", "4Gi"}}}));
   server.store().create(Kind::kPods, makePod({.name = "taken", .node = "gpu-z"}));
   auto extender = startExtender(server.clientConfig());
   const std::string uid = uidOf(server, "ml/infer-0");
@@ -145,7 +150,9 @@ TEST(ClusterModeTest, BindPostsABindingWithTheGpuIndexAndRollsBackOnConflict) {
 TEST(ClusterModeTest, FailedPostRollsTheReservationBack) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
-  server.store().create(Kind::kPods, makePod({.name = "infer-0", .annotations = {{"mpshare.io/thread-percentage", "60"}}}));
+  server.store().create(
+      Kind::kPods,
+      makePod({.name = "infer-0", .annotations = {{"mpshare.io/thread-percentage", "60"}}}));
   auto extender = startExtender(server.clientConfig());
   const std::string uid = uidOf(server, "ml/infer-0");
   server.failNext(1, 500, "/binding");
@@ -161,7 +168,9 @@ TEST(ClusterModeTest, FailedPostRollsTheReservationBack) {
 TEST(ClusterModeTest, ReservationOfAPodGoneWhileTheWatchWasDownIsReleasedByTheRelist) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
-  server.store().create(Kind::kPods, makePod({.name = "short", .annotations = {{"mpshare.io/thread-percentage", "60"}}}));
+  server.store().create(
+      Kind::kPods,
+      makePod({.name = "short", .annotations = {{"mpshare.io/thread-percentage", "60"}}}));
   auto extender = startExtender(server.clientConfig());
   const std::string uid = uidOf(server, "ml/short");
   // The watches see nothing from here on: neither the binding nor the delete.
@@ -171,7 +180,8 @@ TEST(ClusterModeTest, ReservationOfAPodGoneWhileTheWatchWasDownIsReleasedByTheRe
   ASSERT_TRUE(extender->service().ledger().reservation(uid).has_value());
   server.expireWatches();  // the history is gone: only a relist can tell
   server.setStalled(false);
-  ASSERT_TRUE(eventually([&] { return !extender->service().ledger().reservation(uid).has_value(); }));
+  ASSERT_TRUE(
+      eventually([&] { return !extender->service().ledger().reservation(uid).has_value(); }));
   EXPECT_GE(extender->podStats().lists, 2);
   EXPECT_EQ(extender->service().ledger().snapshot().nodes[0].gpus[0].reserved, core::GpuUsage{});
 }
@@ -179,10 +189,14 @@ TEST(ClusterModeTest, ReservationOfAPodGoneWhileTheWatchWasDownIsReleasedByTheRe
 TEST(ClusterModeTest, PodsPlacedElsewhereCountAsWholeGpusAndReportOvercommit) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
-  server.store().create(Kind::kPods, makePod({.name = "ours", .node = "gpu-a", .phase = "Running",
-                                              .annotations = {{"mpshare.io/thread-percentage", "50"},
-                                                              {"mpshare.io/gpu-index", "0"}}}));
-  server.store().create(Kind::kPods, makePod({.name = "by-hand", .node = "gpu-a", .phase = "Running"}));
+  server.store().create(Kind::kPods,
+                        makePod({.name = "ours",
+                                 .node = "gpu-a",
+                                 .phase = "Running",
+                                 .annotations = {{"mpshare.io/thread-percentage", "50"},
+                                                 {"mpshare.io/gpu-index", "0"}}}));
+  server.store().create(Kind::kPods,
+                        makePod({.name = "by-hand", .node = "gpu-a", .phase = "Running"}));
   auto extender = startExtender(server.clientConfig());
   const auto foreign = extender->service().ledger().reservation(uidOf(server, "ml/by-hand"));
   ASSERT_TRUE(foreign.has_value());
@@ -190,25 +204,32 @@ TEST(ClusterModeTest, PodsPlacedElsewhereCountAsWholeGpusAndReportOvercommit) {
   EXPECT_TRUE(foreign->overcommitted);
   platform::HttpRequest request{"GET", "/metrics", "", {}, ""};
   const auto metrics = extender->routes().handle(request).body;
-  EXPECT_NE(metrics.find("mpshare_extender_overcommits_total{gpu=\"0\",node=\"gpu-a\"} 1"), std::string::npos)
-      << metrics;
-  // Ready means both lists went through, and the cache holds both pods.
-  EXPECT_NE(metrics.find("mpshare_extender_apiserver_lists_total{outcome=\"ok\",resource=\"pods\"} 1"),
+  EXPECT_NE(metrics.find("mpshare_extender_overcommits_total{gpu=\"0\",node=\"gpu-a\"} 1"),
             std::string::npos)
       << metrics;
-  EXPECT_NE(metrics.find("mpshare_extender_cache_objects{resource=\"pods\"} 2"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("mpshare_extender_cache_objects{resource=\"nodes\"} 1"), std::string::npos) << metrics;
+  // Ready means both lists went through, and the cache holds both pods.
+  EXPECT_NE(
+      metrics.find("mpshare_extender_apiserver_lists_total{outcome=\"ok\",resource=\"pods\"} 1"),
+      std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("mpshare_extender_cache_objects{resource=\"pods\"} 2"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("mpshare_extender_cache_objects{resource=\"nodes\"} 1"), std::string::npos)
+      << metrics;
 }
 
 // The same cluster history, in two halves around a fault.
 void firstHalf(TestApiServer& server) {
-  for (int n = 0; n < 3; ++n) server.store().create(Kind::kNodes, makeNode("gpu-" + std::to_string(n)));
+  for (int n = 0; n < 3; ++n)
+    server.store().create(Kind::kNodes, makeNode("gpu-" + std::to_string(n)));
   for (int i = 0; i < 8; ++i) {
-    server.store().create(Kind::kPods,
-                          makePod({.name = "p" + std::to_string(i), .node = "gpu-" + std::to_string(i % 3),
-                                   .phase = "Running",
-                                   .annotations = {{"mpshare.io/thread-percentage", std::to_string(10 + i)},
-                                                   {"mpshare.io/gpu-index", std::to_string(i % 2)}}}));
+    server.store().create(
+        Kind::kPods,
+        makePod({.name = "p" + std::to_string(i),
+                 .node = "gpu-" + std::to_string(i % 3),
+                 .phase = "Running",
+                 .annotations = {{"mpshare.io/thread-percentage", std::to_string(10 + i)},
+                                 {"mpshare.io/gpu-index", std::to_string(i % 2)}}}));
   }
 }
 
@@ -217,7 +238,9 @@ void secondHalf(TestApiServer& server) {
   server.store().remove(Kind::kPods, "ml/p2");
   server.store().remove(Kind::kNodes, "gpu-2");
   server.store().create(Kind::kNodes, makeNode("gpu-3", 1));
-  server.store().create(Kind::kPods, makePod({.name = "late", .node = "gpu-3", .phase = "Running",
+  server.store().create(Kind::kPods, makePod({.name = "late",
+                                              .node = "gpu-3",
+                                              .phase = "Running",
                                               .annotations = {{"mpshare.io/memory-limit", "8Gi"},
                                                               {"mpshare.io/gpu-index", "0"}}}));
   setPhase(server, "ml/p0", "Running");  // a MODIFIED that changes nothing for the ledger
@@ -239,13 +262,15 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
   // p1 failed, p2 was deleted, p5 sits on gpu-2 which was deleted under it.
   std::set<std::string> reserved;
   for (const auto& r : want.reservations) reserved.insert(r.pod_key);
-  ASSERT_EQ(reserved, (std::set<std::string>{"ml/late", "ml/p0", "ml/p3", "ml/p4", "ml/p6", "ml/p7"}));
+  ASSERT_EQ(reserved,
+            (std::set<std::string>{"ml/late", "ml/p0", "ml/p3", "ml/p4", "ml/p6", "ml/p7"}));
   // p0 and p6 share gpu-0's GPU0 and each takes all its memory: exactly one of
   // them is flagged, the same one whatever order the events came in.
   const auto flagged = std::count_if(want.reservations.begin(), want.reservations.end(),
                                      [](const core::Reservation& r) { return r.overcommitted; });
   ASSERT_EQ(flagged, 1);
-  const auto dir = std::filesystem::temp_directory_path() / ("mpshare-cluster-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("mpshare-cluster-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   struct Fault {
     std::string name;
@@ -262,17 +287,28 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
     EXPECT_GE(e.podStats().lists, 2);
     platform::HttpRequest request{"GET", "/metrics", "", {}, ""};
     const auto metrics = e.routes().handle(request).body;
-    EXPECT_NE(metrics.find("mpshare_extender_apiserver_watches_total{end=\"expired\",resource=\"pods\"}"),
-              std::string::npos)
+    EXPECT_NE(
+        metrics.find("mpshare_extender_apiserver_watches_total{end=\"expired\",resource=\"pods\"}"),
+        std::string::npos)
         << metrics;
   };
   const std::vector<Fault> faults{
       {"drop mid-event", [](TestApiServer& s) { s.dropWatchesMidEvent(); }, nullptr, failed},
-      {"stall", [](TestApiServer& s) { s.setStalled(true); }, [](TestApiServer& s) { s.setStalled(false); },
-       failed},
-      {"500s", [](TestApiServer& s) { s.failNext(4, 500); s.closeWatches(); }, nullptr, failed},
+      {"stall", [](TestApiServer& s) { s.setStalled(true); },
+       [](TestApiServer& s) { s.setStalled(false); }, failed},
+      {"500s",
+       [](TestApiServer& s) {
+         s.failNext(4, 500);
+         s.closeWatches();
+       },
+       nullptr, failed},
       {"410 event", [](TestApiServer& s) { s.expireWatches(false); }, nullptr, relisted},
-      {"410 status", [](TestApiServer& s) { s.expireWatches(true); s.closeWatches(); }, nullptr, relisted},
+      {"410 status",
+       [](TestApiServer& s) {
+         s.expireWatches(true);
+         s.closeWatches();
+       },
+       nullptr, relisted},
       {"token rotation",
        [&](TestApiServer& s) {
          // The server moves on first: requests with the old token get 401 until
@@ -282,12 +318,17 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
          EXPECT_TRUE(eventually([&] { return s.unauthorized() >= 2; }));
          std::ofstream(dir / "token") << "rotated";
        },
-       nullptr, [](const TestApiServer& s, ClusterExtender& e) {
+       nullptr,
+       [](const TestApiServer& s, ClusterExtender& e) {
          EXPECT_GE(s.unauthorized(), 2);
          EXPECT_GE(e.podStats().failures + e.nodeStats().failures, 1);
        }},
-      {"random chunking + bookmarks", [](TestApiServer& s) { s.setRandomChunking(42); s.sendBookmarks(); }, nullptr,
-       nullptr},
+      {"random chunking + bookmarks",
+       [](TestApiServer& s) {
+         s.setRandomChunking(42);
+         s.sendBookmarks();
+       },
+       nullptr, nullptr},
   };
   for (const auto& fault : faults) {
     SCOPED_TRACE(fault.name);
@@ -299,7 +340,8 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
     auto extender = startExtender(kube);
     firstHalf(server);
     // Let the watches deliver the first half, so the fault hits open streams.
-    ASSERT_TRUE(eventually([&] { return extender->service().ledger().snapshot().reservations.size() == 8; }));
+    ASSERT_TRUE(eventually(
+        [&] { return extender->service().ledger().snapshot().reservations.size() == 8; }));
     fault.inject(server);
     secondHalf(server);
     if (fault.name == "stall") std::this_thread::sleep_for(std::chrono::milliseconds(600));
@@ -327,7 +369,9 @@ json withoutUids(json state) {
 TEST(ClusterModeTest, VerbsWaitForTheLedgerToBeRebuilt) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
-  server.store().create(Kind::kPods, makePod({.name = "full", .node = "gpu-a", .phase = "Running",
+  server.store().create(Kind::kPods, makePod({.name = "full",
+                                              .node = "gpu-a",
+                                              .phase = "Running",
                                               .annotations = {{"mpshare.io/gpu-index", "0"}}}));
   server.failNext(1000000, 500, "/api/v1/pods");  // the pod list keeps failing
   auto started = ClusterExtender::start(ExtenderConfig{}, server.clientConfig(), fastOptions());
@@ -335,8 +379,10 @@ TEST(ClusterModeTest, VerbsWaitForTheLedgerToBeRebuilt) {
   auto& extender = **started;
   // The node is known, but not yet the pod that fills its GPU: answering now
   // would pass a full node.
-  ASSERT_TRUE(eventually([&] { return extender.nodeStats().lists == 1 && extender.podStats().failures >= 1; }));
-  const std::string filter_body = R"({"Pod":)" + makePod({.name = "new"}).dump() + R"(,"NodeNames":["gpu-a"]})";
+  ASSERT_TRUE(eventually(
+      [&] { return extender.nodeStats().lists == 1 && extender.podStats().failures >= 1; }));
+  const std::string filter_body =
+      R"({"Pod":)" + makePod({.name = "new"}).dump() + R"(,"NodeNames":["gpu-a"]})";
   const platform::HttpRequest filter{"POST", "/scheduler/filter", "", {}, filter_body};
   auto answer = extender.handle(filter);
   EXPECT_EQ(answer.status, 503);
@@ -348,7 +394,8 @@ TEST(ClusterModeTest, VerbsWaitForTheLedgerToBeRebuilt) {
   ASSERT_TRUE(extender.waitReady(kWait));
   answer = extender.handle(filter);
   EXPECT_EQ(answer.status, 200);
-  EXPECT_NE(answer.body.find("gpu-a"), std::string::npos) << answer.body;  // named among the failed nodes
+  EXPECT_NE(answer.body.find("gpu-a"), std::string::npos)
+      << answer.body;  // named among the failed nodes
   EXPECT_EQ(json::parse(answer.body)["NodeNames"], json::array());
 }
 
@@ -358,7 +405,8 @@ TEST(ClusterModeTest, RestartRebuildsTheSameStateBeforeReady) {
   server.store().create(Kind::kNodes, makeNode("gpu-b", 1));
   const auto workload = [](const std::string& name) {
     return makePod({.name = name,
-                    .annotations = {{"mpshare.io/thread-percentage", "25"}, {"mpshare.io/memory-limit", "10Gi"}}});
+                    .annotations = {{"mpshare.io/thread-percentage", "25"},
+                                    {"mpshare.io/memory-limit", "10Gi"}}});
   };
   for (int i = 0; i < 6; ++i) server.store().create(Kind::kPods, workload("w" + std::to_string(i)));
   json before;
@@ -366,9 +414,12 @@ TEST(ClusterModeTest, RestartRebuildsTheSameStateBeforeReady) {
     auto first = startExtender(server.clientConfig());
     for (int i = 0; i < 6; ++i) {
       const std::string name = "w" + std::to_string(i);
-      ASSERT_EQ(first->service().bind({name, "ml", uidOf(server, "ml/" + name), i % 2 ? "gpu-a" : "gpu-b"}), "");
+      ASSERT_EQ(first->service().bind(
+                    {name, "ml", uidOf(server, "ml/" + name), i % 2 ? "gpu-a" : "gpu-b"}),
+                "");
     }
-    ASSERT_TRUE(eventually([&] { return first->service().ledger().snapshot().reservations.size() == 6; }));
+    ASSERT_TRUE(
+        eventually([&] { return first->service().ledger().snapshot().reservations.size() == 6; }));
     before = stateOf(*first);
     // Keep events flowing while the extender goes away.
     setPhase(server, "ml/w0", "Succeeded");
