@@ -113,7 +113,7 @@ Result<std::vector<int>> parseGpuIndices(std::string_view text) {
       return invalidArgument(
           std::string(kGpuIndexAnnotation),
           "\"" + std::string(text) +
-              "\" is not a list of distinct GPU ordinals 0-63 such as \"0\" or \"0,1\"");
+              R"(" is not a list of distinct GPU ordinals 0-63 such as "0" or "0,1")");
     }
     indices.push_back(index);
     start = comma + 1;

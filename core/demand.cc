@@ -109,7 +109,7 @@ Result<int64_t> parseCpuMilli(std::string_view text) {
   }
   if (!milli || *milli < 0) {
     return invalidArgument(
-        "", "\"" + std::string(text) + "\" is not a CPU quantity (e.g. \"500m\", \"2\", \"1.5\")");
+        "", "\"" + std::string(text) + R"(" is not a CPU quantity (e.g. "500m", "2", "1.5"))");
   }
   return *milli;
 }

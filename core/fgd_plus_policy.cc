@@ -51,7 +51,7 @@ class FgdPlusPolicy : public PlacementPolicy {
     }
     for (const int index : choice.gpu_indices) {
       const GpuState* gpu = node.gpu(index);
-      const size_t i = static_cast<size_t>(gpu - node.gpus.data());
+      const auto i = static_cast<size_t>(gpu - node.gpus.data());
       after.free_share[i] = freeShareAfter(*gpu, resolveOn(demand, gpu->capacity));
       after.has_client_slot[i] = gpu->freeClients() > 1;
     }

@@ -135,7 +135,7 @@ class LedgerState {
   [[nodiscard]] std::string checkInvariant() const;
 
  private:
-  Result<Reservation> prepare(const ReserveRequest& request) const;
+  [[nodiscard]] Result<Reservation> prepare(const ReserveRequest& request) const;
   void apply(const Reservation& reservation, int sign);
 
   std::map<std::string, NodeState> nodes_;

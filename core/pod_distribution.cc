@@ -45,7 +45,7 @@ const std::vector<ShapeCount>& builtinPodShapes() {
   // Counted from openb_pod_list_default.csv (num_gpu, gpu_milli of the pods
   // with GPUs); memory follows the thread share, as the trace has no GPU memory.
   static const std::vector<ShapeCount> shapes = [] {
-    const std::pair<std::pair<int, int>, int64_t> table[] = {
+    const std::vector<std::pair<std::pair<int, int>, int64_t>> table = {
         {{1, 1000}, 3911}, {{1, 810}, 1078}, {{1, 470}, 750}, {{1, 320}, 328}, {{1, 650}, 253},
         {{1, 230}, 140},   {{1, 460}, 128},  {{1, 590}, 75},  {{1, 160}, 74},  {{1, 550}, 72},
         {{1, 220}, 62},    {{1, 370}, 47},   {{8, 1000}, 44}, {{1, 110}, 24},  {{1, 480}, 19},
@@ -53,6 +53,7 @@ const std::vector<ShapeCount>& builtinPodShapes() {
         {{1, 270}, 4},     {{1, 440}, 2},    {{1, 140}, 1},   {{1, 290}, 1},
     };
     std::vector<ShapeCount> out;
+    out.reserve(table.size());
     for (const auto& [shape, pods] : table) {
       out.push_back({PodShape{shape.first, shape.second, 0}, pods});
     }
@@ -90,7 +91,11 @@ std::vector<PodType> DistributionView::podTypes() const {
 PodDistribution::PodDistribution(DistributionWindow window, std::vector<ShapeCount> seed)
     : window_(window),
       seed_source_(seed.empty() ? DistributionSource::kBuiltin : DistributionSource::kConfigured) {
-  seed_ = seed.empty() ? builtinPodShapes() : std::move(seed);
+  if (seed.empty()) {
+    seed_ = builtinPodShapes();
+  } else {
+    seed_ = std::move(seed);
+  }
   std::erase_if(seed_, [](const ShapeCount& s) { return s.pods <= 0; });
   sortByPopularity(seed_);
   window_.max_pods = std::max<size_t>(1, window_.max_pods);

@@ -32,6 +32,7 @@ struct PodShape {
   int gpu_milli = 1000;        // share of each GPU's threads, thousandths; 1000 = whole GPU
   int64_t gpu_memory_mib = 0;  // GPU memory per GPU; 0 = the same share of memory as gpu_milli
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>
   auto operator<=>(const PodShape&) const = default;
 };
 
@@ -104,7 +105,7 @@ class PodDistribution {
     Clock::time_point at;
   };
   void dropOldest();
-  bool learned() const { return seen_.size() >= window_.min_pods; }
+  [[nodiscard]] bool learned() const { return seen_.size() >= window_.min_pods; }
   bool changed(bool was_learned);
 
   DistributionWindow window_;

@@ -1,6 +1,7 @@
 #include "core/policy_registry.h"
 
 #include <algorithm>
+#include <array>
 
 #include "core/pod_distribution.h"
 
@@ -17,10 +18,10 @@ std::unique_ptr<PlacementPolicy> makeFgd(const PolicyInputs& inputs) {
 }
 
 // To offer another policy live, add a line here (the default stays first).
-constexpr PolicyEntry kPolicies[] = {
-    {"fgd", true, &makeFgd},
-    {"binpack", false, [](const PolicyInputs&) { return makeBinpackPolicy(); }},
-    {"spread", false, [](const PolicyInputs&) { return makeSpreadPolicy(); }},
+constexpr std::array kPolicies{
+    PolicyEntry{"fgd", true, &makeFgd},
+    PolicyEntry{"binpack", false, [](const PolicyInputs&) { return makeBinpackPolicy(); }},
+    PolicyEntry{"spread", false, [](const PolicyInputs&) { return makeSpreadPolicy(); }},
 };
 
 }  // namespace
@@ -28,9 +29,9 @@ constexpr PolicyEntry kPolicies[] = {
 std::span<const PolicyEntry> livePolicies() { return kPolicies; }
 
 const PolicyEntry* findLivePolicy(std::string_view name) {
-  const auto it = std::find_if(std::begin(kPolicies), std::end(kPolicies),
+  const auto it = std::find_if(kPolicies.begin(), kPolicies.end(),
                                [&](const PolicyEntry& e) { return e.name == name; });
-  return it == std::end(kPolicies) ? nullptr : &*it;
+  return it == kPolicies.end() ? nullptr : &*it;
 }
 
 std::string livePolicyNames() {

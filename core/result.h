@@ -47,15 +47,15 @@ class [[nodiscard]] Result {
   [[nodiscard]] bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & {
+  [[nodiscard]] T& value() & {
     assert(ok());
     return std::get<0>(state_);
   }
-  const T& value() const& {
+  [[nodiscard]] const T& value() const& {
     assert(ok());
     return std::get<0>(state_);
   }
-  T&& value() && {
+  [[nodiscard]] T&& value() && {
     assert(ok());
     return std::get<0>(std::move(state_));
   }

@@ -1,6 +1,7 @@
 #include "core/slots.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 
@@ -28,9 +29,9 @@ int parseDigits(std::string_view digits) {
 }  // namespace
 
 std::string slotId(int slot) {
-  char buffer[24];
-  std::snprintf(buffer, sizeof buffer, "slot-%03d", slot);
-  return buffer;
+  std::array<char, 24> buffer{};
+  std::snprintf(buffer.data(), buffer.size(), "slot-%03d", slot);
+  return buffer.data();
 }
 
 Result<int> parseSlotId(std::string_view id, int slot_count) {
