@@ -296,14 +296,13 @@ std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
   std::vector<core::ScoredNode> scored;
   scored.reserve(args.node_names.size());
   ledger_.read([&](const core::LedgerState& state) {
+    // Taken once per call, under the ledger's lock (never the other way round).
+    std::lock_guard memo(score_memo_mutex_);
     for (const std::string& name : args.node_names) {
       const core::NodeState* node = state.node(name);
       std::optional<double> score;
       if (node != nullptr) {
-        const core::NodeChoice choice = policy->choose(*node, **demand);
-        if (choice.fits) {
-          score = choice.score;
-        }
+        score = score_memo_.score(policy, *node, **demand);
       }
       scored.push_back({name, score});
     }

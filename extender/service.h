@@ -16,6 +16,7 @@
 #include "core/placement.h"
 #include "core/pod_distribution.h"
 #include "core/policy_registry.h"
+#include "core/score_memo.h"
 #include "extender/config.h"
 #include "extender/metrics.h"
 #include "extender/seams.h"
@@ -108,6 +109,11 @@ class ExtenderService : public InventorySink {
   core::Ledger ledger_;
   mutable std::mutex rejected_mutex_;
   std::map<std::string, std::string> rejected_;
+  // Prioritize's scores by node content (core/score_memo.h): most nodes of a
+  // call hold the same as another node or as in the last call. Taken under
+  // the ledger's lock, never before it.
+  std::mutex score_memo_mutex_;
+  core::ScoreMemo score_memo_;
 };
 
 }  // namespace mpshare::extender

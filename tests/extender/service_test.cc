@@ -123,6 +123,30 @@ TEST(ServiceTest, DistributionSwitchesFromSeedToLearnedAfterMinPods) {
   EXPECT_EQ(scores.at("b"), 0);
 }
 
+TEST(ServiceTest, PrioritizeAfterAReservationAnswersAsAServiceThatNeverScoredBefore) {
+  // Prioritize remembers scores by node content: a node changed by a
+  // reservation must be scored again, exactly as a fresh service scores it.
+  ExtenderConfig config;  // fgd
+  config.pod_seed = {{{1, 500, 0}, 1}};
+  MemoryPodLookup pods;
+  MemoryBinder binder;
+  ExtenderService warm(config, pods, binder);
+  ExtenderService fresh(config, pods, binder);
+  const auto probe = namesArgs(mpsPod("p", "10", "1000Mi"), {"a", "b"});
+  reserveHalfAndFortyPercent(warm);
+  const auto before = scoresOf(warm.prioritize(probe));
+  core::Demand more;
+  more.thread_percentage = 55;
+  more.memory_mib = 1000;
+  for (ExtenderService* service : {&warm, &fresh}) {
+    if (service == &fresh) reserveHalfAndFortyPercent(*service);
+    ASSERT_TRUE(service->ledger().reserve(core::ReserveRequest{"z", "ml/z", "b", {0}, more}).ok());
+  }
+  const auto after = scoresOf(warm.prioritize(probe));
+  EXPECT_EQ(after, scoresOf(fresh.prioritize(probe)));
+  EXPECT_NE(after, before);  // b keeps 5 % free, too little for the pod: a gets 10
+}
+
 TEST(ServiceTest, RejectedNodesCarryTheLabelReason) {
   MemoryPodLookup pods;
   MemoryBinder binder;
