@@ -1,5 +1,6 @@
 #include "core/score_memo.h"
 
+#include <array>
 #include <cstring>
 #include <type_traits>
 
@@ -9,9 +10,9 @@ namespace {
 template <typename T>
 void append(std::string& key, T value) {
   static_assert(std::is_trivially_copyable_v<T>);
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  key.append(bytes, sizeof(T));
+  std::array<char, sizeof(T)> bytes{};
+  std::memcpy(bytes.data(), &value, sizeof(T));
+  key.append(bytes.data(), bytes.size());
 }
 
 void appendOptional(std::string& key, const auto& value) {
