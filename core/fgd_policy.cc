@@ -115,7 +115,7 @@ class FgdPolicy : public PlacementPolicy {
     // the fragmentation; take the lowest ordinals.
     for (int i = 0; i < demand.gpus; ++i) {
       const GpuState* gpu = fitting[static_cast<size_t>(i)];
-      const size_t at = static_cast<size_t>(gpu - node.gpus.data());
+      const auto at = static_cast<size_t>(gpu - node.gpus.data());
       const FreeGpu free = freeGpuAfter(*gpu, resolveOn(demand, gpu->capacity));
       after.free_share[at] = free.share;
       after.has_client_slot[at] = free.slot;

@@ -13,9 +13,12 @@ namespace {
 // How close a GPU comes to fitting: the smaller of free/needed over threads and
 // memory (>= 1 would fit). Picks the "best" GPU a rejection reason points at.
 double closeness(const GpuState& gpu, const GpuDemand& need) {
-  const double t = need.threads > 0 ? static_cast<double>(gpu.freeThreads()) / need.threads : 1.0;
-  const double m =
-      need.memory_mib > 0 ? static_cast<double>(gpu.freeMemoryMiB()) / need.memory_mib : 1.0;
+  const double t = need.threads > 0
+                       ? static_cast<double>(gpu.freeThreads()) / static_cast<double>(need.threads)
+                       : 1.0;
+  const double m = need.memory_mib > 0 ? static_cast<double>(gpu.freeMemoryMiB()) /
+                                             static_cast<double>(need.memory_mib)
+                                       : 1.0;
   return std::min(t, m);
 }
 

@@ -58,7 +58,7 @@ TEST(ExtenderCliTest, HelpOnEveryCommandExitsZero) {
       {"serve --help", "mpshare-extender serve --listen ADDR:PORT"},
       {"serve --listen 8443 --help", "--standalone: no API server"},
       {"simulate --help", "usage: mpshare-extender simulate --nodes FILE --pods FILE"},
-      {"simulate --bogus -h", "NAME: fgd (default), binpack, spread, equal-slices N"},
+      {"simulate --bogus -h", "NAME: fgd (default), fgd-plus, binpack, spread, equal-slices N"},
   };
   for (const auto& c : cases) {
     const CliRun r = run(c.args);
