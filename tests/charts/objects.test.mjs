@@ -79,7 +79,10 @@ test("webhook Deployment, Service and config", () => {
     [kWebhookDp, "spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.0.podAffinityTerm.topologyKey", "kubernetes.io/hostname"],
     [kWebhookDp, c + "command", ["mpshare-webhook"]],
     [kWebhookDp, c + "args", ["serve", "--listen", "0.0.0.0:8443", "--tls-cert", "/tls/tls.crt", "--tls-key",
-      "/tls/tls.key", "--config", "/config/webhook.yaml", "--metrics-listen", "0.0.0.0:9090", "--threads", "4"]],
+      "/tls/tls.key", "--config", "/config/webhook.yaml", "--metrics-listen", "0.0.0.0:9090", "--threads", "4",
+      "--shutdown-delay", "5"]],
+    // The delay, then up to 20 s of draining, within the grace period.
+    [kWebhookDp, "spec.template.spec.terminationGracePeriodSeconds", 30],
     [kWebhookDp, c + "ports.0.containerPort", 8443],
     [kWebhookDp, c + "ports.1.name", "metrics"],
     [kWebhookDp, c + "volumeMounts.0.mountPath", "/tls"],
