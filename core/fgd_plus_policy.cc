@@ -10,17 +10,6 @@ namespace {
 // As in fgd_policy.cc: the paper's integer node score has 100 steps.
 constexpr double kScoreSteps = 100.0;
 
-double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
-  if (gpu.capacity.threads <= 0 || gpu.capacity.memory_mib <= 0) {
-    return 0.0;
-  }
-  const double threads =
-      static_cast<double>(gpu.freeThreads() - take.threads) / kThreadPercentPerGpu;
-  const double memory = static_cast<double>(gpu.freeMemoryMiB() - take.memory_mib) /
-                        static_cast<double>(gpu.capacity.memory_mib);
-  return std::clamp(std::min(threads, memory), 0.0, 1.0);
-}
-
 class FgdPlusPolicy : public PlacementPolicy {
  public:
   FgdPlusPolicy(std::vector<PodType> types, std::map<std::string, double> pressure,

@@ -22,17 +22,6 @@ constexpr size_t kMaxFastGpus = 64;
 // Pod types the fast path keeps on the stack (the extender allows at most 256).
 constexpr size_t kMaxFastTypes = 256;
 
-inline double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
-  if (gpu.capacity.threads <= 0 || gpu.capacity.memory_mib <= 0) {
-    return 0.0;
-  }
-  const double threads =
-      static_cast<double>(gpu.freeThreads() - take.threads) / kThreadPercentPerGpu;
-  const double memory = static_cast<double>(gpu.freeMemoryMiB() - take.memory_mib) /
-                        static_cast<double>(gpu.capacity.memory_mib);
-  return std::clamp(std::min(threads, memory), 0.0, 1.0);
-}
-
 inline bool productAllowed(const std::string& product, const PodType& type) {
   return type.products.empty() ||
          std::find(type.products.begin(), type.products.end(), product) != type.products.end();

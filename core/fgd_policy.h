@@ -8,6 +8,7 @@
 // free share of a GPU is the smaller of its free thread fraction and its free
 // memory fraction, so a GPU with 50 % threads but 10 % memory left offers 0.1.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,19 @@ struct PodType {
   std::vector<std::string> products;  // allowed nvidia.com/gpu.product values; empty = any
   double weight = 0.0;                // popularity; the list is normalised to sum 1
 };
+
+// The share of `gpu` (0..1, the lower of threads and memory) still free after
+// `take`; 0 for a GPU without capacity. fgd's and fgd-plus's one measure.
+inline double freeShareAfter(const GpuState& gpu, const GpuDemand& take) {
+  if (gpu.capacity.threads <= 0 || gpu.capacity.memory_mib <= 0) {
+    return 0.0;
+  }
+  const double threads =
+      static_cast<double>(gpu.freeThreads() - take.threads) / kThreadPercentPerGpu;
+  const double memory = static_cast<double>(gpu.freeMemoryMiB() - take.memory_mib) /
+                        static_cast<double>(gpu.capacity.memory_mib);
+  return std::clamp(std::min(threads, memory), 0.0, 1.0);
+}
 
 // Free capacity of one GPU, as FGD sees it.
 double usableFreeShare(const GpuState& gpu);
