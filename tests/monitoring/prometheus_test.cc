@@ -8,13 +8,7 @@
 // say). The double-capped pod also gets exactly one Event, however many
 // samples see it.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,12 +24,18 @@
 #include "platform/yaml_json.h"
 #include "testing/apiserver/test_api_server.h"
 #include "tests/platform/test_client.h"
+#include "tests/support/child_process.h"
+#include "tests/support/read_file.h"
 
 namespace mpshare {
 namespace {
 
 using kubetest::Kind;
 using nlohmann::json;
+using testing_support::ChildProcess;
+using testing_support::freeLoopbackPort;
+using testing_support::readFile;
+using testing_support::runToExit;
 using namespace std::chrono_literals;
 
 const std::string kSource = MPSHARE_SOURCE_DIR;
@@ -46,75 +46,9 @@ const std::string kUidB = "bbbbbbbb-0000-4000-8000-000000000002";
 const std::string kIdA(64, 'a');
 const std::string kIdB(64, 'b');
 
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t size = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 void writeFile(const std::string& path, const std::string& text) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   std::ofstream(path) << text;
-}
-
-// A child process with stdout and stderr in `log`; killed with its test.
-class Child {
- public:
-  Child(const std::vector<std::string>& args, const std::string& log) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, STDOUT_FILENO);
-      ::dup2(fd, STDERR_FILENO);
-      std::vector<char*> argv;
-      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~Child() {
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(20ms);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
- private:
-  pid_t pid_ = -1;
-};
-
-int run(const std::vector<std::string>& args, const std::string& log) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, STDOUT_FILENO);
-    ::dup2(fd, STDERR_FILENO);
-    std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 platform::testing::ClientResponse get(int port, const std::string& target) {
@@ -241,49 +175,49 @@ TEST_F(PrometheusTest, EveryDashboardAndRuleExpressionReturnsSeries) {
                 kGpu1 + "*) exit 1 ;; esac\n  exec sleep 600\nfi\nexit 0\n");
   std::filesystem::permissions(file("nvidia-cuda-mps-control"), std::filesystem::perms::owner_all);
 
-  const int node_port = freePort();
-  const int extender_port = freePort();
-  const int webhook_port = freePort();
-  const int webhook_metrics_port = freePort();
-  const int prometheus_port = freePort();
+  const int node_port = freeLoopbackPort();
+  const int extender_port = freeLoopbackPort();
+  const int webhook_port = freeLoopbackPort();
+  const int webhook_metrics_port = freeLoopbackPort();
+  const int prometheus_port = freeLoopbackPort();
   std::filesystem::create_directories(file("plugins"));
-  Child agent({MPSHARE_NODE_BINARY,
-               "serve",
-               "--node-name",
-               "gpu-a",
-               "--kubeconfig",
-               file("kubeconfig"),
-               "--device-plugin-dir",
-               file("plugins"),
-               "--pod-resources-socket",
-               file("pod-resources.sock"),
-               "--cdi-dir",
-               file("cdi"),
-               "--nvidia-cdi-spec",
-               kSource + "/tests/fixtures/cdi/nvidia/2gpu.yaml",
-               "--mps-root",
-               file("mps"),
-               "--inventory",
-               file("inventory.yaml"),
-               "--clients-per-gpu",
-               "4",
-               "--metrics-listen",
-               "127.0.0.1:" + std::to_string(node_port),
-               "--mps-control",
-               file("nvidia-cuda-mps-control"),
-               "--usage-seconds",
-               "1",
-               "--processes-file",
-               file("processes.yaml"),
-               "--proc-root",
-               file("proc")},
-              file("agent.log"));
-  Child extender(
+  ChildProcess agent({MPSHARE_NODE_BINARY,
+                      "serve",
+                      "--node-name",
+                      "gpu-a",
+                      "--kubeconfig",
+                      file("kubeconfig"),
+                      "--device-plugin-dir",
+                      file("plugins"),
+                      "--pod-resources-socket",
+                      file("pod-resources.sock"),
+                      "--cdi-dir",
+                      file("cdi"),
+                      "--nvidia-cdi-spec",
+                      kSource + "/tests/fixtures/cdi/nvidia/2gpu.yaml",
+                      "--mps-root",
+                      file("mps"),
+                      "--inventory",
+                      file("inventory.yaml"),
+                      "--clients-per-gpu",
+                      "4",
+                      "--metrics-listen",
+                      "127.0.0.1:" + std::to_string(node_port),
+                      "--mps-control",
+                      file("nvidia-cuda-mps-control"),
+                      "--usage-seconds",
+                      "1",
+                      "--processes-file",
+                      file("processes.yaml"),
+                      "--proc-root",
+                      file("proc")},
+                     file("agent.log"));
+  ChildProcess extender(
       {MPSHARE_EXTENDER_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(extender_port),
        "--standalone", "--nodes", kSource + "/tests/fixtures/extender/nodes.yaml"},
       file("extender.log"));
   const auto tls = platform::writeSelfSignedBundle(file("tls"));
-  Child webhook(
+  ChildProcess webhook(
       {MPSHARE_WEBHOOK_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(webhook_port),
        "--tls-cert", tls.cert_file, "--tls-key", tls.key_file, "--metrics-listen",
        "127.0.0.1:" + std::to_string(webhook_metrics_port)},
@@ -302,10 +236,10 @@ TEST_F(PrometheusTest, EveryDashboardAndRuleExpressionReturnsSeries) {
                 "}]\n"
                 "- job_name: mpshare-webhook\n  static_configs: [{targets: " +
                 target(webhook_metrics_port) + "}]\n");
-  Child prometheus({MPSHARE_PROMETHEUS, "--config.file=" + file("prometheus.yml"),
-                    "--storage.tsdb.path=" + file("tsdb"),
-                    "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port)},
-                   file("prometheus.log"));
+  ChildProcess prometheus({MPSHARE_PROMETHEUS, "--config.file=" + file("prometheus.yml"),
+                           "--storage.tsdb.path=" + file("tsdb"),
+                           "--web.listen-address=127.0.0.1:" + std::to_string(prometheus_port)},
+                          file("prometheus.log"));
 
   // One admission review, so the webhook's counters have a series.
   const auto review_deadline = std::chrono::steady_clock::now() + 20s;
@@ -385,10 +319,10 @@ TEST_F(PrometheusTest, EveryDashboardAndRuleExpressionReturnsSeries) {
       << events[0]["message"];
 
   // The table a person at the node gets, with the pods from the API server.
-  EXPECT_EQ(run({MPSHARE_NODE_BINARY, "usage", "--node-name", "gpu-a", "--kubeconfig",
-                 file("kubeconfig"), "--inventory", file("inventory.yaml"), "--processes-file",
-                 file("processes.yaml"), "--proc-root", file("proc")},
-                file("usage.txt")),
+  EXPECT_EQ(runToExit({MPSHARE_NODE_BINARY, "usage", "--node-name", "gpu-a", "--kubeconfig",
+                       file("kubeconfig"), "--inventory", file("inventory.yaml"),
+                       "--processes-file", file("processes.yaml"), "--proc-root", file("proc")},
+                      file("usage.txt")),
             0);
   const std::string table = readFile(file("usage.txt"));
   EXPECT_NE(table.find("ml/train-b  main       0    50%      3072 / 2048 MiB  !"),
@@ -397,16 +331,17 @@ TEST_F(PrometheusTest, EveryDashboardAndRuleExpressionReturnsSeries) {
 
   // The agent's exposition follows Prometheus's naming and format rules.
   writeFile(file("node-metrics.txt"), get(node_port, "/metrics").body);
-  EXPECT_EQ(run({"/bin/sh", "-c",
+  EXPECT_EQ(
+      runToExit({"/bin/sh", "-c",
                  std::string(MPSHARE_PROMTOOL) + " check metrics < " + file("node-metrics.txt")},
                 file("promtool-metrics.log")),
-            0)
+      0)
       << readFile(file("promtool-metrics.log"));
 
   // promtool accepts the rules the chart ships.
-  EXPECT_EQ(run({MPSHARE_PROMTOOL, "check", "rules",
-                 kSource + "/charts/mpshare/rules/mpshare.rules.yaml"},
-                file("promtool.log")),
+  EXPECT_EQ(runToExit({MPSHARE_PROMTOOL, "check", "rules",
+                       kSource + "/charts/mpshare/rules/mpshare.rules.yaml"},
+                      file("promtool.log")),
             0)
       << readFile(file("promtool.log"));
 }

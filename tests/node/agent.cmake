@@ -7,7 +7,8 @@ mpshare_test(node_serve_options_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/serve_o
 # mpshare-node as a process on a fake 2-GPU node (fake kubelet, test API server,
 # a stand-in nvidia-cuda-mps-control).
 mpshare_test(node_agent_process_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/agent_process_test.cc
-             LIBS mpshare_testing_kubelet mpshare_testing_apiserver mpshare_test_client)
+             LIBS mpshare_testing_kubelet mpshare_testing_apiserver mpshare_test_client
+                  mpshare_test_process)
 target_compile_definitions(node_agent_process_test PRIVATE MPSHARE_NODE_BINARY="$<TARGET_FILE:mpshare-node>")
 add_dependencies(node_agent_process_test mpshare-node)
 

@@ -5,19 +5,15 @@
 // labels, a daemon crash, an agent restart mid-way, a kubelet restart, and a
 // clean stop on SIGTERM.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "core/slots.h"
 #include "platform/base64.h"
@@ -25,43 +21,25 @@
 #include "testing/apiserver/test_api_server.h"
 #include "testing/kubelet/fake_kubelet.h"
 #include "tests/platform/test_client.h"
+#include "tests/support/child_process.h"
+#include "tests/support/eventually.h"
+#include "tests/support/read_file.h"
 
 namespace mpshare::node {
 namespace {
 
 using kubetest::Kind;
 using nlohmann::json;
+using testing_support::ChildProcess;
+using testing_support::eventually;
+using testing_support::readFile;
 using namespace std::chrono_literals;
 
 const std::string kGpu0 = "GPU-8f1d3c2a-5b7e-4c9d-a0e1-2f3b4c5d6e7f";
 const std::string kGpu1 = "GPU-1b6e7f90-3c2d-4a5b-8e9f-0a1b2c3d4e5f";
 
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return predicate();
-}
-
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t size = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+// For the agent to register, restart daemons, label the node.
+constexpr std::chrono::milliseconds kWait = 10s;
 
 // CUDA_VISIBLE_DEVICES of a slot's spec: the GPU its container gets.
 std::string specUuid(const std::string& path) {
@@ -120,17 +98,15 @@ class AgentProcessTest : public ::testing::Test {
         << "\n    certificate-authority-data: " << platform::base64Encode(api_.caPem()) << "\n"
         << "users:\n- name: test\n  user:\n    token: " << config.token << "\n"
         << "contexts:\n- name: test\n  context: {cluster: test, user: test}\n";
-    metrics_port_ = freePort();
+    metrics_port_ = testing_support::freeLoopbackPort();
   }
   ~AgentProcessTest() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
+    if (agent_) agent_->signal(SIGKILL);
+    agent_.reset();
     // Daemons the agent left behind when it was killed.
     for (const auto& uuid : {kGpu0, kGpu1}) {
-      const std::string pid = readFile(dir_.file("mps/" + uuid + "/pipe/daemon.pid"));
-      if (!pid.empty()) ::kill(std::stoi(pid), SIGKILL);
+      const std::string pid_file = dir_.file("mps/" + uuid + "/pipe/daemon.pid");
+      if (std::filesystem::exists(pid_file)) ::kill(std::stoi(readFile(pid_file)), SIGKILL);
     }
   }
 
@@ -140,44 +116,37 @@ class AgentProcessTest : public ::testing::Test {
     ASSERT_TRUE(kubelet_->start().ok());
   }
 
+  // Its stdout (the slot table) to /dev/null; its log on the test's stderr.
   void startAgent() {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, STDOUT_FILENO);
-      const std::vector<std::string> args{
-          MPSHARE_NODE_BINARY,
-          "serve",
-          "--node-name",
-          "gpu-a",
-          "--kubeconfig",
-          dir_.file("kubeconfig"),
-          "--device-plugin-dir",
-          dir_.file("plugins"),
-          "--pod-resources-socket",
-          dir_.file("pod-resources.sock"),
-          "--cdi-dir",
-          dir_.file("cdi"),
-          "--nvidia-cdi-spec",
-          std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/cdi/nvidia/2gpu.yaml",
-          "--mps-root",
-          dir_.file("mps"),
-          "--inventory",
-          dir_.file("inventory.yaml"),
-          "--clients-per-gpu",
-          "4",
-          "--metrics-listen",
-          "127.0.0.1:" + std::to_string(metrics_port_),
-          "--mps-control",
-          dir_.file("nvidia-cuda-mps-control"),
-          "--reconcile-seconds",
-          "1"};
-      std::vector<char*> argv;
-      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
+    agent_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{
+            MPSHARE_NODE_BINARY,
+            "serve",
+            "--node-name",
+            "gpu-a",
+            "--kubeconfig",
+            dir_.file("kubeconfig"),
+            "--device-plugin-dir",
+            dir_.file("plugins"),
+            "--pod-resources-socket",
+            dir_.file("pod-resources.sock"),
+            "--cdi-dir",
+            dir_.file("cdi"),
+            "--nvidia-cdi-spec",
+            std::string(MPSHARE_SOURCE_DIR) + "/tests/fixtures/cdi/nvidia/2gpu.yaml",
+            "--mps-root",
+            dir_.file("mps"),
+            "--inventory",
+            dir_.file("inventory.yaml"),
+            "--clients-per-gpu",
+            "4",
+            "--metrics-listen",
+            "127.0.0.1:" + std::to_string(metrics_port_),
+            "--mps-control",
+            dir_.file("nvidia-cuda-mps-control"),
+            "--reconcile-seconds",
+            "1"},
+        "/dev/null", testing_support::Logged::kStdoutOnly);
   }
 
   std::string metrics() {
@@ -190,7 +159,7 @@ class AgentProcessTest : public ::testing::Test {
   fakes::SocketDir dir_;
   kubetest::TestApiServer api_;
   std::unique_ptr<fakes::FakeKubelet> kubelet_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> agent_;
   int metrics_port_ = 0;
 };
 
@@ -203,10 +172,12 @@ TEST_F(AgentProcessTest, AGpuPerPodThroughCrashesAndRestarts) {
   // Registered, with 2 GPUs x 4 slots, all healthy once both daemons run.
   ASSERT_TRUE(kubelet_->waitForRegistrations(1, 15s));
   EXPECT_TRUE(kubelet_->lastOptions()->pre_start_required());
-  ASSERT_TRUE(eventually([&] {
-    const auto lists = kubelet_->lists();
-    return !lists.empty() && lists.back().size() == 8 && healthyCount(lists.back()) == 8;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto lists = kubelet_->lists();
+        return !lists.empty() && lists.back().size() == 8 && healthyCount(lists.back()) == 8;
+      },
+      kWait));
   EXPECT_NE(readFile(dir_.file("mps/" + kGpu1 + "/pipe/daemon.env"))
                 .find("CUDA_VISIBLE_DEVICES=" + kGpu1),
             std::string::npos);
@@ -232,10 +203,12 @@ TEST_F(AgentProcessTest, AGpuPerPodThroughCrashesAndRestarts) {
       << refused.error_message();
 
   // The node is labelled for the extender.
-  ASSERT_TRUE(eventually([&] {
-    const json node = *api_.store().get(Kind::kNodes, "gpu-a");
-    return node["metadata"]["labels"].value("mpshare.io/gpu.count", "") == "2";
-  }));
+  ASSERT_TRUE(eventually(
+      [&] {
+        const json node = *api_.store().get(Kind::kNodes, "gpu-a");
+        return node["metadata"]["labels"].value("mpshare.io/gpu.count", "") == "2";
+      },
+      kWait));
   const json labels = (*api_.store().get(Kind::kNodes, "gpu-a"))["metadata"]["labels"];
   EXPECT_EQ(labels["mpshare.io/gpu.memory"], "81559");
   EXPECT_EQ(labels["mpshare.io/gpu.clients"], "4");
@@ -248,15 +221,15 @@ TEST_F(AgentProcessTest, AGpuPerPodThroughCrashesAndRestarts) {
   const std::string daemon0 = readFile(dir_.file("mps/" + kGpu0 + "/pipe/daemon.pid"));
   ASSERT_FALSE(daemon0.empty());
   ::kill(std::stoi(daemon0), SIGKILL);
-  ASSERT_TRUE(eventually([&] { return healthyCount(kubelet_->lists().back()) == 4; }));
+  ASSERT_TRUE(eventually([&] { return healthyCount(kubelet_->lists().back()) == 4; }, kWait));
   const auto down = kubelet_->lists().back();
   EXPECT_FALSE(down[1].healthy);  // slot-001 is bound to GPU0
   EXPECT_TRUE(down[6].healthy);   // slot-006 is bound to GPU1
   ASSERT_TRUE(eventually([&] { return healthyCount(kubelet_->lists().back()) == 8; }, 20s));
 
   // The agent dies mid-way: a new one re-registers and loses nothing.
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
+  agent_->signal(SIGKILL);
+  ASSERT_TRUE(agent_->waitForExit(kWait));
   for (const auto& uuid : {kGpu0, kGpu1})
     ::kill(std::stoi(readFile(dir_.file("mps/" + uuid + "/pipe/daemon.pid"))), SIGKILL);
   pod_resources.setPods(
@@ -266,7 +239,8 @@ TEST_F(AgentProcessTest, AGpuPerPodThroughCrashesAndRestarts) {
   ASSERT_TRUE(kubelet_->preStart({"slot-006"}).ok());  // a's container restarts
   EXPECT_EQ(specUuid(dir_.file("cdi/mpshare.io-gpu-slot-006.json")), kGpu1);
   ASSERT_TRUE(eventually(
-      [&] { return !std::filesystem::exists(dir_.file("cdi/mpshare.io-gpu-slot-001.json")); }));
+      [&] { return !std::filesystem::exists(dir_.file("cdi/mpshare.io-gpu-slot-001.json")); },
+      kWait));
   EXPECT_TRUE(std::filesystem::exists(dir_.file("cdi/mpshare.io-gpu-slot-006.json")));
 
   // The kubelet restarts: a new kubelet.sock, a new registration, Allocate works.
@@ -276,12 +250,11 @@ TEST_F(AgentProcessTest, AGpuPerPodThroughCrashesAndRestarts) {
   ASSERT_TRUE(kubelet_->allocate({{"slot-002"}}, &allocated).ok());
 
   // SIGTERM: a clean stop, the daemons told to quit.
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  ASSERT_TRUE(eventually([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, 15s));
-  pid_ = -1;
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  agent_->signal(SIGTERM);
+  const auto status = agent_->waitForExit(15s);
+  ASSERT_TRUE(status) << "no exit within 15 s of SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
   pod_resources.stop();
 }
 
