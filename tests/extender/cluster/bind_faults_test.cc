@@ -25,6 +25,8 @@
 #include "extender/cluster/cluster_extender.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
+#include "tests/extender/cluster/ready_extender.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fault_proxy.h"
 
 namespace mpshare::extender {
@@ -35,6 +37,8 @@ using kubetest::makeNode;
 using kubetest::makePod;
 using kubetest::TestApiServer;
 using nlohmann::json;
+using testing_support::eventually;
+using testing_support::startReadyExtender;
 using testsupport::FaultProxy;
 using testsupport::FaultRates;
 
@@ -179,39 +183,21 @@ BurstResult bindBurst(ClusterExtender& extender, TestApiServer& server, uint64_t
   return {attempts.load(), errors.load(), max_attempts.load()};
 }
 
-// Null (and a failure recorded) when it cannot start or never gets ready.
-std::unique_ptr<ClusterExtender> startExtender(const platform::KubeConfig& kube) {
-  auto extender = ClusterExtender::start(ExtenderConfig{}, kube, fastOptions());
-  EXPECT_TRUE(extender.ok());
-  if (!extender.ok()) return nullptr;
-  const bool ready = (*extender)->waitReady(kWait);
-  EXPECT_TRUE(ready);
-  return ready ? std::move(*extender) : nullptr;
-}
-
-template <typename Predicate>
-bool eventually(Predicate predicate) {
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 // The burst with no fault at all: the ledger every faulty run must end in.
 std::map<std::string, std::string> faultFreeLedger() {
   TestApiServer server;
   createCluster(server);
   for (int n = 0; n < kNodes; ++n) bindElsewhere(server, "ml/" + podName(n, kRivalIndex));
-  auto extender = startExtender(server.clientConfig());
-  if (extender == nullptr) return {};
+  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   bindBurst(*extender, server, 0);
   std::map<std::string, std::string> want;
-  EXPECT_TRUE(eventually([&] {
-    want = canonical(extender->service().ledger().snapshot());
-    return want.size() == kNodes * (kPodsPerNode - 1);
-  })) << describe(want);
+  EXPECT_TRUE(eventually(
+      [&] {
+        want = canonical(extender->service().ledger().snapshot());
+        return want.size() == kNodes * (kPodsPerNode - 1);
+      },
+      kWait))
+      << describe(want);
   return want;
 }
 
@@ -275,8 +261,7 @@ TEST(BindFaultsTest, EverySeededFaultScheduleEndsInTheFaultFreeLedgerWithoutOver
     FaultProxy proxy(static_cast<uint16_t>(server.port()), seed);
     platform::KubeConfig kube = server.clientConfig();
     kube.server.port = proxy.port();
-    auto extender = startExtender(kube);
-    ASSERT_NE(extender, nullptr);
+    auto extender = startReadyExtender(kube, fastOptions(), kWait);
 
     std::atomic<bool> done{false};
     std::string first_violation;
@@ -306,10 +291,12 @@ TEST(BindFaultsTest, EverySeededFaultScheduleEndsInTheFaultFreeLedgerWithoutOver
       }
     }
     std::map<std::string, std::string> got;
-    const bool converged = eventually([&] {
-      got = canonical(extender->service().ledger().snapshot());
-      return got == want;
-    });
+    const bool converged = eventually(
+        [&] {
+          got = canonical(extender->service().ledger().snapshot());
+          return got == want;
+        },
+        kWait);
     EXPECT_TRUE(converged) << "ledger:\n" << describe(got) << "fault-free:\n" << describe(want);
     EXPECT_EQ(overBudget(*extender), "");
 
@@ -332,8 +319,7 @@ TEST(BindFaultsTest, EverySeededFaultScheduleEndsInTheFaultFreeLedgerWithoutOver
     for (const auto& [gpu, threads] : threads_per_gpu) EXPECT_LE(threads, 100) << gpu;
 
     // A fresh extender (no proxy) rebuilds the same ledger from the API server.
-    auto fresh = startExtender(server.clientConfig());
-    ASSERT_NE(fresh, nullptr);
+    auto fresh = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
     EXPECT_EQ(canonical(fresh->service().ledger().snapshot()), want);
 
     const auto cuts = proxy.counts();

@@ -13,7 +13,8 @@
 #include "extender/cluster/cluster_extender.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
-#include "tests/support/require_ok.h"
+#include "tests/extender/cluster/ready_extender.h"
+#include "tests/support/eventually.h"
 
 namespace mpshare::extender {
 namespace {
@@ -24,6 +25,8 @@ using kubetest::makePod;
 using kubetest::PodSpec;
 using kubetest::TestApiServer;
 using nlohmann::json;
+using testing_support::eventually;
+using testing_support::startReadyExtender;
 
 constexpr auto kWait = std::chrono::seconds(15);
 
@@ -37,28 +40,11 @@ ClusterOptions fastOptions() {
   return options;
 }
 
-std::unique_ptr<ClusterExtender> startExtender(const platform::KubeConfig& kube) {
-  auto extender = testing_support::requireOk(
-      ClusterExtender::start(ExtenderConfig{}, kube, fastOptions()), "ClusterExtender::start");
-  EXPECT_TRUE(extender->waitReady(kWait));
-  return extender;
-}
-
 json stateOf(ClusterExtender& extender) {
   platform::HttpRequest request{"GET", "/state", "", {}, ""};
   const auto response = extender.routes().handle(request);
   EXPECT_EQ(response.status, 200);
   return json::parse(response.body);
-}
-
-template <typename Predicate>
-bool eventually(Predicate predicate) {
-  const auto deadline = std::chrono::steady_clock::now() + kWait;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
 }
 
 std::string uidOf(TestApiServer& server, const std::string& key) {
@@ -74,7 +60,7 @@ void setPhase(TestApiServer& server, const std::string& key, const std::string& 
 TEST(ClusterModeTest, PodEventsFlowIntoTheLedgerAndOut) {
   TestApiServer server;
   server.store().create(Kind::kNodes, makeNode("gpu-a"));
-  auto extender = startExtender(server.clientConfig());
+  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   auto& ledger = extender->service().ledger();
   server.store().create(Kind::kPods,
                         makePod({.name = "infer-0",
@@ -84,7 +70,7 @@ TEST(ClusterModeTest, PodEventsFlowIntoTheLedgerAndOut) {
                                                  {"mpshare.io/memory-limit", "4Gi"},
                                                  {"mpshare.io/gpu-index", "1"}}}));
   const std::string uid = uidOf(server, "ml/infer-0");
-  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid).has_value(); }));
+  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid).has_value(); }, kWait));
   const auto reservation = *ledger.reservation(uid);
   EXPECT_EQ(reservation.gpu_indices, std::vector<int>{1});
   EXPECT_EQ(reservation.per_gpu[0], (core::GpuDemand{30, 4096, 1}));
@@ -93,26 +79,26 @@ TEST(ClusterModeTest, PodEventsFlowIntoTheLedgerAndOut) {
   json node = *server.store().get(Kind::kNodes, "gpu-a");
   node["metadata"]["labels"].erase("mpshare.io/mps");
   server.store().update(Kind::kNodes, node);
-  ASSERT_TRUE(eventually([&] { return ledger.snapshot().nodes.empty(); }));
+  ASSERT_TRUE(eventually([&] { return ledger.snapshot().nodes.empty(); }, kWait));
   EXPECT_FALSE(ledger.reservation(uid).has_value());
   // ...and comes back with its pod counted again.
   node["metadata"]["labels"]["mpshare.io/mps"] = "enabled";
   server.store().update(Kind::kNodes, node);
-  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid).has_value(); }));
+  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid).has_value(); }, kWait));
 
   setPhase(server, "ml/infer-0", "Succeeded");
-  ASSERT_TRUE(eventually([&] { return !ledger.reservation(uid).has_value(); }));
+  ASSERT_TRUE(eventually([&] { return !ledger.reservation(uid).has_value(); }, kWait));
 
   server.store().create(Kind::kPods, makePod({.name = "infer-1",
                                               .node = "gpu-a",
                                               .phase = "Running",
                                               .annotations = {{"mpshare.io/gpu-index", "0"}}}));
   const std::string uid1 = uidOf(server, "ml/infer-1");
-  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid1).has_value(); }));
+  ASSERT_TRUE(eventually([&] { return ledger.reservation(uid1).has_value(); }, kWait));
   server.store().remove(Kind::kPods, "ml/infer-1");
-  ASSERT_TRUE(eventually([&] { return !ledger.reservation(uid1).has_value(); }));
+  ASSERT_TRUE(eventually([&] { return !ledger.reservation(uid1).has_value(); }, kWait));
   server.store().remove(Kind::kNodes, "gpu-a");
-  ASSERT_TRUE(eventually([&] { return ledger.snapshot().nodes.empty(); }));
+  ASSERT_TRUE(eventually([&] { return ledger.snapshot().nodes.empty(); }, kWait));
 }
 
 TEST(ClusterModeTest, BindPostsABindingWithTheGpuIndexAndRollsBackOnConflict) {
@@ -123,7 +109,7 @@ TEST(ClusterModeTest, BindPostsABindingWithTheGpuIndexAndRollsBackOnConflict) {
                                  .annotations = {{"mpshare.io/thread-percentage", "30"},
                                                  {"mpshare.io/memory-limit", "4Gi"}}}));
   server.store().create(Kind::kPods, makePod({.name = "taken", .node = "gpu-z"}));
-  auto extender = startExtender(server.clientConfig());
+  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   const std::string uid = uidOf(server, "ml/infer-0");
   EXPECT_EQ(extender->service().bind({"infer-0", "ml", uid, "gpu-a"}), "");
   const json pod = *server.store().get(Kind::kPods, "ml/infer-0");
@@ -153,7 +139,7 @@ TEST(ClusterModeTest, FailedPostRollsTheReservationBack) {
   server.store().create(
       Kind::kPods,
       makePod({.name = "infer-0", .annotations = {{"mpshare.io/thread-percentage", "60"}}}));
-  auto extender = startExtender(server.clientConfig());
+  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   const std::string uid = uidOf(server, "ml/infer-0");
   server.failNext(1, 500, "/binding");
   const std::string error = extender->service().bind({"infer-0", "ml", uid, "gpu-a"});
@@ -171,7 +157,7 @@ TEST(ClusterModeTest, ReservationOfAPodGoneWhileTheWatchWasDownIsReleasedByTheRe
   server.store().create(
       Kind::kPods,
       makePod({.name = "short", .annotations = {{"mpshare.io/thread-percentage", "60"}}}));
-  auto extender = startExtender(server.clientConfig());
+  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   const std::string uid = uidOf(server, "ml/short");
   // The watches see nothing from here on: neither the binding nor the delete.
   server.setStalled(true);
@@ -180,8 +166,8 @@ TEST(ClusterModeTest, ReservationOfAPodGoneWhileTheWatchWasDownIsReleasedByTheRe
   ASSERT_TRUE(extender->service().ledger().reservation(uid).has_value());
   server.expireWatches();  // the history is gone: only a relist can tell
   server.setStalled(false);
-  ASSERT_TRUE(
-      eventually([&] { return !extender->service().ledger().reservation(uid).has_value(); }));
+  ASSERT_TRUE(eventually([&] { return !extender->service().ledger().reservation(uid).has_value(); },
+                         kWait));
   EXPECT_GE(extender->podStats().lists, 2);
   EXPECT_EQ(extender->service().ledger().snapshot().nodes[0].gpus[0].reserved, core::GpuUsage{});
 }
@@ -197,7 +183,7 @@ TEST(ClusterModeTest, PodsPlacedElsewhereCountAsWholeGpusAndReportOvercommit) {
                                                  {"mpshare.io/gpu-index", "0"}}}));
   server.store().create(Kind::kPods,
                         makePod({.name = "by-hand", .node = "gpu-a", .phase = "Running"}));
-  auto extender = startExtender(server.clientConfig());
+  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   const auto foreign = extender->service().ledger().reservation(uidOf(server, "ml/by-hand"));
   ASSERT_TRUE(foreign.has_value());
   EXPECT_EQ(foreign->per_gpu[0].threads, 100);
@@ -248,12 +234,13 @@ void secondHalf(TestApiServer& server) {
 
 core::LedgerSnapshot faultFreeLedger() {
   TestApiServer server;
-  auto extender = startExtender(server.clientConfig());
+  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   firstHalf(server);
   secondHalf(server);
-  auto fresh = startExtender(server.clientConfig());  // built from a list alone
+  auto fresh =
+      startReadyExtender(server.clientConfig(), fastOptions(), kWait);  // built from a list alone
   const auto want = fresh->service().ledger().snapshot();
-  EXPECT_TRUE(eventually([&] { return extender->service().ledger().snapshot() == want; }));
+  EXPECT_TRUE(eventually([&] { return extender->service().ledger().snapshot() == want; }, kWait));
   return want;
 }
 
@@ -315,7 +302,7 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
          // the file (a projected token) is rewritten.
          s.setToken("rotated");
          s.closeWatches();
-         EXPECT_TRUE(eventually([&] { return s.unauthorized() >= 2; }));
+         EXPECT_TRUE(eventually([&] { return s.unauthorized() >= 2; }, kWait));
          std::ofstream(dir / "token") << "rotated";
        },
        nullptr,
@@ -337,16 +324,16 @@ TEST(ClusterModeTest, EveryFaultEndsInTheFaultFreeLedger) {
     platform::KubeConfig kube = server.clientConfig();
     kube.token.clear();
     kube.token_file = (dir / "token").string();
-    auto extender = startExtender(kube);
+    auto extender = startReadyExtender(kube, fastOptions(), kWait);
     firstHalf(server);
     // Let the watches deliver the first half, so the fault hits open streams.
     ASSERT_TRUE(eventually(
-        [&] { return extender->service().ledger().snapshot().reservations.size() == 8; }));
+        [&] { return extender->service().ledger().snapshot().reservations.size() == 8; }, kWait));
     fault.inject(server);
     secondHalf(server);
     if (fault.name == "stall") std::this_thread::sleep_for(std::chrono::milliseconds(600));
     if (fault.clear) fault.clear(server);
-    EXPECT_TRUE(eventually([&] { return extender->service().ledger().snapshot() == want; }));
+    EXPECT_TRUE(eventually([&] { return extender->service().ledger().snapshot() == want; }, kWait));
     EXPECT_EQ(extender->service().ledger().snapshot(), want);
     if (fault.took_effect) fault.took_effect(server, *extender);
   }
@@ -380,7 +367,7 @@ TEST(ClusterModeTest, VerbsWaitForTheLedgerToBeRebuilt) {
   // The node is known, but not yet the pod that fills its GPU: answering now
   // would pass a full node.
   ASSERT_TRUE(eventually(
-      [&] { return extender.nodeStats().lists == 1 && extender.podStats().failures >= 1; }));
+      [&] { return extender.nodeStats().lists == 1 && extender.podStats().failures >= 1; }, kWait));
   const std::string filter_body =
       R"({"Pod":)" + makePod({.name = "new"}).dump() + R"(,"NodeNames":["gpu-a"]})";
   const platform::HttpRequest filter{"POST", "/scheduler/filter", "", {}, filter_body};
@@ -411,22 +398,22 @@ TEST(ClusterModeTest, RestartRebuildsTheSameStateBeforeReady) {
   for (int i = 0; i < 6; ++i) server.store().create(Kind::kPods, workload("w" + std::to_string(i)));
   json before;
   {
-    auto first = startExtender(server.clientConfig());
+    auto first = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
     for (int i = 0; i < 6; ++i) {
       const std::string name = "w" + std::to_string(i);
       ASSERT_EQ(first->service().bind(
                     {name, "ml", uidOf(server, "ml/" + name), i % 2 ? "gpu-a" : "gpu-b"}),
                 "");
     }
-    ASSERT_TRUE(
-        eventually([&] { return first->service().ledger().snapshot().reservations.size() == 6; }));
+    ASSERT_TRUE(eventually(
+        [&] { return first->service().ledger().snapshot().reservations.size() == 6; }, kWait));
     before = stateOf(*first);
     // Keep events flowing while the extender goes away.
     setPhase(server, "ml/w0", "Succeeded");
   }
   // A restart right after it: ready means rebuilt, so no waiting after waitReady().
   {
-    auto restarted = startExtender(server.clientConfig());
+    auto restarted = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
     const auto rebuilt = restarted->service().ledger().snapshot();
     EXPECT_EQ(rebuilt.reservations.size(), 5u);
     EXPECT_FALSE(restarted->service().ledger().reservation(uidOf(server, "ml/w0")).has_value());
@@ -434,15 +421,17 @@ TEST(ClusterModeTest, RestartRebuildsTheSameStateBeforeReady) {
   // w0 is deleted and created again (a new UID); the scheduler binds it again.
   server.store().remove(Kind::kPods, "ml/w0");
   server.store().create(Kind::kPods, workload("w0"));
-  auto second = startExtender(server.clientConfig());
+  auto second = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   ASSERT_EQ(second->service().bind({"w0", "ml", uidOf(server, "ml/w0"), "gpu-b"}), "");
   EXPECT_EQ(withoutUids(stateOf(*second)), withoutUids(before));
   // And once more: a restart with nothing changing reproduces /state exactly.
-  ASSERT_TRUE(eventually([&] {
-    return second->service().ledger().reservation(uidOf(server, "ml/w0")).has_value() &&
-           server.store().get(Kind::kPods, "ml/w0")->at("spec").contains("nodeName");
-  }));
-  auto third = startExtender(server.clientConfig());
+  ASSERT_TRUE(eventually(
+      [&] {
+        return second->service().ledger().reservation(uidOf(server, "ml/w0")).has_value() &&
+               server.store().get(Kind::kPods, "ml/w0")->at("spec").contains("nodeName");
+      },
+      kWait));
+  auto third = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
   EXPECT_EQ(stateOf(*third), stateOf(*second));
 }
 
