@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
@@ -42,10 +44,30 @@ WatchOutcome watchFor(KubeClient& client, const ResourceQuery& query, const std:
       ExchangeLimits{idle, &cancel});
 }
 
+// A write's answer: OK, or failed with the error code a case names.
+void expectOutcome(const core::Status& status, const std::optional<core::ErrorCode>& error,
+                   const std::string& what) {
+  if (!error) {
+    EXPECT_TRUE(status.ok()) << what << ": " << status.error().describe();
+    return;
+  }
+  ASSERT_FALSE(status.ok()) << what;
+  EXPECT_EQ(status.error().code, *error) << what << ": " << status.error().describe();
+}
+
 class KubeClientTest : public ::testing::Test {
  protected:
   std::unique_ptr<KubeClient> connect(const KubeConfig& config) {
     return testing_support::requireOk(KubeClient::create(config), "KubeClient::create");
+  }
+  // The version a complete list ended at: where a watch that misses nothing starts.
+  static std::string listedVersion(KubeClient& client, const ResourceQuery& query) {
+    return testing_support::requireOk(client.list(query), "KubeClient::list").resource_version;
+  }
+  // Creates ml/<name> and answers its uid.
+  std::string createPod(const std::string& name) {
+    server_.store().create(Kind::kPods, makePod({.name = name}));
+    return (*server_.store().get(Kind::kPods, "ml/" + name))["metadata"]["uid"];
   }
   TestApiServer server_;
 };
@@ -66,15 +88,14 @@ TEST_F(KubeClientTest, WatchFromListVersionSeesOnlyLaterEventsOverRandomChunks) 
   server_.setRandomChunking(7);
   server_.store().create(Kind::kNodes, makeNode("gpu-a"));
   auto client = connect(server_.clientConfig());
-  auto listed = client->list(kNodes);
-  ASSERT_TRUE(listed.ok());
+  const std::string version = listedVersion(*client, kNodes);
   server_.store().create(Kind::kNodes, makeNode("gpu-b"));
   json unlabelled = *server_.store().get(Kind::kNodes, "gpu-a");
   unlabelled["metadata"]["labels"].erase("mpshare.io/mps");
   server_.store().update(Kind::kNodes, unlabelled);  // leaves the selection: DELETED for this watch
   server_.store().remove(Kind::kNodes, "gpu-b");
   Seen seen;
-  const auto outcome = watchFor(*client, kNodes, listed->resource_version, 3, seen);
+  const auto outcome = watchFor(*client, kNodes, version, 3, seen);
   EXPECT_EQ(seen.lines,
             (std::vector<std::string>{"ADDED gpu-b", "DELETED gpu-a", "DELETED gpu-b"}));
   EXPECT_EQ(outcome.resource_version, std::to_string(server_.store().resourceVersion()));
@@ -82,11 +103,10 @@ TEST_F(KubeClientTest, WatchFromListVersionSeesOnlyLaterEventsOverRandomChunks) 
 
 TEST_F(KubeClientTest, AClientHangingUpMidStreamCostsTheServerAWriteNotTheProcess) {
   auto client = connect(server_.clientConfig());
-  auto listed = client->list(kPods);
-  ASSERT_TRUE(listed.ok());
+  const std::string version = listedVersion(*client, kPods);
   server_.store().create(Kind::kPods, makePod({.name = "p0"}));
   Seen seen;
-  watchFor(*client, kPods, listed->resource_version, 1, seen);  // takes the event and hangs up
+  watchFor(*client, kPods, version, 1, seen);  // takes the event and hangs up
   EXPECT_EQ(seen.lines.size(), 1u);
   // More events for the dead stream, each written in many small pieces: the
   // first write draws a reset, the next fails with EPIPE. Without MSG_NOSIGNAL
@@ -102,15 +122,14 @@ TEST_F(KubeClientTest, AClientHangingUpMidStreamCostsTheServerAWriteNotTheProces
 
 TEST_F(KubeClientTest, BookmarkAdvancesTheResourceVersion) {
   auto client = connect(server_.clientConfig());
-  auto listed = client->list(kPods);
-  ASSERT_TRUE(listed.ok());
+  const std::string version = listedVersion(*client, kPods);
   server_.store().create(Kind::kNodes, makeNode("gpu-a"));  // moves the version, not a pod event
   std::thread bookmark([&] {
     while (server_.openWatches() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     server_.sendBookmarks();
   });
   Seen seen;
-  const auto outcome = watchFor(*client, kPods, listed->resource_version, 1, seen);
+  const auto outcome = watchFor(*client, kPods, version, 1, seen);
   bookmark.join();
   EXPECT_EQ(seen.lines, std::vector<std::string>{"BOOKMARK "});
   EXPECT_EQ(outcome.resource_version, std::to_string(server_.store().resourceVersion()));
@@ -118,13 +137,12 @@ TEST_F(KubeClientTest, BookmarkAdvancesTheResourceVersion) {
 
 TEST_F(KubeClientTest, ExpiredVersionIsReportedInBothForms) {
   auto client = connect(server_.clientConfig());
-  auto listed = client->list(kPods);
-  ASSERT_TRUE(listed.ok());
+  const std::string version = listedVersion(*client, kPods);
   server_.store().create(Kind::kPods, makePod({.name = "p"}));
   for (const bool as_http : {false, true}) {
     server_.expireWatches(as_http);
     Seen seen;
-    const auto outcome = watchFor(*client, kPods, listed->resource_version, 1, seen);
+    const auto outcome = watchFor(*client, kPods, version, 1, seen);
     EXPECT_EQ(outcome.end, WatchEnd::kExpired) << as_http << " " << outcome.message;
     EXPECT_NE(outcome.message.find("too old resource version"), std::string::npos)
         << outcome.message;
@@ -157,8 +175,7 @@ TEST_F(KubeClientTest, RotatedTokenIsReadAgainAfter401) {
 
 TEST_F(KubeClientTest, FaultsEndTheWatchAsFailures) {
   auto client = connect(server_.clientConfig());
-  auto listed = client->list(kPods);
-  ASSERT_TRUE(listed.ok());
+  const std::string version = listedVersion(*client, kPods);
   struct Case {
     std::string name;
     std::function<void()> inject;
@@ -180,8 +197,8 @@ TEST_F(KubeClientTest, FaultsEndTheWatchAsFailures) {
     });
     if (c.name == "500") fault.join();
     Seen seen;
-    const auto outcome = watchFor(*client, kPods, listed->resource_version, 100, seen,
-                                  std::chrono::milliseconds(300));
+    const auto outcome =
+        watchFor(*client, kPods, version, 100, seen, std::chrono::milliseconds(300));
     if (fault.joinable()) fault.join();
     server_.setStalled(false);
     EXPECT_EQ(outcome.end, WatchEnd::kFailed) << c.name;
@@ -199,8 +216,7 @@ TEST_F(KubeClientTest, ListFailureIsUnavailable) {
 }
 
 TEST_F(KubeClientTest, BindSetsNodeAndAnnotationThenConflicts) {
-  server_.store().create(Kind::kPods, makePod({.name = "infer-0"}));
-  const std::string uid = (*server_.store().get(Kind::kPods, "ml/infer-0"))["metadata"]["uid"];
+  const std::string uid = createPod("infer-0");
   auto client = connect(server_.clientConfig());
   struct Case {
     std::string name;
@@ -215,13 +231,9 @@ TEST_F(KubeClientTest, BindSetsNodeAndAnnotationThenConflicts) {
       {"gone", "", "gpu-a", core::ErrorCode::kNotFound},
   };
   for (const auto& c : cases) {
-    auto status = client->bind({"ml", c.name, c.uid, c.node, {{"mpshare.io/gpu-index", "1"}}});
-    if (c.error) {
-      ASSERT_FALSE(status.ok()) << c.name << " " << c.uid;
-      EXPECT_EQ(status.error().code, *c.error) << status.error().describe();
-    } else {
-      EXPECT_TRUE(status.ok()) << status.error().describe();
-    }
+    const auto status =
+        client->bind({"ml", c.name, c.uid, c.node, {{"mpshare.io/gpu-index", "1"}}});
+    ASSERT_NO_FATAL_FAILURE(expectOutcome(status, c.error, c.name + " " + c.uid));
   }
   const json pod = *server_.store().get(Kind::kPods, "ml/infer-0");
   EXPECT_EQ(pod["spec"]["nodeName"], "gpu-a");
@@ -232,8 +244,7 @@ TEST_F(KubeClientTest, BindSetsNodeAndAnnotationThenConflicts) {
 }
 
 TEST_F(KubeClientTest, PatchSetsAndRemovesAnnotationsUnderTheUidPrecondition) {
-  server_.store().create(Kind::kPods, makePod({.name = "infer-0"}));
-  const std::string uid = (*server_.store().get(Kind::kPods, "ml/infer-0"))["metadata"]["uid"];
+  const std::string uid = createPod("infer-0");
   auto client = connect(server_.clientConfig());
   struct Case {
     std::string name;
@@ -248,13 +259,10 @@ TEST_F(KubeClientTest, PatchSetsAndRemovesAnnotationsUnderTheUidPrecondition) {
       {"gone", "", {{"mpshare.io/gpu-index", "0"}}, core::ErrorCode::kNotFound},
   };
   for (const auto& c : cases) {
-    auto status = client->patchPodAnnotations("ml", c.name, c.patch, c.uid);
+    const auto status = client->patchPodAnnotations("ml", c.name, c.patch, c.uid);
+    ASSERT_NO_FATAL_FAILURE(expectOutcome(status, c.error, c.name + " " + c.uid));
     if (c.error) {
-      ASSERT_FALSE(status.ok()) << c.name << " " << c.uid;
-      EXPECT_EQ(status.error().code, *c.error) << status.error().describe();
       EXPECT_EQ(status.error().field, "ml/" + c.name);
-    } else {
-      EXPECT_TRUE(status.ok()) << status.error().describe();
     }
   }
   const json pod = *server_.store().get(Kind::kPods, "ml/infer-0");
