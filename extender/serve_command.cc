@@ -17,7 +17,8 @@ namespace mpshare::extender {
 const char* serveUsage() {
   return R"(  mpshare-extender serve --listen ADDR:PORT [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
                          [--config FILE] [--kubeconfig FILE | --standalone [--nodes FILE]]
-                         [--max-connections N] [--shutdown-timeout SECONDS]
+                         [--max-connections N] [--shutdown-delay SECONDS]
+                         [--shutdown-timeout SECONDS]
       Serve POST {urlPrefix}/filter, /prioritize, /bind and GET /healthz, /readyz,
       /metrics, /state. By default (cluster mode) nodes and pods are watched and
       pods bound through the API server found in --kubeconfig FILE, else
@@ -27,9 +28,12 @@ const char* serveUsage() {
       ADDR:PORT: 127.0.0.1:8888, [::1]:8888 or :8888 (every address). HTTPS with
       --tls-cert and --tls-key; --client-ca also asks clients for certificates.
       --max-connections (default 1024): connections past it are closed
-      unanswered. On SIGTERM /readyz fails, the listener closes and requests in
-      flight are answered within --shutdown-timeout (default 20, below the
-      pod's termination grace period), then exit 0.
+      unanswered. On SIGTERM /readyz fails at once; the extender goes on serving
+      for --shutdown-delay seconds (0-300, default 0; the chart sets 5) while
+      the endpoint removal reaches every node, then the listener closes and
+      requests in flight (a bind included) are answered within
+      --shutdown-timeout (default 20; delay + timeout below the pod's
+      termination grace period), then exit 0.
 )";
 }
 
@@ -107,11 +111,12 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
     }
     if (flag != "--listen" && flag != "--tls-cert" && flag != "--tls-key" &&
         flag != "--client-ca" && flag != "--config" && flag != "--nodes" &&
-        flag != "--kubeconfig" && flag != "--max-connections" && flag != "--shutdown-timeout") {
+        flag != "--kubeconfig" && flag != "--max-connections" && flag != "--shutdown-delay" &&
+        flag != "--shutdown-timeout") {
       return invalidArgument(flag,
                              "unknown flag (serve takes --listen, --tls-cert, --tls-key, "
                              "--client-ca, --config, --standalone, --nodes, --kubeconfig, "
-                             "--max-connections, --shutdown-timeout)");
+                             "--max-connections, --shutdown-delay, --shutdown-timeout)");
     }
     if (!inline_value && i + 1 >= args.size()) {
       return invalidArgument(flag, "needs a value");
@@ -136,6 +141,10 @@ core::Result<ServeOptions> parseServeOptions(const std::vector<std::string>& arg
       auto count = parseCount(flag, value, 1, 1000000);
       if (!count) return count.error();
       options.server.max_connections = *count;
+    } else if (flag == "--shutdown-delay") {
+      auto seconds = parseCount(flag, value, 0, 300);
+      if (!seconds) return seconds.error();
+      options.server.shutdown_delay = std::chrono::seconds(*seconds);
     } else if (flag == "--shutdown-timeout") {
       auto seconds = parseCount(flag, value, 0, 3600);
       if (!seconds) return seconds.error();
@@ -228,8 +237,8 @@ int runServeCommand(int argc, char** argv) {
                      {"mode", "standalone"}});
   const int signal_number = stop_signals.wait();
   platform::logInfo("mpshare-extender stopping", {{"signal", std::to_string(signal_number)}});
-  // The server fails /readyz, closes its listener and answers what is in
-  // flight, within --shutdown-timeout.
+  // The server fails /readyz, serves on for --shutdown-delay, closes its
+  // listener and answers what is in flight, within --shutdown-timeout.
   const bool drained = server->stop();
   platform::logInfo("mpshare-extender stopped", {{"drained", drained ? "true" : "false"}});
   return 0;

@@ -34,7 +34,7 @@ const char* serveUsage();
 // Parses the flags after `serve`, each as `--flag VALUE` or `--flag=VALUE`:
 //   --listen ADDR:PORT [--tls-cert F --tls-key F [--client-ca F]] [--config F]
 //   [--standalone] [--nodes FILE] [--kubeconfig FILE]
-//   [--max-connections N] [--shutdown-timeout SECONDS]
+//   [--max-connections N] [--shutdown-delay SECONDS] [--shutdown-timeout SECONDS]
 // Example: {"--listen", "127.0.0.1:8888", "--standalone"} -> host 127.0.0.1, port 8888;
 // so does {"--listen=127.0.0.1:8888", "--standalone"}.
 // Errors name the flag and what it accepts.

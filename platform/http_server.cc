@@ -564,9 +564,15 @@ class AsioHttpServer final : public HttpServer {
 
   bool stop() override {
     if (workers_.empty()) return true;
-    const auto deadline = Clock::now() + state_->options.shutdown_timeout;
     // From here readiness answers 503 and every reply closes its connection.
     state_->stopping = true;
+    // Until every proxy has dropped this endpoint new connections still
+    // arrive: they are answered (and closed) rather than refused.
+    if (const auto delay = state_->options.shutdown_delay; delay.count() > 0) {
+      logInfo("not ready, still serving", {{"delay", describeDuration(delay)}});
+      std::this_thread::sleep_for(delay);
+    }
+    const auto deadline = Clock::now() + state_->options.shutdown_timeout;
     // Close the listener on its own thread.
     std::promise<void> closed;
     asio::dispatch(acceptor_->get_executor(), [this, &closed] {

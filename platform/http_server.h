@@ -74,7 +74,14 @@ struct ServerOptions {
   // must each arrive within this; else 408 {"error": "request not received
   // within N ms"} and the connection is closed.
   std::chrono::milliseconds read_timeout = std::chrono::seconds(10);
-  // How long stop() lets requests in flight finish before it cuts them off.
+  // How long stop() goes on accepting and serving before it closes the
+  // listener, with readiness_path failing and every reply closing its
+  // connection: the time a Service's endpoint removal takes to reach every
+  // node's proxy, during which new connections still arrive here. 0 = close
+  // the listener at once.
+  std::chrono::milliseconds shutdown_delay{0};
+  // How long stop() lets requests in flight finish, after the delay, before
+  // it cuts them off.
   std::chrono::milliseconds shutdown_timeout = std::chrono::seconds(20);
   // From stop() on, requests for this path get 503 {"error": "shutting down"}
   // without reaching the handler, so readiness fails before the listener
@@ -87,8 +94,9 @@ class HttpServer {
   virtual ~HttpServer() = default;
   // The bound port (useful with port 0).
   [[nodiscard]] virtual uint16_t port() const = 0;
-  // Drains and stops, within ServerOptions::shutdown_timeout: readiness_path
-  // answers 503; the listener closes; requests in flight, and those that
+  // Drains and stops, within ServerOptions::shutdown_delay + shutdown_timeout:
+  // readiness_path answers 503 and every reply closes its connection; after
+  // shutdown_delay the listener closes; requests in flight, and those that
   // arrive on open connections meanwhile, are answered with
   // `Connection: close`; a connection left idle closes after at most 1 s
   // more; then the threads end. Connections still open at the deadline are

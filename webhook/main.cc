@@ -18,7 +18,6 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -268,6 +267,9 @@ int serve(int argc, char** argv) {
   options.threads = threads;
   options.max_connections = max_connections;
   options.shutdown_timeout = shutdown_timeout;
+  // Until every node's proxy has dropped this endpoint, new connections still
+  // arrive here; refusing them would refuse pod creations (failurePolicy Fail).
+  options.shutdown_delay = shutdown_delay;
   // The server refuses a larger body before reading it all, with HTTP 400
   // "request body exceeds N bytes" naming exactly this limit. Such requests
   // never reach the route, so they are not in mpshare_webhook_requests_total.
@@ -297,16 +299,10 @@ int serve(int argc, char** argv) {
                                          {"certificate", server->servingCertificate()}});
   const int signal_number = stop_signals.wait();
   mpshare::platform::logInfo("stopping", {{"signal", std::to_string(signal_number)}});
-  // Not ready first; then the server closes its listener and answers what is
-  // in flight (its own /readyz answers 503 meanwhile), within the timeout.
+  // Not ready first; the server goes on serving for the delay, then closes
+  // its listener and answers what is in flight (its own /readyz answers 503
+  // meanwhile), within the timeout.
   routes.setReady(false);
-  // Until every node's proxy has dropped this endpoint, new connections still
-  // arrive here; refusing them would refuse pod creations (failurePolicy Fail).
-  if (shutdown_delay.count() > 0) {
-    mpshare::platform::logInfo("not ready, still serving",
-                               {{"seconds", std::to_string(shutdown_delay.count())}});
-    std::this_thread::sleep_for(shutdown_delay);
-  }
   const bool drained = server->stop();
   if (metrics_server) metrics_server->stop();
   mpshare::platform::logInfo("stopped", {{"drained", drained ? "true" : "false"}});

@@ -172,16 +172,21 @@ items:
   std::filesystem::remove_all(dir);
 }
 
-TEST(ServerTest, ServeFlagsSetTheConnectionLimitAndTheShutdownTimeout) {
+TEST(ServerTest, ServeFlagsSetTheConnectionLimitAndTheShutdownDelayAndTimeout) {
   auto defaults = parseServeOptions({"--listen", ":8888", "--standalone"});
   ASSERT_TRUE(defaults.ok()) << defaults.error().describe();
   EXPECT_EQ(defaults->server.max_connections, 1024U);
   EXPECT_EQ(defaults->server.shutdown_timeout, std::chrono::seconds(20));
-  auto set = parseServeOptions(
-      {"--listen", ":8888", "--standalone", "--max-connections", "50", "--shutdown-timeout=5"});
+  EXPECT_EQ(defaults->server.shutdown_delay, std::chrono::seconds(0));
+  auto set = parseServeOptions({"--listen", ":8888", "--standalone", "--max-connections", "50",
+                                "--shutdown-timeout=5", "--shutdown-delay", "7"});
   ASSERT_TRUE(set.ok()) << set.error().describe();
   EXPECT_EQ(set->server.max_connections, 50U);
   EXPECT_EQ(set->server.shutdown_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(set->server.shutdown_delay, std::chrono::seconds(7));
+  auto cluster = parseServeOptions({"--listen", ":8888", "--shutdown-delay=300"});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().describe();
+  EXPECT_EQ(cluster->server.shutdown_delay, std::chrono::seconds(300));
   const struct {
     std::vector<std::string> flags;
     std::string error;
@@ -192,6 +197,10 @@ TEST(ServerTest, ServeFlagsSetTheConnectionLimitAndTheShutdownTimeout) {
       {{"--shutdown-timeout", "20s"},
        "--shutdown-timeout: expected a whole number 0-3600, got \"20s\""},
       {{"--shutdown-timeout", "3601"}, "--shutdown-timeout: expected a whole number 0-3600"},
+      {{"--shutdown-delay", "301"}, "--shutdown-delay: expected a whole number 0-300, got \"301\""},
+      {{"--shutdown-delay", "-1"}, "--shutdown-delay: expected a whole number 0-300"},
+      {{"--shutdown-delay", "5s"}, "--shutdown-delay: expected a whole number 0-300"},
+      {{"--shutdown-delay"}, "--shutdown-delay: needs a value"},
   };
   for (const auto& c : bad) {
     std::vector<std::string> args = {"--listen", ":8888", "--standalone"};

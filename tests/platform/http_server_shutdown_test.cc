@@ -172,6 +172,33 @@ TEST_F(HttpServerShutdownTest, StopFailsReadinessThenFinishesTheRequestInFlight)
   EXPECT_TRUE(stopped.get());
 }
 
+// With a shutdown delay the listener stays open, not ready, for that long:
+// connections a lagging proxy still sends here are answered, each reply
+// closing its connection, and only then does the drain begin.
+TEST_F(HttpServerShutdownTest, StopWithADelayAnswersNewConnectionsNotReadyUntilItEnds) {
+  ServerOptions options = tlsOptions();
+  options.shutdown_delay = 2s;
+  auto server = startHttpServer(options, ok);
+  const uint16_t port = server->port();
+  TestConnection probe(port, tlsClient());  // kept alive across the start of stop()
+  ASSERT_EQ(probe.request("GET", "/readyz").status, 200);
+  const auto start = std::chrono::steady_clock::now();
+  std::future<bool> stopped = std::async(std::launch::async, [&] { return server->stop(); });
+  for (int i = 0; i < 1000 && fetch(port, tlsClient(), "GET", "/readyz").status == 200; ++i) {
+    std::this_thread::sleep_for(1ms);
+  }
+  // A new connection after readiness failed: accepted, answered, closed.
+  const auto answer = fetch(port, tlsClient(), "POST", "/filter", "x");
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.headers.at("connection"), "close");
+  const auto readiness = probe.request("GET", "/readyz");
+  EXPECT_EQ(readiness.status, 503);
+  EXPECT_EQ(readiness.headers.at("connection"), "close");
+  EXPECT_TRUE(stopped.get());
+  EXPECT_GE(std::chrono::steady_clock::now() - start, options.shutdown_delay);
+  EXPECT_LT(rawConnect(port), 0) << "the listener is closed once stop() returns";
+}
+
 TEST_F(HttpServerShutdownTest, StopCutsOffRequestsPastTheShutdownTimeout) {
   ServerOptions options = tlsOptions();
   options.shutdown_timeout = 200ms;
