@@ -122,7 +122,10 @@ test("scheduler and extender sidecar", () => {
     [kSchedDp, c + "0.image", "registry.k8s.io/kube-scheduler:v1.31.0"],
     [kSchedDp, c + "0.command.1", "--config=/etc/kubernetes/mpshare/kube-scheduler-config.yaml"],
     [kSchedDp, c + "1.name", "extender"],
-    [kSchedDp, c + "1.args", ["serve", "--listen", "127.0.0.1:8888", "--config", "/config/extender.yaml"]],
+    [kSchedDp, c + "1.args", ["serve", "--listen", "127.0.0.1:8888", "--config", "/config/extender.yaml",
+      "--shutdown-delay", "5"]],
+    // The extender's delay, then up to 20 s of draining, within the pod's grace period.
+    [kSchedDp, "spec.template.spec.terminationGracePeriodSeconds", 30],
     [kSchedDp, "spec.template.spec.serviceAccountName", "mpshare-scheduler"],
     ["ClusterRoleBinding/mpshare-scheduler-kube-scheduler", "roleRef.name", "system:kube-scheduler"],
     ["ClusterRoleBinding/mpshare-scheduler-volume-scheduler", "roleRef.name", "system:volume-scheduler"],
@@ -185,6 +188,7 @@ test("overrides reach every object", () => {
     ["Deployment/gpu-mpshare-extender", "spec.replicas", 1],
     ["Deployment/gpu-mpshare-extender", "spec.strategy.type", "Recreate"],
     ["Deployment/gpu-mpshare-extender", "spec.template.spec.containers.0.args.2", "0.0.0.0:8888"],
+    ["Deployment/gpu-mpshare-extender", "spec.template.spec.terminationGracePeriodSeconds", 30],
     ["Service/gpu-mpshare-extender", "spec.ports.0.port", 8888],
     ["ClusterRoleBinding/gpu-mpshare-extender", "subjects.0.name", "gpu-mpshare-extender"],
     ["Deployment/gpu-mpshare-scheduler", "spec.template.spec.containers.1", undefined],
@@ -201,6 +205,23 @@ test("overrides reach every object", () => {
   const wc = embedded(objects, "gpu-mpshare-webhook", "webhook.yaml").webhook;
   assert.deepEqual(wc.gpuResourceNames, ["example.com/gpu"]);
   assert.equal(wc.daemonAccess.pipeDirectory, "/run/x");
+});
+
+// The extender's --shutdown-delay follows extender.shutdownDelaySeconds in either
+// mode, and the pod's grace period grows with it, so the drain is never cut short.
+test("the extender's shutdown delay and its grace period", () => {
+  for (const mode of ["sidecar", "deployment"]) {
+    for (const [delay, grace] of [["0", 25], ["12", 37], ["300", 325]]) {
+      const objects = render({ set: [`extender.mode=${mode}`, `extender.shutdownDelaySeconds=${delay}`] });
+      const [pod, container] = mode === "sidecar" ? [kSchedDp, 1] : ["Deployment/mpshare-extender", 0];
+      const args = get(objects.must(pod), `spec.template.spec.containers.${container}.args`);
+      assert.deepEqual(args.slice(args.indexOf("--shutdown-delay")), ["--shutdown-delay", delay], `${mode} ${delay}`);
+      assert.equal(get(objects.must(pod), "spec.template.spec.terminationGracePeriodSeconds"), grace, `${mode} ${delay}`);
+    }
+  }
+  // A scheduler without the sidecar keeps the default grace period.
+  assert.equal(get(render({ set: ["extender.mode=deployment"] }).must(kSchedDp),
+    "spec.template.spec.terminationGracePeriodSeconds"), undefined);
 });
 
 // The MPS daemon uses host IPC and hostPath volumes and the node agent is

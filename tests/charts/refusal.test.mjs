@@ -43,6 +43,9 @@ const kRefused = [
   { set: ["extender.pathPrefix=scheduler"], want: kPattern("extender.pathPrefix") },
   { set: ["extender.port=0"], want: kOutOfRange("extender.port", "greater than or equal to 1") },
   { set: ["extender.port=10259"], want: ["extender.port must not be 10259 with extender.mode: sidecar"] },
+  { set: ["extender.shutdownDelaySeconds=-1"], want: kOutOfRange("extender.shutdownDelaySeconds", "greater than or equal to 0") },
+  { set: ["extender.shutdownDelaySeconds=301"], want: kOutOfRange("extender.shutdownDelaySeconds", "less than or equal to 300") },
+  { set: ["extender.shutdownDelaySeconds=5s"], want: ["extender.shutdownDelaySeconds: Invalid type. Expected: integer, given: string"] },
   // mpshare-webhook's flags and config.
   { set: ["webhook.threads=0"], want: kOutOfRange("webhook.threads", "greater than or equal to 1") },
   { set: ["webhook.threads=500"], want: kOutOfRange("webhook.threads", "less than or equal to 256") },

@@ -21,6 +21,8 @@ the extender's TLS Secret, mounted at /tls.
     {{- end }}
     - --config
     - /config/extender.yaml
+    - --shutdown-delay
+    - {{ $root.Values.extender.shutdownDelaySeconds | int | quote }}
   ports:
     - name: extender
       containerPort: {{ $root.Values.extender.port }}
