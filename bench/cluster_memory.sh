@@ -7,26 +7,20 @@
 # Environment: READY_TIMEOUT (seconds, default 300) bounds each wait for a server,
 # so a server that fails to start ends the run with its log instead of a hang.
 set -euo pipefail
+source "$(dirname "$0")/lib/server.sh"
 usage="usage: bench/cluster_memory.sh BUILD_DIR [NODES] [PODS]    (defaults 1000 10000)"
-case "${1:-}" in
-  -h|--help) echo "$usage"; exit 0 ;;
-  "") echo "$usage" >&2; exit 2 ;;
-esac
+usage_head "$@"
 build=$1
 nodes=${2:-1000}
 pods=${3:-10000}
 ready_timeout=${READY_TIMEOUT:-300}
 if [[ $# -gt 3 || ! $nodes =~ ^[0-9]+$ || ! $pods =~ ^[0-9]+$ || ! $ready_timeout =~ ^[1-9][0-9]*$ ]]; then
-  echo "$0: NODES, PODS and READY_TIMEOUT are whole numbers; got $*" >&2
-  echo "$usage" >&2
-  exit 2
+  bad_usage "NODES, PODS and READY_TIMEOUT are whole numbers; got $*"
 fi
 for binary in bench/mpshare-test-apiserver extender/mpshare-extender; do
   [ -x "$build/$binary" ] || { echo "$0: $build/$binary not built (cmake --build $build --target ${binary##*/})" >&2; exit 2; }
 done
-for tool in curl bc; do
-  command -v "$tool" >/dev/null || { echo "$0: $tool not installed" >&2; exit 2; }
-done
+require_tools curl bc
 work=$(mktemp -d)
 pids=()
 cleanup() {

@@ -14,29 +14,21 @@
 # median run by req/s is printed last), PORT (default 18888), FORMS (default
 # "NodeNames Nodes"). Each run's line starts with the 1-minute load average.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib/server.sh"
 usage="usage: $0 BUILD_DIR [NODES...]   (default NODES: 100 1000 5000)"
-case "${1:-}" in
-  -h|--help) echo "$usage"; exit 0 ;;
-  "") echo "$usage" >&2; exit 2 ;;
-esac
+usage_head "$@"
 build=$1
 shift
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(100 1000 5000)
 for n in "${sizes[@]}" "${RUNS:-3}"; do
-  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "$0: NODES and RUNS are whole numbers above 0, got \"$n\"" >&2; echo "$usage" >&2; exit 2; }
+  [[ $n =~ ^[1-9][0-9]*$ ]] || bad_usage "NODES and RUNS are whole numbers above 0, got \"$n\""
 done
-here=$(cd "$(dirname "$0")" && pwd)
 binary="$build/extender/mpshare-extender"
 [ -x "$binary" ] || { echo "$0: $binary not built" >&2; exit 2; }
-command -v curl >/dev/null || { echo "$0: curl not installed" >&2; exit 2; }
-work=$(mktemp -d)
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+require_tools curl
+setup_work_dir
 port=${PORT:-18888}
 runs=${RUNS:-3}
 duration=${DURATION:-10s}
@@ -84,13 +76,8 @@ with open(f"{work}/placed.txt") as placed, open(f"{work}/binds.jsonl", "w") as b
                                 "bind": {"PodName": name, "PodNamespace": "ml", "PodUID": "uid-" + name,
                                          "Node": node_name}}) + "\n")
 PY
-  "$binary" serve --listen "127.0.0.1:$port" --standalone --nodes "$work/nodes.json" 2>"$work/server.log" &
-  server=$!
-  for _ in $(seq 100); do
-    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { echo "$0: extender did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+  start_server "$binary" serve --listen "127.0.0.1:$port" --standalone --nodes "$work/nodes.json"
+  wait_for_port extender
   # Place the existing pods: filter (so the extender learns the pod) then bind.
   python3 - "$work/binds.jsonl" "$port" <<'PY'
 import http.client, json, sys
@@ -124,7 +111,5 @@ PY
         awk -v n="$runs" 'NR == int((n + 1) / 2) { $1 = ""; print substr($0, 2) }'
     done
   done
-  kill "$server"
-  wait "$server" 2>/dev/null || true
-  server=""
+  stop_server
 done

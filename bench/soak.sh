@@ -16,48 +16,25 @@
 # TOTAL_SECONDS + 120 s (timeout). Environment: PIN_CPUS=0,1 runs the server
 # and wrk on those CPUs only (taskset).
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib/server.sh"
 usage="usage: $0 BUILD_DIR webhook|extender [TOTAL_SECONDS] [WINDOW_SECONDS]"
-case "${1:-}" in
-  -h|--help) echo "$usage"; exit 0 ;;
-  "") echo "$usage" >&2; exit 2 ;;
-esac
+usage_head "$@"
 build=$1
 kind=${2:-}
 total=${3:-600}
 window=${4:-30}
 if [[ $# -gt 4 || ! $kind =~ ^(webhook|extender)$ || ! $total =~ ^[1-9][0-9]*$ || ! $window =~ ^[1-9][0-9]*$ ]]; then
-  echo "$0: the server is webhook or extender, TOTAL_SECONDS and WINDOW_SECONDS whole numbers above 0; got $*" >&2
-  echo "$usage" >&2
-  exit 2
+  bad_usage "the server is webhook or extender, TOTAL_SECONDS and WINDOW_SECONDS whole numbers above 0; got $*"
 fi
 if [ -z "${SOAK_BOUNDED:-}" ]; then
   SOAK_BOUNDED=1 exec timeout --kill-after=10 $((total + 120)) "$0" "$@"
 fi
-here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(dirname "$here")
-command -v curl >/dev/null || { echo "$0: curl not installed" >&2; exit 2; }
+require_tools curl
 pin=()
 [ -n "${PIN_CPUS:-}" ] && pin=(taskset -c "$PIN_CPUS")
-
-work=$(mktemp -d)
-server=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_for_port() {  # the port the server logged as "serving listen=HOST:PORT"
-  for _ in $(seq 100); do
-    port=$(sed -n 's/.*serving listen=[^ ]*:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
-    [ -n "$port" ] && return 0
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$0: $kind did not start:" >&2
-  cat "$work/server.log" >&2
-  exit 1
-}
+setup_work_dir
 
 if [ "$kind" = webhook ]; then
   binary="$build/webhook/mpshare-webhook"
@@ -67,10 +44,8 @@ if [ "$kind" = webhook ]; then
     -keyout "$work/tls.key" -out "$work/tls.crt" 2>/dev/null
   python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")), end="")' \
     "$source_dir/tests/fixtures/admission/create-annotated/request.json" >"$work/body.json"
-  "${pin[@]}" "$binary" serve --listen 127.0.0.1:0 --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" \
-    2>"$work/server.log" &
-  server=$!
-  wait_for_port
+  start_server "${pin[@]}" "$binary" serve --listen 127.0.0.1:0 --tls-cert "$work/tls.crt" --tls-key "$work/tls.key"
+  wait_for_port "$kind"
   url="https://127.0.0.1:$port/mutate"
   answer=$(curl -sk --fail-with-body -H 'Content-Type: application/json' --data-binary @"$work/body.json" "$url")
   grep -q '"patch"' <<<"$answer" || { echo "$0: /mutate answered without a patch: $answer" >&2; exit 1; }
@@ -95,9 +70,8 @@ pod = {"metadata": {"name": "infer-0", "namespace": "ml", "uid": "uid-infer-0",
 json.dump({"Pod": pod, "Nodes": None, "NodeNames": [f"gpu-{i}" for i in range(100)]},
           open(f"{work}/body.json", "w"), separators=(",", ":"))
 PY
-  "${pin[@]}" "$binary" serve --listen 127.0.0.1:0 --standalone --nodes "$work/nodes.json" 2>"$work/server.log" &
-  server=$!
-  wait_for_port
+  start_server "${pin[@]}" "$binary" serve --listen 127.0.0.1:0 --standalone --nodes "$work/nodes.json"
+  wait_for_port "$kind"
   url="http://127.0.0.1:$port/scheduler/filter"
   curl -s "http://127.0.0.1:$port/state" >"$work/state-before.json"
 fi

@@ -17,27 +17,23 @@
 # Each run's line starts with the 1-minute load average when it started, so a
 # run disturbed by other work on the machine shows.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib/server.sh"
 usage="usage: $0 BUILD_DIR [DURATION]   (DURATION as wrk takes it: 10s, 1m; default 10s)"
-case "${1:-}" in
-  -h|--help) echo "$usage"; exit 0 ;;
-  "") echo "$usage" >&2; exit 2 ;;
-esac
+usage_head "$@"
 build=$1
 duration=${2:-10s}
 runs=${RUNS:-3}
 if [[ $# -gt 2 || ! $duration =~ ^[0-9]+[smh]?$ || ! $runs =~ ^[1-9][0-9]*$ ]]; then
-  echo "$0: DURATION is a wrk duration (10s, 1m) and RUNS a whole number above 0; got $* (RUNS=$runs)" >&2
-  echo "$usage" >&2
-  exit 2
+  bad_usage "DURATION is a wrk duration (10s, 1m) and RUNS a whole number above 0; got $* (RUNS=$runs)"
 fi
 fixture=${FIXTURE:-create-annotated}
-here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(dirname "$here")
 binary="$build/webhook/mpshare-webhook"
 request="$source_dir/tests/fixtures/admission/$fixture/request.json"
 [ -x "$binary" ] || { echo "$0: $binary not built (target mpshare-webhook)" >&2; exit 2; }
 [ -r "$request" ] || { echo "$0: no fixture $request (FIXTURE names a directory under tests/fixtures/admission/)" >&2; exit 2; }
-command -v openssl >/dev/null || { echo "$0: openssl not installed" >&2; exit 2; }
+require_tools openssl
 
 bare_binary="$build/bench/wrk/mpshare-bare-server"
 endpoints=(healthz mutate)
@@ -46,15 +42,7 @@ if [ -n "${ECHO:-}" ]; then
   endpoints+=(echo)
 fi
 
-work=$(mktemp -d)
-server=""
-bare=""
-cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  [ -n "$bare" ] && kill "$bare" 2>/dev/null && wait "$bare" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+setup_work_dir
 
 pin=()
 [ -n "${PIN_CPUS:-}" ] && pin=(taskset -c "$PIN_CPUS")
@@ -66,17 +54,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), separators=(",", ":")), end="")' \
   "$request" >"$work/review.json"
 
-"${pin[@]}" "$binary" serve --listen 127.0.0.1:0 --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" ${THREADS:+--threads "$THREADS"} \
-  2>"$work/server.log" &
-server=$!
-port=""
-for _ in $(seq 100); do
-  port=$(sed -n 's/.* serving listen=[^ ]*:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
-  [ -n "$port" ] && break
-  kill -0 "$server" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "$0: webhook did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
+start_server "${pin[@]}" "$binary" serve --listen 127.0.0.1:0 --tls-cert "$work/tls.crt" \
+  --tls-key "$work/tls.key" ${THREADS:+--threads "$THREADS"}
+wait_for_port webhook
 base="https://127.0.0.1:$port"
 
 # One request first: the load must be measuring a patch, not an error.
@@ -84,7 +64,7 @@ answer=$(curl -sk --fail-with-body -H 'Content-Type: application/json' --data-bi
 grep -q '"patch"' <<<"$answer" || { echo "$0: /mutate answered without a patch: $answer" >&2; exit 1; }
 if [ -n "${ECHO:-}" ]; then
   "${pin[@]}" "$bare_binary" --seconds 3600 >"$work/bare.url" &
-  bare=$!
+  also_stop+=($!)
   for _ in $(seq 50); do [ -s "$work/bare.url" ] && break; sleep 0.1; done
   bare_base=$(head -1 "$work/bare.url")
   [ -n "$bare_base" ] || { echo "$0: mpshare-bare-server did not start" >&2; exit 1; }

@@ -8,16 +8,8 @@
 #     DIR/mpshare-node and DIR/mpshare-node-gpu-check from a build of this tree
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="" out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --bin) bin="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    *) echo "usage: $0 --bin DIR --out DIR" >&2; exit 2 ;;
-  esac
-done
-[ -n "$bin" ] && [ -n "$out" ] || { echo "usage: $0 --bin DIR --out DIR" >&2; exit 2; }
-mkdir -p "$out"
+source "$here/lib.sh"
+parse_bin_out "$@"
 work="$(mktemp -d /tmp/mpn-gpu-XXXXXX)"
 
 echo "== nvidia-smi"

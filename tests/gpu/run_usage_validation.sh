@@ -22,16 +22,8 @@
 # the pod list are made up, and each is built from the real PIDs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-bin="" out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --bin) bin="$2"; shift 2 ;;
-    --out) out="$2"; shift 2 ;;
-    *) echo "usage: $0 --bin DIR --out DIR" >&2; exit 2 ;;
-  esac
-done
-[ -n "$bin" ] && [ -n "$out" ] || { echo "usage: $0 --bin DIR --out DIR" >&2; exit 2; }
-mkdir -p "$out"
+source "$here/lib.sh"
+parse_bin_out "$@"
 out="$(cd "$out" && pwd)"
 work="$(mktemp -d /tmp/mpn-usage-XXXXXX)"
 pids=()
