@@ -5,25 +5,26 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <string>
-#include <thread>
 
 #include "tests/platform/test_client.h"
+#include "tests/support/child_process.h"
 #include "tests/support/read_file.h"
 
 namespace mpshare::extender {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::ChildProcess;
+using testing_support::Logged;
 using testing_support::readFile;
+using testing_support::waitForServingPort;
 
 const std::string kNodes = std::string(MPSHARE_SOURCE_DIR) + "/manifests/examples/nodes.yaml";
 
@@ -58,7 +59,8 @@ TEST(ExtenderCliTest, HelpOnEveryCommandExitsZero) {
       {"serve --help", "mpshare-extender serve --listen ADDR:PORT"},
       {"serve --listen 8443 --help", "--standalone: no API server"},
       {"simulate --help", "usage: mpshare-extender simulate --nodes FILE --pods FILE"},
-      {"simulate --bogus -h", "NAME: fgd (default), fgd-plus, binpack, spread, equal-slices N"},
+      {"simulate --bogus -h",
+       "NAME: fgd (default), fgd-plus, fgd-plus-batch, binpack, spread, equal-slices N"},
   };
   for (const auto& c : cases) {
     const CliRun r = run(c.args);
@@ -151,23 +153,10 @@ items:
 TEST(ExtenderCliTest, StandaloneServeAnswersAndStopsOnSigterm) {
   const std::string dir = platform::testing::makeTempDir();
   const std::string err_file = dir + "/err";
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    if (freopen(err_file.c_str(), "w", stderr) == nullptr) _exit(126);
-    const std::string nodes = "--nodes=" + kNodes;
-    execl(MPSHARE_EXTENDER_BINARY, "mpshare-extender", "serve", "--listen=127.0.0.1:0",
-          "--standalone", nodes.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  uint16_t port = 0;
-  const std::regex serving(R"(serving listen=127\.0\.0\.1:(\d+))");
-  for (int i = 0; i < 200 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    std::smatch m;
-    const std::string log = readFile(err_file);
-    if (std::regex_search(log, m, serving)) port = static_cast<uint16_t>(std::stoi(m[1]));
-  }
+  ChildProcess serve({MPSHARE_EXTENDER_BINARY, "serve", "--listen=127.0.0.1:0", "--standalone",
+                      "--nodes=" + kNodes},
+                     err_file, Logged::kStderrOnly);
+  const uint16_t port = waitForServingPort(err_file, std::chrono::seconds(5));
   ASSERT_NE(port, 0) << readFile(err_file);
   platform::testing::ClientOptions plain;
   plain.tls = false;
@@ -175,17 +164,10 @@ TEST(ExtenderCliTest, StandaloneServeAnswersAndStopsOnSigterm) {
   EXPECT_EQ(state.status, 200);
   EXPECT_NE(state.body.find("gpu-h100"), std::string::npos) << state.body;
 
-  kill(pid, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  if (waitpid(pid, &status, WNOHANG) == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    ADD_FAILURE() << "serve did not stop within 5 s of SIGTERM";
-  }
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << readFile(err_file);
+  serve.signal(SIGTERM);
+  const auto status = serve.waitForExit(std::chrono::seconds(5));
+  ASSERT_TRUE(status) << "serve did not stop within 5 s of SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << readFile(err_file);
   fs::remove_all(dir);
 }
 

@@ -5,26 +5,26 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
-#include <thread>
 
 #include "platform/self_signed_cert.h"
 #include "tests/platform/test_client.h"
+#include "tests/support/child_process.h"
 #include "tests/support/read_file.h"
 
 namespace mpshare::webhook {
 namespace {
 
+using testing_support::ChildProcess;
+using testing_support::Logged;
 using testing_support::readFile;
+using testing_support::waitForServingPort;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -241,24 +241,11 @@ TEST(CliTest, ServeAnswersOverTlsAndStopsOnSigterm) {
   const std::string err_file = dir + "/err";
   const std::string config_file = dir + "/webhook.yaml";
   std::ofstream(config_file) << "webhook:\n  maxRequestBytes: 4Ki\n";
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    if (freopen(err_file.c_str(), "w", stderr) == nullptr) _exit(126);
-    execl(MPSHARE_WEBHOOK_BINARY, "mpshare-webhook", "serve", "--listen", "127.0.0.1:0",
-          "--tls-cert", bundle.cert_file.c_str(), "--tls-key", bundle.key_file.c_str(), "--config",
-          config_file.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  ChildProcess serve({MPSHARE_WEBHOOK_BINARY, "serve", "--listen", "127.0.0.1:0", "--tls-cert",
+                      bundle.cert_file, "--tls-key", bundle.key_file, "--config", config_file},
+                     err_file, Logged::kStderrOnly);
   // The "serving" log line names the port the kernel chose.
-  uint16_t port = 0;
-  const std::regex serving(R"(serving listen=127\.0\.0\.1:(\d+))");
-  for (int i = 0; i < 200 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    std::smatch m;
-    const std::string log = readFile(err_file);
-    if (std::regex_search(log, m, serving)) port = static_cast<uint16_t>(std::stoi(m[1]));
-  }
+  const uint16_t port = waitForServingPort(err_file, std::chrono::seconds(5));
   ASSERT_NE(port, 0) << readFile(err_file);
   platform::testing::ClientOptions tls;
   tls.ca_file = bundle.ca_file;
@@ -274,17 +261,10 @@ TEST(CliTest, ServeAnswersOverTlsAndStopsOnSigterm) {
   EXPECT_EQ(too_big.status, 400);
   EXPECT_EQ(json::parse(too_big.body)["error"], "request body exceeds 4096 bytes") << too_big.body;
 
-  kill(pid, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 200 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  if (waitpid(pid, &status, WNOHANG) == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    ADD_FAILURE() << "serve did not stop within 5 s of SIGTERM";
-  }
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << readFile(err_file);
+  serve.signal(SIGTERM);
+  const auto status = serve.waitForExit(std::chrono::seconds(5));
+  ASSERT_TRUE(status) << "serve did not stop within 5 s of SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << readFile(err_file);
   EXPECT_NE(readFile(err_file).find("stopping"), std::string::npos);
   fs::remove_all(dir);
 }

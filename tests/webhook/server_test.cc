@@ -1,10 +1,8 @@
 // The webhook served for real: the platform HTTPS server with a real TLS client,
 // certificate rotation, malformed bodies, and the metrics listener checked by promtool.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -22,13 +19,17 @@
 #include "platform/metrics.h"
 #include "platform/self_signed_cert.h"
 #include "tests/platform/test_client.h"
+#include "tests/support/child_process.h"
 #include "tests/support/read_file.h"
 #include "webhook/routes.h"
 
 namespace mpshare::webhook {
 namespace {
 
+using testing_support::ChildProcess;
+using testing_support::Logged;
 using testing_support::readFile;
+using testing_support::waitForServingPort;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -190,24 +191,11 @@ TEST(WebhookProcessTest, SigtermUnderLoadAnswersEveryReviewSentAndExitsZero) {
   const std::string dir = platform::testing::makeTempDir();
   const auto bundle = platform::writeSelfSignedBundle(dir);
   const std::string err_file = dir + "/err";
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const int fd = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (fd < 0 || dup2(fd, 2) < 0) _exit(126);
-    execl(binary.c_str(), "mpshare-webhook", "serve", "--listen", "127.0.0.1:0", "--tls-cert",
-          bundle.cert_file.c_str(), "--tls-key", bundle.key_file.c_str(), "--threads", "2",
-          "--shutdown-timeout", "5", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  uint16_t port = 0;
-  const std::regex serving(R"(serving listen=127\.0\.0\.1:(\d+))");
-  for (int i = 0; i < 400 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    std::smatch m;
-    const std::string log = readFile(err_file);
-    if (std::regex_search(log, m, serving)) port = static_cast<uint16_t>(std::stoi(m[1]));
-  }
+  ChildProcess serve(
+      {binary.string(), "serve", "--listen", "127.0.0.1:0", "--tls-cert", bundle.cert_file,
+       "--tls-key", bundle.key_file, "--threads", "2", "--shutdown-timeout", "5"},
+      err_file, Logged::kStderrOnly);
+  const uint16_t port = waitForServingPort(err_file, std::chrono::seconds(10));
   ASSERT_NE(port, 0) << readFile(err_file);
   ClientOptions tls;
   tls.ca_file = bundle.ca_file;
@@ -243,21 +231,14 @@ TEST(WebhookProcessTest, SigtermUnderLoadAnswersEveryReviewSentAndExitsZero) {
     });
   }
   while (answered.load() < 300) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  kill(pid, SIGTERM);
+  serve.signal(SIGTERM);
   for (auto& t : clients) t.join();
-  int status = 0;
-  for (int i = 0; i < 400 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  if (waitpid(pid, &status, WNOHANG) == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    ADD_FAILURE() << "serve did not stop within 10 s of SIGTERM";
-  }
+  const auto status = serve.waitForExit(std::chrono::seconds(10));
+  EXPECT_TRUE(status) << "serve did not stop within 10 s of SIGTERM";
   EXPECT_EQ(unanswered.load(), 0);
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_EQ(refused.load(), 4);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << readFile(err_file);
+  EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << readFile(err_file);
   EXPECT_NE(readFile(err_file).find("stopped drained=true"), std::string::npos)
       << readFile(err_file);
   fs::remove_all(dir);
