@@ -15,7 +15,7 @@ set ylabel "GPU capacity allocated (%)"
 set xrange [60:130]
 set yrange [60:100]
 set key left top
-plot for [i=2:8] dir."/packing-allocation.dat" index 0 using 1:i with lines lw 2, \
+plot for [i=2:9] dir."/packing-allocation.dat" index 0 using 1:i with lines lw 2, \
      dir."/packing-allocation.dat" index 1 using 1:2 with points pt 7 ps 1.2 lc rgb "black", \
      dir."/packing-allocation.dat" index 1 using 1:3 with points pt 5 ps 1.2 lc rgb "#888888"
 
@@ -26,9 +26,9 @@ set ylabel "unallocated GPU capacity (%)"
 set xrange [15:105]
 set yrange [0:*]
 set key left top
-plot for [i=2:8] dir."/packing-gpushare.dat" using 1:i with linespoints lw 2 pt 7, \
-     dir."/packing-gpushare.dat" using 1:9 with points pt 9 ps 1.6 lc rgb "black", \
-     dir."/packing-gpushare.dat" using 1:10 with points pt 11 ps 1.6 lc rgb "#888888"
+plot for [i=2:9] dir."/packing-gpushare.dat" using 1:i with linespoints lw 2 pt 7, \
+     dir."/packing-gpushare.dat" using 1:10 with points pt 9 ps 1.6 lc rgb "black", \
+     dir."/packing-gpushare.dat" using 1:11 with points pt 11 ps 1.6 lc rgb "#888888"
 
 set output dir."/packing-lists.svg"
 set title "Unallocated GPUs at 100 % arrivals, every pod list the FGD paper ran (mpshare: median of 10 seeds; paper: mean)"
@@ -42,4 +42,4 @@ set style fill solid 0.8 border -1
 set boxwidth 0.9
 set xtics rotate by -45 scale 0
 set key right top
-plot for [i=2:5] dir."/packing-lists.dat" using i:xtic(1)
+plot for [i=2:6] dir."/packing-lists.dat" using i:xtic(1)

@@ -11,7 +11,7 @@ RUNS_DIR holds LIST.POLICY.SEED.json (POLICY with "-" for the space of
   packing-gpushare.dat    unallocated % at 100 % arrivals per sharing proportion
                           (default and gpushareNN lists)
   packing-lists.dat       unallocated % at 100 % arrivals per pod list: the paper's
-                          FGD and Best-fit, mpshare's fgd and fgd-plus
+                          FGD and Best-fit, mpshare's fgd, fgd-plus and fgd-plus-batch
 and prints the Markdown tables of docs/packing.md.
 """
 import csv
@@ -23,7 +23,7 @@ from collections import defaultdict
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "alibaba-gpu-v2023"
-POLICY_ORDER = ["fgd", "fgd-plus", "binpack", "spread", "equal-slices 2", "equal-slices 4", "equal-slices 8"]
+POLICY_ORDER = ["fgd", "fgd-plus", "fgd-plus-batch", "binpack", "spread", "equal-slices 2", "equal-slices 4", "equal-slices 8"]
 
 
 def sharing_percent(pod_list):
@@ -148,15 +148,15 @@ def main():
         row = next((r for r in rows if r["list"] == pod_list and r["policy"] == policy), None)
         return row["alloc_pct_100"] if row else None
 
-    # Unallocated % per pod list: the paper's FGD and Best-fit against fgd, fgd-plus.
+    # Unallocated % per pod list: the paper's FGD and Best-fit against the fgd family.
     paper_lists = sorted({k[0] for k in paper}, key=list_order)
     with open(out / "packing-lists.dat", "w") as f:
-        f.write('list\t"paper Best-fit"\t"paper FGD"\t"fgd"\t"fgd-plus"\n')
+        f.write('list\t"paper Best-fit"\t"paper FGD"\t"fgd"\t"fgd-plus"\t"fgd-plus-batch"\n')
         for pod_list in paper_lists:
             cells = []
             for got in (paper.get((pod_list, "BestFit")), paper.get((pod_list, "FGD"))):
                 cells.append(f"{100 - got[0]:.2f}" if got else "NaN")
-            for p in ("fgd", "fgd-plus"):
+            for p in ("fgd", "fgd-plus", "fgd-plus-batch"):
                 a = alloc(pod_list, p)
                 cells.append(f"{100 - a:.2f}" if a is not None else "NaN")
             f.write(f"{pod_list}\t" + "\t".join(cells) + "\n")
@@ -165,7 +165,7 @@ def main():
     gpus = rows[0]["gpus"]
     print("\n#### Every list the paper ran, allocated at 100 % arrivals\n")
     print("| list | paper FGD | paper Best-fit | " + " | ".join(policies) +
-          " | fgd-plus vs paper FGD |")
+          " | fgd-plus-batch vs paper FGD |")
     print("|---|" + "---:|" * (len(policies) + 3))
     for pod_list in paper_lists:
         fgd = paper.get((pod_list, "FGD"))
@@ -175,7 +175,7 @@ def main():
         for p in policies:
             a = alloc(pod_list, p)
             cells.append(f"{a:.2f} %" if a is not None else "" if measured else "not in the trace copy")
-        plus = alloc(pod_list, "fgd-plus")
+        plus = alloc(pod_list, "fgd-plus-batch")
         if plus is not None and fgd:
             diff = plus - fgd[0]
             cells.append(f"{diff:+.2f} pt ({gpus * diff / 100:+.0f} GPUs)")

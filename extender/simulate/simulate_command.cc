@@ -24,7 +24,7 @@ constexpr const char* kUsage =
     "           [--inflate] [--target RATIO] [--format text|json|csv] [--output FILE] "
     "[--progress]\n"
     "  FILE: the trace's CSV, or a kubectl YAML/JSON list of Nodes / Pods\n"
-    "  NAME: fgd (default), fgd-plus, binpack, spread, equal-slices N\n"
+    "  NAME: fgd (default), fgd-plus, fgd-plus-batch, binpack, spread, equal-slices N\n"
     "  --inflate: keep sampling pods until arrivals reach RATIO x GPU capacity (default 1.3)\n"
     "  Flags take --flag VALUE or --flag=VALUE.\n";
 

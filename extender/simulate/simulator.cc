@@ -6,10 +6,13 @@
 #include <map>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
+#include <span>
 #include <tuple>
 #include <utility>
 
+#include "core/batch_placement.h"
 #include "core/ledger.h"
 #include "core/placement.h"
 
@@ -156,9 +159,12 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
         "--policy", "equal-slices needs N in 1..48, got " + std::to_string(options.slices));
   }
   std::unique_ptr<core::PlacementPolicy> policy;
+  // fgd-plus-batch: fgd-plus placing batches of arrivals jointly.
+  const bool batching = options.policy == "fgd-plus-batch";
+  const bool fgd_family = options.policy == "fgd" || options.policy == "fgd-plus" || batching;
   if (options.policy == "fgd") {
     policy = core::makeFgdPolicy(placement_types);
-  } else if (options.policy == "fgd-plus") {
+  } else if (options.policy == "fgd-plus" || batching) {
     std::map<std::string, int> gpus_by_model;
     for (const SimNode& n : nodes) {
       gpus_by_model[n.model] += n.gpus;
@@ -170,7 +176,8 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
       return core::invalidArgument(
           "--policy",
           "\"" + options.policy +
-              "\" is not a policy; known: binpack, spread, fgd, fgd-plus, equal-slices N");
+              "\" is not a policy; known: binpack, spread, fgd, fgd-plus, fgd-plus-batch, "
+              "equal-slices N");
     }
     policy = std::move(*made);
   }
@@ -257,51 +264,68 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
   const auto started = std::chrono::steady_clock::now();
   double next_sample = 0.01;
   uint64_t uid = 0;
-  while (options.inflate ? now.arrived_gpus < goal : uid < pods.size()) {
-    if (next_in_order == order.size()) {
-      std::shuffle(order.begin(), order.end(), rng);
-      next_in_order = 0;
-    }
-    const size_t pick = order[next_in_order++];
-    const SimPod& pod = pods[pick];
-    const int shape = shape_of[pick];
-    ++uid;
-    ++now.arrived_pods;
-    now.arrived_gpus += pod.gpuShare();
 
+  auto demandFor = [&](const SimPod& pod, const SimNode& spec) {
+    return equal ? equalSliceDemand(pod, spec.gpu_memory_mib, options.slices)
+                 : demandOnGpu(pod, spec.gpu_memory_mib);
+  };
+  auto evaluate = [&](const NodeState& state, const SimPod& pod, const SimNode& spec) {
+    const Demand demand = demandFor(pod, spec);
+    CachedChoice c;
+    if (pod.gpus == 0 && !fgd_family) {
+      c.fits = state.hostFits(demand);
+      c.score = hostScore(state, demand, pack_hosts);
+    } else {
+      core::NodeChoice choice = policy->choose(state, demand);
+      c.fits = choice.fits;
+      c.score = choice.score;
+      c.gpus = std::move(choice.gpu_indices);
+    }
+    return c;
+  };
+  // The best node for `pod` (the first visited among equal scores), or nullptr.
+  // Nodes in `changed` are scored on their changed state, the others from the
+  // cache of answers for their current state.
+  auto bestFor = [&](const SimPod& pod, int shape, std::span<const core::ChangedNode> changed,
+                     CachedChoice* out) -> SimNodeState* {
     SimNodeState* best = nullptr;
-    const CachedChoice* best_choice = nullptr;
+    CachedChoice trial_choice;
     for (SimNodeState* node : visit_order) {
       SimNodeState& s = *node;
       if (pod.gpus > s.spec->gpus || (pod.gpus > 0 && !modelAllowed(pod, *s.spec))) {
         continue;
       }
-      CachedChoice& cached = s.cache[static_cast<size_t>(shape)];
-      if (cached.version != s.version) {
-        const Demand demand = equal ? equalSliceDemand(pod, s.spec->gpu_memory_mib, options.slices)
-                                    : demandOnGpu(pod, s.spec->gpu_memory_mib);
-        cached.version = s.version;
-        if (pod.gpus == 0 && options.policy != "fgd" && options.policy != "fgd-plus") {
-          cached.fits = s.state->hostFits(demand);
-          cached.score = hostScore(*s.state, demand, pack_hosts);
-          cached.gpus.clear();
-        } else {
-          core::NodeChoice choice = policy->choose(*s.state, demand);
-          cached.fits = choice.fits;
-          cached.score = choice.score;
-          cached.gpus = std::move(choice.gpu_indices);
+      const auto id = static_cast<int>(&s - cluster.data());
+      const auto it = std::find_if(changed.begin(), changed.end(),
+                                   [&](const core::ChangedNode& c) { return c.id == id; });
+      const CachedChoice* choice = nullptr;
+      if (it != changed.end()) {
+        trial_choice = evaluate(it->state, pod, *s.spec);
+        choice = &trial_choice;
+      } else {
+        CachedChoice& cached = s.cache[static_cast<size_t>(shape)];
+        if (cached.version != s.version) {
+          cached = evaluate(*s.state, pod, *s.spec);
+          cached.version = s.version;
         }
+        choice = &cached;
       }
-      if (!cached.fits) {
+      if (!choice->fits) {
         continue;
       }
       // Equal scores keep the first node visited: the visiting order is a seeded
       // shuffle, so no policy gains from the order of the node list.
-      if (best_choice == nullptr || cached.score > best_choice->score + kScoreTie) {
+      if (best == nullptr || choice->score > out->score + kScoreTie) {
         best = &s;
-        best_choice = &cached;
+        *out = *choice;
       }
     }
+    return best;
+  };
+  auto place = [&](const SimPod& pod, int shape) -> core::Result<bool> {
+    ++uid;
+    CachedChoice choice;
+    SimNodeState* best = bestFor(pod, shape, {}, &choice);
     if (best == nullptr) {
       ++now.failed_pods;
       now.failed_gpus += pod.gpuShare();
@@ -314,22 +338,82 @@ core::Result<SimulationResult> simulate(const std::vector<SimNode>& nodes,
       } else {
         ++now.failed_multi_gpu_pods;
       }
-    } else {
-      core::ReserveRequest request;
-      request.uid = std::to_string(uid);
-      request.pod_key = pod.name;
-      request.node = best->spec->name;
-      request.gpu_indices = best_choice->gpus;
-      request.demand = equal ? equalSliceDemand(pod, best->spec->gpu_memory_mib, options.slices)
-                             : demandOnGpu(pod, best->spec->gpu_memory_mib);
-      auto reserved = ledger.reserve(request);
-      if (!reserved) {
-        return core::Error{
-            core::ErrorCode::kInternal, "simulate",
-            "the policy chose a placement the ledger refused: " + reserved.error().describe()};
+      return false;
+    }
+    core::ReserveRequest request;
+    request.uid = std::to_string(uid);
+    request.pod_key = pod.name;
+    request.node = best->spec->name;
+    request.gpu_indices = choice.gpus;
+    request.demand = demandFor(pod, *best->spec);
+    auto reserved = ledger.reserve(request);
+    if (!reserved) {
+      return core::Error{
+          core::ErrorCode::kInternal, "simulate",
+          "the policy chose a placement the ledger refused: " + reserved.error().describe()};
+    }
+    ++best->version;
+    now.allocated_gpus += pod.gpuShare();
+    return true;
+  };
+
+  // Arrivals waiting to be placed together (one at a time unless batching).
+  const size_t batch_size = batching ? std::max<size_t>(1, options.batch.size) : 1;
+  std::vector<size_t> pending;
+  std::mt19937_64 order_rng(options.seed ^ 0x5bd1e995ULL);
+  core::BatchCluster batch_cluster;
+  batch_cluster.pick =
+      [&](size_t i, std::span<const core::ChangedNode> changed) -> std::optional<core::BatchPick> {
+    const size_t pick = pending[i];
+    CachedChoice choice;
+    SimNodeState* best = bestFor(pods[pick], shape_of[pick], changed, &choice);
+    if (best == nullptr) {
+      return std::nullopt;
+    }
+    return core::BatchPick{static_cast<int>(best - cluster.data()), choice.gpus,
+                           demandFor(pods[pick], *best->spec)};
+  };
+  batch_cluster.node = [&](int id) -> const NodeState& {
+    return *cluster[static_cast<size_t>(id)].state;
+  };
+  batch_cluster.ask = [&](size_t i) { return pods[pending[i]].gpuShare(); };
+  auto placePending = [&]() -> core::Result<bool> {
+    std::vector<double> asks;
+    asks.reserve(pending.size());
+    for (const size_t pick : pending) {
+      asks.push_back(pods[pick].gpuShare());
+    }
+    const std::vector<int> chosen = core::bestOrder(
+        batch_cluster, core::batchOrders(asks, options.batch.orders, order_rng), measure_types);
+    for (const int i : chosen) {
+      const size_t pick = pending[static_cast<size_t>(i)];
+      auto placed = place(pods[pick], shape_of[pick]);
+      if (!placed) {
+        return placed;
       }
-      ++best->version;
-      now.allocated_gpus += pod.gpuShare();
+    }
+    pending.clear();
+    return true;
+  };
+
+  while (options.inflate ? now.arrived_gpus < goal : uid + pending.size() < pods.size()) {
+    if (next_in_order == order.size()) {
+      std::shuffle(order.begin(), order.end(), rng);
+      next_in_order = 0;
+    }
+    const size_t pick = order[next_in_order++];
+    ++now.arrived_pods;
+    now.arrived_gpus += pods[pick].gpuShare();
+    pending.push_back(pick);
+    // A batch also ends where a sample is taken, so every sample sees all the
+    // pods arrived before it placed or failed.
+    const bool last =
+        options.inflate ? now.arrived_gpus >= goal : uid + pending.size() >= pods.size();
+    if (pending.size() >= batch_size || last || now.arrived_gpus / total_gpus >= next_sample) {
+      auto placed = placePending();
+      if (!placed) {
+        return placed.error();
+      }
     }
     while (now.arrived_gpus / total_gpus >= next_sample) {
       sample();

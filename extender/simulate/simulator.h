@@ -9,6 +9,9 @@
 // departs. Nodes are visited in a seeded random order and equal scores go to the
 // first node visited, as the paper's simulator did (it prefixes node names with
 // a seeded random permutation index and takes the first of equal scores).
+// fgd-plus-batch holds arrivals until options.batch.size have come (or a
+// sample is due) and places them jointly (core/batch_placement.h); the others
+// place each pod as it arrives.
 // With `inflate`, arrivals continue over fresh shuffles of the pod list until
 // the GPU capacity they ask for reaches `target` x the cluster's GPUs.
 
@@ -17,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/batch_placement.h"
 #include "core/fgd_plus_policy.h"
 #include "core/fgd_policy.h"
 #include "core/result.h"
@@ -25,9 +29,11 @@
 namespace mpshare::extender {
 
 struct SimulationOptions {
-  std::string policy = "fgd";     // binpack, spread, fgd, fgd-plus, equal-slices
+  // binpack, spread, fgd, fgd-plus, fgd-plus-batch, equal-slices
+  std::string policy = "fgd";
   int slices = 0;                 // N for equal-slices
-  core::FgdPlusOptions fgd_plus;  // fgd-plus: its defaults are the tuned ones
+  core::FgdPlusOptions fgd_plus;  // fgd-plus and fgd-plus-batch: the defaults are the tuned ones
+  core::BatchOptions batch;       // fgd-plus-batch: the defaults are the tuned ones
   uint64_t seed = 42;
   bool inflate = false;
   double target = 1.3;  // arrivals / GPU capacity reached when inflating

@@ -44,6 +44,7 @@ TEST(SimulateBand, DefaultTraceSeed42) {
   // Allocated share of GPU capacity when arrivals reach 100 % of it.
   const std::map<std::string, Band> at_capacity{
       {"fgd", {0.942, 0.962}},
+      {"fgd-plus-batch", {0.948, 0.968}},
       {"binpack", {0.885, 0.910}},
       {"spread", {0.835, 0.865}},
       {"equal-slices 2", {0.855, 0.880}},
@@ -64,6 +65,9 @@ TEST(SimulateBand, DefaultTraceSeed42) {
   // mpshare policy allocates more than any equal-slices baseline.
   EXPECT_GT(results.at("fgd").at_capacity.allocated_share,
             results.at("binpack").at_capacity.allocated_share + 0.03);
+  // Placing batches of arrivals jointly does not lose to placing them one by one.
+  EXPECT_GE(results.at("fgd-plus-batch").at_capacity.allocated_share,
+            results.at("fgd").at_capacity.allocated_share);
   for (const char* ours : {"fgd", "binpack", "spread"}) {
     for (const char* slices : {"equal-slices 2", "equal-slices 4"}) {
       EXPECT_GT(results.at(ours).final_point.allocated_share,

@@ -233,11 +233,57 @@ TEST(Simulate, FgdPlusIsFgdWhenNoPodIsBoundToAModel) {
   }
 }
 
+TEST(Simulate, FgdPlusBatchOfOneIsFgdPlus) {
+  // A batch of one has one order to try, so every pod goes where fgd-plus puts it.
+  const std::vector<SimNode> nodes{node("a", 2), node("b", 4, "G2"), node("c", 1, "P100")};
+  const std::vector<SimPod> pods{pod(1, 300),     pod(1, 500), pod(1, 1000), pod(2, 1000),
+                                 pod(0, 0, 8000), pod(1, 810), pod(1, 190),  pod(1, 470)};
+  SimulationOptions plus;
+  plus.policy = "fgd-plus";
+  plus.inflate = true;
+  SimulationOptions batch = plus;
+  batch.policy = "fgd-plus-batch";
+  batch.batch.size = 1;
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    plus.seed = batch.seed = seed;
+    auto a = simulate(nodes, pods, plus);
+    auto b = simulate(nodes, pods, batch);
+    ASSERT_TRUE(a.ok() && b.ok());
+    ASSERT_EQ(a->series.size(), b->series.size());
+    for (size_t i = 0; i < a->series.size(); ++i) {
+      EXPECT_DOUBLE_EQ(a->series[i].allocated_gpus, b->series[i].allocated_gpus) << seed;
+      EXPECT_DOUBLE_EQ(a->series[i].fragmented_gpus, b->series[i].fragmented_gpus) << seed;
+      EXPECT_EQ(a->series[i].failed_pods, b->series[i].failed_pods) << seed;
+    }
+  }
+}
+
+TEST(Simulate, FgdPlusBatchSamplesSeeEveryArrivedPodPlacedOrFailed) {
+  // Batches end where a sample is due, so no arrived pod is still waiting when
+  // the allocation is measured: arrived = allocated + failed at every sample.
+  // 400 GPUs: a sample every 4 GPUs of arrivals, several pods apart.
+  std::vector<SimNode> nodes;
+  for (int i = 0; i < 50; ++i) {
+    nodes.push_back(node("n" + std::to_string(i), 8, i % 2 == 0 ? "T4" : "G2"));
+  }
+  const std::vector<SimPod> pods{pod(1, 300), pod(1, 500), pod(1, 1000), pod(2, 1000),
+                                 pod(1, 810), pod(1, 190), pod(1, 470),  pod(4, 1000)};
+  SimulationOptions options;
+  options.policy = "fgd-plus-batch";
+  options.inflate = true;
+  auto result = simulate(nodes, pods, options);
+  ASSERT_TRUE(result.ok());
+  EXPECT_GT(result->final_point.failed_pods, 0);
+  for (const SamplePoint& p : result->series) {
+    EXPECT_NEAR(p.arrived_gpus, p.allocated_gpus + p.failed_gpus, 1e-9) << p.arrived_share;
+  }
+}
+
 TEST(Simulate, ClearErrors) {
   SimulationOptions options;
   options.policy = "tetris";
   EXPECT_THAT(simulate({node("a", 1)}, {pod(1, 500)}, options).error().describe(),
-              HasSubstr("known: binpack, spread, fgd, fgd-plus, equal-slices N"));
+              HasSubstr("known: binpack, spread, fgd, fgd-plus, fgd-plus-batch, equal-slices N"));
   options.policy = "fgd";
   EXPECT_THAT(simulate({node("a", 0)}, {pod(1, 500)}, options).error().describe(),
               HasSubstr("no node has a GPU"));
