@@ -65,11 +65,6 @@ void ClusterCache::publishSizesLocked() {
   objects_->set({{"resource", "pods"}}, static_cast<double>(placed_.size()));
 }
 
-size_t ClusterCache::nodeCount() const {
-  std::lock_guard lock(mutex_);
-  return node_names_.size();
-}
-
 size_t ClusterCache::podCount() const {
   std::lock_guard lock(mutex_);
   return placed_.size();
@@ -112,6 +107,10 @@ void ClusterCache::NodeSink::apply(const std::string& type, const nlohmann::json
 void ClusterCache::PodSink::beginList() {
   listed_.clear();
   touched_.clear();
+  held_.clear();
+  cache_.ledger_.read([&](const core::LedgerState& state) {
+    for (const auto& [uid, reservation] : state.reservations()) held_.insert(uid);
+  });
 }
 
 void ClusterCache::PodSink::addPage(const std::vector<nlohmann::json>& items) {
@@ -136,11 +135,17 @@ void ClusterCache::PodSink::endList() {
   // A reservation bind took for a pod that is no longer live at all (deleted
   // or finished while the watch was down, so its events were never seen)
   // would otherwise hold its GPU share for ever. Pending pods are listed, so
-  // binds in flight for existing pods keep theirs.
+  // binds in flight for existing pods keep theirs. Only reservations held
+  // before the list began count: the list is a snapshot from when it began, so
+  // a pod created and bound since is missing from it and still live, and its
+  // share released here would be free to give away twice until the watch
+  // brings the pod in. (A pod bound and deleted between the start of the list
+  // and its snapshot keeps its share until the next relist: the safe side.)
   std::vector<std::string> stale;
   cache_.ledger_.read([&](const core::LedgerState& state) {
     for (const auto& [uid, reservation] : state.reservations()) {
-      if (!listed_.count(uid) && !cache_.placed_.count(uid)) stale.push_back(uid);
+      if (held_.count(uid) && !listed_.count(uid) && !cache_.placed_.count(uid))
+        stale.push_back(uid);
     }
   });
   for (const auto& uid : stale) {
@@ -149,6 +154,7 @@ void ClusterCache::PodSink::endList() {
   }
   listed_.clear();
   touched_.clear();
+  held_.clear();
   cache_.publishSizesLocked();
 }
 

@@ -55,7 +55,6 @@ class ClusterCache {
   platform::ReflectorSink& nodeSink() { return nodes_; }
   platform::ReflectorSink& podSink() { return pods_; }
 
-  [[nodiscard]] size_t nodeCount() const;
   [[nodiscard]] size_t podCount() const;
 
  private:
@@ -89,6 +88,7 @@ class ClusterCache {
     ClusterCache& cache_;
     std::set<std::string> listed_;   // UIDs
     std::set<std::string> touched_;  // nodes to rebuild once the list is complete
+    std::set<std::string> held_;     // UIDs holding a reservation when the list began
   };
 
   // What the ledger needs of a placed pod, worked out once when the pod changes

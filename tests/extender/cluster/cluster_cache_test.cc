@@ -164,5 +164,35 @@ TEST(ClusterCacheTest, ANodeThatLeavesAndComesBackCountsItsPodsAgain) {
   EXPECT_EQ(h.service.ledger().snapshot(), before);
 }
 
+// A relist releases the reservations of pods that are gone, but a pod created
+// and bound while the list was being read is missing from it too (the list is
+// a snapshot from its start) and very much live: releasing its share would let
+// the next bind give the GPU away twice before the watch brings the pod in.
+TEST(ClusterCacheTest, ARelistReleasesOnlyReservationsTakenBeforeItBegan) {
+  Harness h;
+  h.cache.nodeSink().replace(nodes());
+  h.cache.nodeSink().apply("ADDED", makeNode("gpu-c", 1));
+  h.cache.podSink().replace(pods());
+  auto& ledger = h.service.ledger();
+  const auto reserve = [&](const std::string& uid) {
+    core::Demand demand;
+    demand.thread_percentage = 20;
+    demand.memory_mib = 1024;
+    ASSERT_TRUE(ledger.reserve({uid, "ml/" + uid, "gpu-c", {0}, demand}).ok());
+  };
+  reserve("deleted-before-the-list");
+  h.cache.podSink().beginList();
+  reserve("bound-during-the-list");
+  std::vector<json> page = pods();
+  h.cache.podSink().listPage(page);
+  h.cache.podSink().endList();
+  EXPECT_FALSE(ledger.reservation("deleted-before-the-list").has_value());
+  EXPECT_TRUE(ledger.reservation("bound-during-the-list").has_value());
+  EXPECT_EQ(ledger.snapshot().nodes.back().gpus[0].reserved.threads, 20);
+  // Still missing from the next list, which began after it was taken: gone.
+  h.cache.podSink().replace(pods());
+  EXPECT_FALSE(ledger.reservation("bound-during-the-list").has_value());
+}
+
 }  // namespace
 }  // namespace mpshare::extender
