@@ -72,14 +72,17 @@ std::string explainNoFit(const NodeState& node, const Demand& demand) {
            std::to_string(first.reserved.clients) + " of " +
            std::to_string(first.capacity.clients) + " used on every GPU)";
   }
+  // Closeness is negative on a GPU already over budget (pods placed outside
+  // mpshare are recorded even when they do not fit), so the first candidate
+  // is the best until a closer one comes.
   const GpuState* best = nullptr;
-  double best_closeness = -1.0;
+  double best_closeness = 0.0;
   for (const GpuState& gpu : node.gpus) {
     if (gpu.freeClients() <= 0) {
       continue;
     }
     const double c = closeness(gpu, resolveOn(demand, gpu.capacity));
-    if (c > best_closeness) {
+    if (best == nullptr || c > best_closeness) {
       best_closeness = c;
       best = &gpu;
     }

@@ -145,6 +145,28 @@ TEST(PlacementTest, HostBudgetsAreChecked) {
             "cpu-tight: host memory 8192 MiB asked, 4096 MiB free");
 }
 
+// The ledger records pods placed outside mpshare even past a GPU's budget, so
+// a node whose every GPU is far over budget still gets a reason, naming the
+// least overcommitted GPU.
+TEST(PlacementTest, TheReasonOnGpusFarOverBudgetNamesTheLeastOvercommitted) {
+  LedgerState state = cluster(2, {});
+  Demand whole;
+  for (const auto& [uid, gpu] :
+       std::vector<std::pair<std::string, int>>{{"a", 0}, {"b", 0}, {"c", 0}, {"d", 1}, {"e", 1}}) {
+    ASSERT_TRUE(state.record(ReserveRequest{uid, uid, "gpu-b", {gpu}, whole}).ok());
+  }
+  for (const std::string name : {"fgd", "binpack", "spread"}) {
+    const auto policy = makePolicy(name);
+    ASSERT_TRUE(policy.ok());
+    const NodeChoice choice = (*policy)->choose(*state.node("gpu-b"), mps(30, 4096));
+    EXPECT_FALSE(choice.fits) << name;
+    EXPECT_EQ(choice.reason,
+              "gpu-b: no GPU fits 30% threads / 4096 MiB (best: GPU1 has -100% / -40960 MiB "
+              "free)")
+        << name;
+  }
+}
+
 TEST(PlacementTest, ScoresMapToZeroToTen) {
   EXPECT_EQ(toNodeScore(0.0), 0);
   EXPECT_EQ(toNodeScore(0.44), 4);
