@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <stdexcept>
 #include <string>
@@ -44,7 +45,7 @@ bool sendAll(int fd, const char* data, size_t size) {
 }  // namespace
 
 FaultProxy::FaultProxy(uint16_t upstream_port, uint64_t seed)
-    : upstream_port_(upstream_port), random_(seed) {
+    : upstream_port_(upstream_port), random_(seed), stall_random_(seed ^ 0x57a11ULL) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
   const int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -109,6 +110,15 @@ void FaultProxy::acceptLoop() {
       } else if (cut < rates_.cut_request + rates_.cut_reply) {
         fate.cut_reply_at = at;
       }
+      const double stall = chance(stall_random_);
+      const size_t stall_at = offset(stall_random_);
+      std::uniform_int_distribution<int64_t> stall_for(
+          rates_.stall_min.count(), std::max(rates_.stall_min, rates_.stall_max).count());
+      const auto stall_ms = std::chrono::milliseconds(stall_for(stall_random_));
+      if (stall < rates_.stall) {
+        fate.stall_reply_at = stall_at;
+        fate.stall_for = stall_ms;
+      }
       fate.delay = rates_.delay;
       fate.max_delay = rates_.max_delay;
       connections_.emplace_back([this, client, upstream, fate] { pump(client, upstream, fate); });
@@ -152,7 +162,24 @@ void FaultProxy::pump(int client, int upstream, Fate fate) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(pause(random)));
       }
-      if (!sendAll(to[d], buffer, forward)) broken = true;
+      // A stall point inside this piece: forward up to it, hold the rest.
+      size_t before_stall = forward;
+      const bool stall_here =
+          d == 1 && fate.stall_reply_at != SIZE_MAX && forwarded[1] + forward > fate.stall_reply_at;
+      if (stall_here) before_stall = fate.stall_reply_at - forwarded[1];
+      if (!sendAll(to[d], buffer, before_stall)) broken = true;
+      if (stall_here && !broken) {
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          ++counts_.stalls;
+        }
+        fate.stall_reply_at = SIZE_MAX;  // once per connection
+        const auto until = std::chrono::steady_clock::now() + fate.stall_for;
+        while (!stopping_ && std::chrono::steady_clock::now() < until) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        if (!sendAll(to[d], buffer + before_stall, forward - before_stall)) broken = true;
+      }
       forwarded[d] += forward;
       if (cut) {
         std::lock_guard<std::mutex> lock(mutex_);

@@ -11,6 +11,10 @@
 // construction, in the order connections arrive: the same seed gives the
 // same sequence of fates. Which request meets which fate still depends on
 // thread timing, so a test checks properties that hold for every schedule.
+//
+// A connection can also stall: the server's bytes stop for a while part-way
+// through, the connection kept open. Longer than the client's idle timeout,
+// a watch must be given up and resumed; on a list, it only makes the list slow.
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +36,12 @@ struct FaultRates {
   double delay = 0;
   size_t max_cut_bytes = 8192;
   std::chrono::milliseconds max_delay{20};
+  // Probability that the server's bytes stop for stall_min..stall_max once a
+  // random number of them (0..max_cut_bytes) went through. Drawn from a
+  // generator of its own, so the fates above are the same with or without it.
+  double stall = 0;
+  std::chrono::milliseconds stall_min{0};
+  std::chrono::milliseconds stall_max{0};
 };
 
 struct FaultCounts {
@@ -39,6 +49,7 @@ struct FaultCounts {
   int requests_cut = 0;
   int replies_cut = 0;
   int delays = 0;
+  int stalls = 0;
 };
 
 class FaultProxy {
@@ -61,6 +72,8 @@ class FaultProxy {
     double delay = 0;
     std::chrono::milliseconds max_delay{0};
     uint64_t seed = 0;
+    size_t stall_reply_at = SIZE_MAX;
+    std::chrono::milliseconds stall_for{0};
   };
   void acceptLoop();
   void pump(int client, int upstream, Fate fate);
@@ -71,6 +84,7 @@ class FaultProxy {
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   std::mt19937_64 random_;
+  std::mt19937_64 stall_random_;
   FaultRates rates_;
   FaultCounts counts_;
   std::list<std::thread> connections_;
