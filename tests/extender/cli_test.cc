@@ -7,7 +7,6 @@
 #include <sys/wait.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -28,24 +27,14 @@ using testing_support::waitForServingPort;
 
 const std::string kNodes = std::string(MPSHARE_SOURCE_DIR) + "/manifests/examples/nodes.yaml";
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = testing_support::ShellRun;
 
 // Runs the binary with `args` (shell words) and stdin from /dev/null, without
 // any cluster credentials in its environment unless `env` sets some.
 CliRun run(const std::string& args, const std::string& env = "") {
-  const std::string dir = platform::testing::makeTempDir();
-  const std::string cmd =
+  return testing_support::runShell(
       "env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST -u KUBERNETES_SERVICE_PORT " + env + " " +
-      MPSHARE_EXTENDER_BINARY + " " + args + " < /dev/null > " + dir + "/out 2> " + dir + "/err";
-  const int status = std::system(cmd.c_str());
-  CliRun r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, readFile(dir + "/out"),
-           readFile(dir + "/err")};
-  fs::remove_all(dir);
-  return r;
+      MPSHARE_EXTENDER_BINARY + " " + args + " < /dev/null");
 }
 
 TEST(ExtenderCliTest, HelpOnEveryCommandExitsZero) {

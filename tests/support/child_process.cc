@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <regex>
@@ -35,6 +37,18 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log, Logged
     ::_exit(127);
   }
   return pid;
+}
+
+int runToExitStatus(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = spawn(args, log, Logged::kStdoutAndStderr);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 }  // namespace
@@ -71,18 +85,27 @@ std::optional<int> ChildProcess::waitForExit(std::chrono::milliseconds timeout) 
 }
 
 int runToExit(const std::vector<std::string>& args, const std::string& log) {
-  const pid_t pid = spawn(args, log, Logged::kStdoutAndStderr);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  const int status = runToExitStatus(args, log);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+ShellRun runShell(const std::string& command) {
+  const char* base = std::getenv("TMPDIR");
+  std::string dir = std::string(base != nullptr ? base : "/tmp") + "/mpshare-shell-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) throw std::runtime_error("mkdtemp failed for " + dir);
+  const int status = runToExitStatus(
+      {"/bin/sh", "-c", "{ " + command + "\n} > " + dir + "/out 2> " + dir + "/err"}, "/dev/null");
+  ShellRun run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, readText(dir + "/out"),
+               readText(dir + "/err")};
+  std::filesystem::remove_all(dir);
+  return run;
 }
 
 uint16_t waitForServingPort(const std::string& log, std::chrono::milliseconds timeout) {
   static const std::regex serving(R"(serving listen=[^ ]*:(\d+))");
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    std::ifstream in(log);
-    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::string text = readText(log);
     std::smatch match;
     if (std::regex_search(text, match, serving)) return static_cast<uint16_t>(std::stoi(match[1]));
     if (std::chrono::steady_clock::now() >= deadline) return 0;

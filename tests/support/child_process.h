@@ -48,6 +48,16 @@ class ChildProcess {
 // when a signal ended it.
 int runToExit(const std::vector<std::string>& args, const std::string& log);
 
+struct ShellRun {
+  int exit_code = -1;  // -1 when a signal ended it
+  std::string out;
+  std::string err;
+};
+
+// Runs `command` with /bin/sh (words, quotes and redirections as a shell reads
+// them) to the end, and keeps what it wrote to stdout and to stderr apart.
+ShellRun runShell(const std::string& command);
+
 // The port of the first "serving listen=HOST:PORT" line in `log`, the line
 // a server started on port 0 writes once it listens; 0 when none appeared
 // within `timeout`.

@@ -32,22 +32,12 @@ using nlohmann::json;
 const fs::path kFixtures = fs::path(MPSHARE_SOURCE_DIR) / "tests/fixtures/admission";
 const fs::path kExamplePods = fs::path(MPSHARE_SOURCE_DIR) / "manifests/examples/pods";
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using CliRun = testing_support::ShellRun;
 
 // Runs the binary with `args`, stdin from `input_file` (or /dev/null).
 CliRun run(const std::string& args, const std::string& input_file = "/dev/null") {
-  const std::string dir = platform::testing::makeTempDir();
-  const std::string cmd = std::string(MPSHARE_WEBHOOK_BINARY) + " " + args + " < " + input_file +
-                          " > " + dir + "/out 2> " + dir + "/err";
-  const int status = std::system(cmd.c_str());
-  CliRun r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, readFile(dir + "/out"),
-           readFile(dir + "/err")};
-  fs::remove_all(dir);
-  return r;
+  return testing_support::runShell(std::string(MPSHARE_WEBHOOK_BINARY) + " " + args + " < " +
+                                   input_file);
 }
 
 TEST(CliTest, ReviewAnswersLikeTheServer) {
