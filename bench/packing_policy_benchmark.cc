@@ -3,18 +3,24 @@
 // prioritize do per scheduling cycle), the nodes half full with a mix of the
 // trace's pods. The typical pods are those of the gpuspec33 list (57 shapes,
 // some bound to GPU models), the nodes G2, a model some of them are bound to:
-// fgd-plus charges on every node, its slowest case.
+// fgd-plus charges on every node, its slowest case. BM_FgdPlusBatch_Plan16 is
+// what fgd-plus-batch adds for a batch of 16 such pods: trying its 4 orders
+// (core/batch_placement.h), with each pod's answers on the unchanged nodes
+// remembered from its own filter + prioritize, as the simulator does.
 //
 //   build/bench/packing_policy_benchmark
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "core/batch_placement.h"
 #include "core/fgd_plus_policy.h"
 #include "core/fgd_policy.h"
 #include "core/ledger.h"
@@ -141,10 +147,65 @@ void BM_FgdPlus_WholeGpuPod(benchmark::State& state) {
   scoreEveryNode(state, *policy, wholeGpuPod());
 }
 
+void BM_FgdPlusBatch_Plan16(benchmark::State& state) {
+  const Fixture& f = fixture(static_cast<int>(state.range(0)));
+  const auto policy =
+      core::makeFgdPlusPolicy(f.types, {{"G2", 8 * static_cast<int>(state.range(0))}},
+                              extender::SimulationOptions{}.fgd_plus);
+  const auto measure = extender::podTypesOf(f.pods, extender::TypeWeight::kPodCount);
+  // 16 GPU pods of the trace and each one's answer on every node.
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<size_t> pick(0, f.pods.size() - 1);
+  std::vector<core::Demand> batch;
+  std::vector<double> asks;
+  while (batch.size() < 16) {
+    const extender::SimPod& p = f.pods[pick(rng)];
+    if (p.gpus == 1) {
+      batch.push_back(extender::demandOnGpu(p, kGpuMiB));
+      asks.push_back(p.gpuShare());
+    }
+  }
+  std::vector<std::vector<core::NodeChoice>> answers(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    for (const core::NodeState* node : f.nodes) {
+      answers[i].push_back(policy->choose(*node, batch[i]));
+    }
+  }
+  core::BatchCluster cluster;
+  cluster.pick = [&](size_t i, std::span<const core::ChangedNode> changed) {
+    std::optional<core::BatchPick> best;
+    double best_score = -1.0;
+    for (size_t id = 0; id < f.nodes.size(); ++id) {
+      const auto it = std::find_if(changed.begin(), changed.end(), [&](const core::ChangedNode& c) {
+        return c.id == static_cast<int>(id);
+      });
+      const core::NodeChoice choice =
+          it == changed.end() ? answers[i][id] : policy->choose(it->state, batch[i]);
+      if (choice.fits && choice.score > best_score) {
+        best_score = choice.score;
+        best = core::BatchPick{static_cast<int>(id), choice.gpu_indices, batch[i]};
+      }
+    }
+    return best;
+  };
+  cluster.node = [&](int id) -> const core::NodeState& {
+    return *f.nodes[static_cast<size_t>(id)];
+  };
+  cluster.ask = [&](size_t i) { return asks[i]; };
+  const core::BatchOptions options;
+  for (auto _ : state) {
+    std::mt19937_64 order_rng(42);
+    benchmark::DoNotOptimize(
+        core::bestOrder(cluster, core::batchOrders(asks, options.orders, order_rng), measure));
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch.size()));
+}
+
 BENCHMARK(BM_Fgd_SharingPod)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FgdPlus_SharingPod)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Fgd_WholeGpuPod)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FgdPlus_WholeGpuPod)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FgdPlusBatch_Plan16)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace mpshare
