@@ -16,6 +16,7 @@
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
 #include "tests/node/temp_dir.h"
+#include "tests/support/eventually.h"
 #include "tests/support/require_ok.h"
 
 namespace mpshare::node {
@@ -24,15 +25,9 @@ namespace {
 using kubetest::Kind;
 using kubetest::makePod;
 using nlohmann::json;
+using testing_support::eventually;
 
-template <typename Predicate>
-bool eventually(Predicate predicate) {
-  for (int i = 0; i < 500; ++i) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return predicate();
-}
+constexpr auto kWait = std::chrono::seconds(5);
 
 class ApiPodDirectoryTest : public ::testing::Test {
  protected:
@@ -57,13 +52,13 @@ TEST_F(ApiPodDirectoryTest, HoldsTheLivePodsOfThisNodeOnly) {
                          makePod({.name = "done", .node = "gpu-a", .phase = "Succeeded"}));
   ApiPodDirectory pods(*client_, "gpu-a");
   pods.start();
-  ASSERT_TRUE(eventually([&] { return pods.synced(); }));
+  ASSERT_TRUE(eventually([&] { return pods.synced(); }, kWait));
   EXPECT_EQ(pods.size(), 1u);
 
   server_.store().create(Kind::kPods, makePod({.name = "later", .node = "gpu-a"}));
-  ASSERT_TRUE(eventually([&] { return pods.size() == 2; }));
+  ASSERT_TRUE(eventually([&] { return pods.size() == 2; }, kWait));
   server_.store().remove(Kind::kPods, "ml/here");
-  ASSERT_TRUE(eventually([&] { return pods.size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return pods.size() == 1; }, kWait));
   auto later = pods.pod("ml", "later");
   ASSERT_TRUE(later.ok());
   EXPECT_EQ(later->node_name, "gpu-a");
@@ -118,7 +113,7 @@ TEST_F(ApiPodDirectoryTest, APodPlacedByAnotherSchedulerGetsItsGpuAnnotatedForTh
                                                   {"mpshare.io/memory-limit", "4Gi"}}}));
   ApiPodDirectory pods(*client_, "gpu-a");
   pods.start();
-  ASSERT_TRUE(eventually([&] { return pods.size() == 2; }));
+  ASSERT_TRUE(eventually([&] { return pods.size() == 2; }, kWait));
 
   testing_support::TempDir dir;
   auto spec =

@@ -31,6 +31,7 @@
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
 #include "testing/kubelet/fake_kubelet.h"
+#include "tests/support/eventually.h"
 
 namespace {
 
@@ -38,6 +39,7 @@ using namespace mpshare;
 using namespace std::chrono_literals;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+using mpshare::testing_support::eventually;
 
 std::string flag(int argc, char** argv, const std::string& name, const std::string& fallback) {
   for (int i = 1; i + 1 < argc; ++i) {
@@ -54,16 +56,6 @@ std::string run(const std::string& command) {
     ::pclose(pipe);
   }
   return out;
-}
-
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (predicate()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return predicate();
 }
 
 int healthy(const std::vector<node::SlotHealth>& slots) {

@@ -17,12 +17,14 @@
 
 #include "platform/logging.h"
 #include "testing/kubelet/fake_kubelet.h"
+#include "tests/support/eventually.h"
 
 namespace mpshare::node {
 namespace {
 
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
+using testing_support::eventually;
 
 constexpr int kSlots = 4;
 constexpr auto kWait = milliseconds(3000);
@@ -31,18 +33,6 @@ const std::string kResource = "nvidia.com/gpu.shared";
 bool isSocket(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-template <typename Predicate>
-bool eventually(Predicate predicate, milliseconds timeout = kWait) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > until) {
-      return false;
-    }
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return true;
 }
 
 class RegistrationTest : public ::testing::Test {
@@ -200,7 +190,8 @@ TEST_F(PluginRunnerTest, ServesThenRegistersAndTheKubeletCanAllocate) {
   ASSERT_TRUE(kubelet.allocate({{"slot-002"}}, &response).ok());
   EXPECT_EQ(response.container_responses(0).cdi_devices(0).name(), "mpshare.io/gpu=slot-002");
   EXPECT_TRUE(kubelet.preStart({"slot-002"}).ok());
-  EXPECT_TRUE(eventually([&] { return runner_->registrations() == 1 && callback_count_ == 1; }));
+  EXPECT_TRUE(
+      eventually([&] { return runner_->registrations() == 1 && callback_count_ == 1; }, kWait));
 
   EXPECT_LT(stopRunner(), milliseconds(1000));
   EXPECT_TRUE(run_status_.ok());
@@ -213,7 +204,7 @@ TEST_F(PluginRunnerTest, RegistersAsSoonAsTheKubeletSocketAppears) {
   options.retry_initial = milliseconds(10000);  // only the directory watch can be this quick
   options.retry_max = milliseconds(10000);
   startRunner(options);
-  ASSERT_TRUE(eventually([&] { return server_.serving(); }));
+  ASSERT_TRUE(eventually([&] { return server_.serving(); }, kWait));
 
   fakes::FakeKubelet kubelet(kubeletOptions());
   ASSERT_TRUE(kubelet.start().ok());
@@ -232,12 +223,12 @@ TEST_F(PluginRunnerTest, KubeletRestartThatCleansTheDirectoryIsFollowedByANewReg
   first->stop();
   first.reset();
   ASSERT_EQ(::unlink(dir_.file("mpshare.sock").c_str()), 0);
-  ASSERT_TRUE(eventually([&] { return runner_->restarts() >= 1; }));
+  ASSERT_TRUE(eventually([&] { return runner_->restarts() >= 1; }, kWait));
   fakes::FakeKubelet second(kubeletOptions());
   ASSERT_TRUE(second.start().ok());
 
   ASSERT_TRUE(second.waitForRegistrations(1, kWait)) << ::testing::PrintToString(second.refusals());
-  EXPECT_TRUE(eventually([&] { return runner_->registrations() == 2; }));
+  EXPECT_TRUE(eventually([&] { return runner_->registrations() == 2; }, kWait));
   EXPECT_TRUE(isSocket(dir_.file("mpshare.sock")));
   v1beta1::AllocateResponse response;
   ASSERT_TRUE(second.allocate({{"slot-001"}}, &response).ok());
@@ -262,7 +253,7 @@ TEST_F(PluginRunnerTest, ANewKubeletSocketAloneMeansARestart) {
   ASSERT_TRUE(second.start().ok());
   ASSERT_TRUE(second.waitForRegistrations(1, kWait)) << ::testing::PrintToString(second.refusals());
   EXPECT_TRUE(
-      eventually([&] { return runner_->restarts() == 1 && runner_->registrations() == 2; }));
+      eventually([&] { return runner_->restarts() == 1 && runner_->registrations() == 2; }, kWait));
   v1beta1::AllocateResponse response;
   EXPECT_TRUE(second.allocate({{"slot-000"}}, &response).ok());
 }
@@ -278,7 +269,7 @@ TEST_F(PluginRunnerTest, OurSocketDeletedIsServedAndRegisteredAgain) {
       << ::testing::PrintToString(kubelet.refusals());
   EXPECT_TRUE(isSocket(dir_.file("mpshare.sock")));
   EXPECT_TRUE(
-      eventually([&] { return runner_->restarts() == 1 && runner_->registrations() == 2; }));
+      eventually([&] { return runner_->restarts() == 1 && runner_->registrations() == 2; }, kWait));
   v1beta1::AllocateResponse response;
   EXPECT_TRUE(kubelet.allocate({{"slot-003"}}, &response).ok());
   // Our own stop and start of the server must not look like another deletion.
@@ -291,7 +282,7 @@ TEST_F(PluginRunnerTest, StopIsPromptWhileWaitingForTheKubelet) {
   PluginRunner::Options options = fastOptions();
   options.retry_initial = milliseconds(10000);
   startRunner(options);
-  ASSERT_TRUE(eventually([&] { return server_.serving(); }));
+  ASSERT_TRUE(eventually([&] { return server_.serving(); }, kWait));
   EXPECT_LT(stopRunner(), milliseconds(1500));  // not the 10 s it would wait
   EXPECT_FALSE(server_.serving());
 }

@@ -10,6 +10,7 @@
 
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
+#include "tests/support/eventually.h"
 
 namespace mpshare::platform {
 namespace {
@@ -19,6 +20,7 @@ using kubetest::makePod;
 using kubetest::TestApiServer;
 using nlohmann::json;
 using std::chrono::milliseconds;
+using testing_support::eventually;
 
 TEST(BackoffTest, DoublesUpToTheCapWithJitterBelowTheNominalDelay) {
   Backoff backoff(milliseconds(100), milliseconds(1000), 0.5, 7);
@@ -80,15 +82,7 @@ class RecordingSink : public ReflectorSink {
   int replaces_ = 0;
 };
 
-template <typename Predicate>
-bool eventually(Predicate predicate) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  return true;
-}
+constexpr auto kWait = std::chrono::seconds(15);
 
 class ReflectorTest : public ::testing::Test {
  protected:
@@ -130,16 +124,16 @@ TEST_F(ReflectorTest, ListsEveryPageThenWatchesOnlyWhatCameAfter) {
   for (int i = 0; i < 5; ++i)
     server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
   start();
-  ASSERT_TRUE(eventually([&] { return reflector_->synced(); }));
+  ASSERT_TRUE(eventually([&] { return reflector_->synced(); }, kWait));
   EXPECT_EQ(sink_.names(), (std::set<std::string>{"p0", "p1", "p2", "p3", "p4"}));
   server_.store().create(Kind::kPods, makePod({.name = "p5"}));
   server_.store().remove(Kind::kPods, "ml/p0");
-  ASSERT_TRUE(eventually([&] { return sink_.events().size() == 2; }));
+  ASSERT_TRUE(eventually([&] { return sink_.events().size() == 2; }, kWait));
   // A watch that ends normally resumes from the last version: nothing replayed.
   server_.closeWatches();
-  ASSERT_TRUE(eventually([&] { return server_.watchesStarted() >= 2; }));
+  ASSERT_TRUE(eventually([&] { return server_.watchesStarted() >= 2; }, kWait));
   server_.store().create(Kind::kPods, makePod({.name = "p6"}));
-  ASSERT_TRUE(eventually([&] { return sink_.events().size() == 3; }));
+  ASSERT_TRUE(eventually([&] { return sink_.events().size() == 3; }, kWait));
   EXPECT_EQ(sink_.events(), (std::vector<std::string>{"ADDED p5", "DELETED p0", "ADDED p6"}));
   EXPECT_EQ(sink_.replaces(), 1);
   EXPECT_EQ(reflector_->stats().lists, 1);
@@ -182,7 +176,7 @@ TEST(ReflectorPagesTest, APagedSinkGetsEachPageAsItArrivesAndNoWholeList) {
   options.page_size = 2;
   Reflector reflector(**client, sink, options);
   std::thread thread([&] { reflector.run(); });
-  ASSERT_TRUE(eventually([&] { return reflector.synced(); }));
+  ASSERT_TRUE(eventually([&] { return reflector.synced(); }, kWait));
   reflector.stop();
   thread.join();
   EXPECT_EQ(sink.calls(), (std::vector<std::string>{"begin", "page 2", "page 2", "page 1", "end"}));
@@ -193,14 +187,15 @@ TEST_F(ReflectorTest, ExpiredVersionRelistsAndDropsWhatIsGone) {
   for (int i = 0; i < 3; ++i)
     server_.store().create(Kind::kPods, makePod({.name = "p" + std::to_string(i)}));
   start();
-  ASSERT_TRUE(eventually([&] { return reflector_->synced() && server_.openWatches() >= 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return reflector_->synced() && server_.openWatches() >= 1; }, kWait));
   // Changes the watch never reports: only the relist after the 410 shows them.
   server_.setStalled(true);
   server_.store().remove(Kind::kPods, "ml/p1");
   server_.store().create(Kind::kPods, makePod({.name = "p9"}));
   server_.expireWatches();
   server_.setStalled(false);
-  ASSERT_TRUE(eventually([&] { return sink_.replaces() == 2; }));
+  ASSERT_TRUE(eventually([&] { return sink_.replaces() == 2; }, kWait));
   EXPECT_EQ(sink_.names(), (std::set<std::string>{"p0", "p2", "p9"}));
   EXPECT_EQ(reflector_->stats().expired, 1);
 }
@@ -212,13 +207,13 @@ TEST_F(ReflectorTest, FailuresBackOffLongerEachTimeAndResetAfterSuccess) {
   options.jitter = 0.0;
   server_.failNext(3, 500, "/api/v1/pods");  // three failed lists in a row
   start(options);
-  ASSERT_TRUE(eventually([&] { return reflector_->synced(); }));
+  ASSERT_TRUE(eventually([&] { return reflector_->synced(); }, kWait));
   EXPECT_EQ(sleeps(),
             (std::vector<milliseconds>{milliseconds(100), milliseconds(200), milliseconds(400)}));
   EXPECT_EQ(reflector_->stats().failures, 3);
   // The next failure (a watch cut mid-event) starts again from the initial delay.
   server_.dropWatchesMidEvent();
-  ASSERT_TRUE(eventually([&] { return sleeps().size() == 4; }));
+  ASSERT_TRUE(eventually([&] { return sleeps().size() == 4; }, kWait));
   EXPECT_EQ(sleeps().back(), milliseconds(100));
 }
 
@@ -226,7 +221,8 @@ TEST_F(ReflectorTest, StopEndsAStalledWatchWithoutWaitingForItsTimeout) {
   ReflectorOptions options;
   options.sleep = nullptr;  // the real, interruptible wait
   start(options, std::chrono::minutes(10));
-  ASSERT_TRUE(eventually([&] { return reflector_->synced() && server_.openWatches() >= 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return reflector_->synced() && server_.openWatches() >= 1; }, kWait));
   server_.setStalled(true);
   const auto before = std::chrono::steady_clock::now();
   reflector_->stop();
