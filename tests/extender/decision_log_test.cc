@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "extender/standalone.h"
 #include "platform/logging.h"
 #include "platform/metrics.h"
+#include "tests/support/captured_log.h"
 
 namespace mpshare::extender {
 namespace {
@@ -66,16 +66,6 @@ std::string bindBody(const std::string& name, const std::string& node) {
          R"(","Node":")" + node + R"("})";
 }
 
-// The captured log, one entry per line, without the timestamp.
-std::vector<std::string> logLines(const std::ostringstream& stream) {
-  std::vector<std::string> lines;
-  std::istringstream in(stream.str());
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line.substr(line.find(' ') + 1));
-  }
-  return lines;
-}
-
 // A service with four 1-GPU nodes, its metrics and routes.
 struct Harness {
   Harness() {
@@ -105,14 +95,12 @@ struct Harness {
 
 class DecisionLogTest : public ::testing::Test {
  protected:
-  void SetUp() override { platform::setLogStream(&log_); }
-  void TearDown() override { platform::setLogStream(nullptr); }
   platform::HttpResponse post(const std::string& verb, const std::string& body) {
     return harness_.post(verb, body);
   }
 
   Harness harness_;
-  std::ostringstream log_;
+  testing_support::CapturedLog log_;
 };
 
 TEST(BindReservationTest, ABinderThatThrowsLeavesNoReservationBehind) {
@@ -130,13 +118,13 @@ TEST(BindReservationTest, ABinderThatThrowsLeavesNoReservationBehind) {
 TEST_F(DecisionLogTest, BindIsOneInfoLineWithPodNodeGpuAndDemand) {
   ASSERT_EQ(post("filter", filterBody("p", "30", "4Gi", R"(["gpu-a"])")).status, 200);
   ASSERT_EQ(post("bind", bindBody("p", "gpu-a")).body, R"({"Error":""})");
-  EXPECT_EQ(logLines(log_), std::vector<std::string>{"INFO pod bound pod=ml/p node=gpu-a gpu=0 "
-                                                     "demand=\"30% threads / 4096 MiB\""});
+  EXPECT_EQ(log_.lines(), std::vector<std::string>{"INFO pod bound pod=ml/p node=gpu-a gpu=0 "
+                                                   "demand=\"30% threads / 4096 MiB\""});
 }
 
 TEST_F(DecisionLogTest, RefusedBindIsOneWarnLineWithTheReason) {
   ASSERT_EQ(post("bind", bindBody("ghost", "gpu-a")).status, 200);
-  EXPECT_EQ(logLines(log_),
+  EXPECT_EQ(log_.lines(),
             std::vector<std::string>{
                 "WARN bind refused pod=ml/ghost node=gpu-a outcome=unknown_pod error=\"pod "
                 "ml/ghost (uid uid-ghost) was not seen by filter or prioritize, so its GPU demand "
@@ -152,7 +140,7 @@ TEST_F(DecisionLogTest, FilterLeavingNoNodeLogsTheFirstThreeReasonsAndACount) {
   const std::string no_fit =
       " no GPU fits 30% threads / 49152 MiB (best: GPU0 has 100% / "
       "40960 MiB free)";
-  EXPECT_EQ(logLines(log_),
+  EXPECT_EQ(log_.lines(),
             std::vector<std::string>{
                 "INFO no node fits pod pod=ml/big demand=\"30% threads / 49152 MiB\" nodes=5 "
                 "reasons=\"gpu-c:" +
@@ -163,7 +151,7 @@ TEST_F(DecisionLogTest, FilterLeavingNoNodeLogsTheFirstThreeReasonsAndACount) {
 
 TEST_F(DecisionLogTest, FilterOfAnInvalidPodLogsTheError) {
   ASSERT_EQ(post("filter", filterBody("bad", "130", "4Gi", R"(["gpu-a"])")).status, 200);
-  const auto lines = logLines(log_);
+  const auto lines = log_.lines();
   ASSERT_EQ(lines.size(), 1U) << log_.str();
   EXPECT_EQ(lines[0].rfind("INFO no node fits pod pod=ml/bad error=\"pod ml/bad: "
                            "mpshare.io/thread-percentage: ",

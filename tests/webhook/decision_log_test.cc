@@ -6,12 +6,12 @@
 
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "platform/logging.h"
+#include "tests/support/captured_log.h"
 #include "tests/support/read_file.h"
 #include "webhook/routes.h"
 
@@ -35,27 +35,14 @@ ReviewResult throwingReview(std::string_view, const Config&) {
   throw std::runtime_error("index out of range");
 }
 
-// The captured log, one entry per line, without the timestamp.
-std::vector<std::string> logLines(const std::ostringstream& stream) {
-  std::vector<std::string> lines;
-  std::istringstream in(stream.str());
-  for (std::string line; std::getline(in, line);) {
-    lines.push_back(line.substr(line.find(' ') + 1));
-  }
-  return lines;
-}
-
 class DecisionLogTest : public ::testing::Test {
  protected:
-  void SetUp() override { platform::setLogStream(&log_); }
-  void TearDown() override { platform::setLogStream(nullptr); }
-
   static platform::HttpResponse mutate(WebhookRoutes& routes, const std::string& body,
                                        std::map<std::string, std::string> headers = {}) {
     return routes.handle({"POST", "/mutate", "timeout=10s", std::move(headers), body});
   }
 
-  std::ostringstream log_;
+  testing_support::CapturedLog log_;
 };
 
 TEST_F(DecisionLogTest, EachKindOfRequestHasItsOwnOutcome) {
@@ -126,7 +113,7 @@ TEST_F(DecisionLogTest, DenialIsOneInfoLineWithPodUidAndMessage) {
   platform::MetricsRegistry registry;
   WebhookRoutes routes(Config{}, registry);
   ASSERT_EQ(mutate(routes, fixture("deny-thread-percentage")).status, 200);
-  EXPECT_EQ(logLines(log_),
+  EXPECT_EQ(log_.lines(),
             std::vector<std::string>{
                 "INFO pod denied pod=ml/bad-threads uid=93b42587-0000-4000-8000-000000000009 "
                 "reason=thread_percentage message=\"mpshare.io/thread-percentage: must be an "
@@ -144,7 +131,7 @@ TEST_F(DecisionLogTest, DeniedPodWithoutANameIsNamedByGenerateName) {
   platform::MetricsRegistry registry;
   WebhookRoutes routes(Config{}, registry);
   ASSERT_EQ(mutate(routes, review).status, 200);
-  const auto lines = logLines(log_);
+  const auto lines = log_.lines();
   ASSERT_EQ(lines.size(), 1U) << log_.str();
   EXPECT_EQ(lines[0].rfind("INFO pod denied pod=ml/infer-7d9f8c- uid=u-7 reason=thread_percentage "
                            "message=",
