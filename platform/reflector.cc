@@ -88,7 +88,11 @@ void Reflector::run() {
     const WatchOutcome outcome = client_.watch(
         options_.query, resource_version, options_.watch_timeout_seconds,
         [&](const std::string& type, const nlohmann::json& object) {
-          if (type != "BOOKMARK") sink_.apply(type, object);
+          if (type == "BOOKMARK") {
+            sink_.bookmark();
+          } else {
+            sink_.apply(type, object);
+          }
         },
         ExchangeLimits{options_.idle_timeout, &stopped_});
     if (!outcome.resource_version.empty()) resource_version = outcome.resource_version;

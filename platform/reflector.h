@@ -60,8 +60,11 @@ class ReflectorSink {
   }
   // The complete collection after a (re)list: anything not in `items` is gone.
   virtual void replace(const std::vector<nlohmann::json>& items) = 0;
-  // One watch event: ADDED, MODIFIED or DELETED (BOOKMARKs are not forwarded).
+  // One watch event: ADDED, MODIFIED or DELETED (BOOKMARKs come to bookmark()).
   virtual void apply(const std::string& type, const nlohmann::json& object) = 0;
+  // A BOOKMARK: the server has sent every event up to a version it reached
+  // after this watch began, so every change made before then has been seen.
+  virtual void bookmark() {}
 
  private:
   std::vector<nlohmann::json> pending_;

@@ -108,6 +108,7 @@ void ClusterCache::PodSink::beginList() {
   listed_.clear();
   touched_.clear();
   held_.clear();
+  unconfirmed_.clear();  // held now: this list decides
   cache_.ledger_.read([&](const core::LedgerState& state) {
     for (const auto& [uid, reservation] : state.reservations()) held_.insert(uid);
   });
@@ -129,9 +130,6 @@ void ClusterCache::PodSink::endList() {
     if (!listed_.count(uid)) gone.push_back(uid);
   }
   for (const auto& uid : gone) touched_.insert(cache_.removePodLocked(uid));
-  touched_.erase("");
-  // Each node is rebuilt once, after all its pods are known, not once per pod.
-  for (const auto& node : touched_) cache_.rebuildNodeLocked(node);
   // A reservation bind took for a pod that is no longer live at all (deleted
   // or finished while the watch was down, so its events were never seen)
   // would otherwise hold its GPU share for ever. Pending pods are listed, so
@@ -139,19 +137,28 @@ void ClusterCache::PodSink::endList() {
   // before the list began count: the list is a snapshot from when it began, so
   // a pod created and bound since is missing from it and still live, and its
   // share released here would be free to give away twice until the watch
-  // brings the pod in. (A pod bound and deleted between the start of the list
-  // and its snapshot keeps its share until the next relist: the safe side.)
+  // brings the pod in. Such a pod's ADDED event comes on the watch before any
+  // bookmark does; one bound and deleted before the snapshot never shows up,
+  // and the first bookmark releases its share.
   std::vector<std::string> stale;
   cache_.ledger_.read([&](const core::LedgerState& state) {
     for (const auto& [uid, reservation] : state.reservations()) {
-      if (held_.count(uid) && !listed_.count(uid) && !cache_.placed_.count(uid))
+      if (listed_.count(uid) || cache_.placed_.count(uid)) continue;
+      if (held_.count(uid)) {
         stale.push_back(uid);
+        touched_.insert(reservation.node);  // its pods' overcommit flags may clear
+      } else {
+        unconfirmed_.insert(uid);
+      }
     }
   });
   for (const auto& uid : stale) {
     platform::logInfo("releasing the reservation of a pod that no longer exists", {{"uid", uid}});
     cache_.ledger_.release(uid);
   }
+  touched_.erase("");
+  // Each node is rebuilt once, after all its pods are known, not once per pod.
+  for (const auto& node : touched_) cache_.rebuildNodeLocked(node);
   listed_.clear();
   touched_.clear();
   held_.clear();
@@ -165,10 +172,25 @@ void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
 }
 
 void ClusterCache::PodSink::apply(const std::string& type, const nlohmann::json& object) {
+  const auto meta = object.find("metadata");
+  if (meta != object.end() && meta->is_object()) unconfirmed_.erase(meta->value("uid", ""));
   std::lock_guard lock(cache_.mutex_);
   const std::string node = cache_.upsertPodLocked(type, object);
   if (!node.empty()) cache_.rebuildNodeLocked(node);
   cache_.publishSizesLocked();
+}
+
+void ClusterCache::PodSink::bookmark() {
+  if (unconfirmed_.empty()) return;
+  std::lock_guard lock(cache_.mutex_);
+  for (const auto& uid : unconfirmed_) {
+    const auto reservation = cache_.ledger_.reservation(uid);
+    if (cache_.placed_.count(uid) || !reservation) continue;
+    platform::logInfo("releasing the reservation of a pod that no longer exists", {{"uid", uid}});
+    cache_.ledger_.release(uid);
+    cache_.rebuildNodeLocked(reservation->node);  // its pods' overcommit flags may clear
+  }
+  unconfirmed_.clear();
 }
 
 void ClusterCache::upsertNodeLocked(const nlohmann::json& object) {

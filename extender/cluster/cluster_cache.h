@@ -82,6 +82,7 @@ class ClusterCache {
     void endList() override;
     void replace(const std::vector<nlohmann::json>& items) override;
     void apply(const std::string& type, const nlohmann::json& object) override;
+    void bookmark() override;
 
    private:
     void addPage(const std::vector<nlohmann::json>& items);
@@ -89,6 +90,9 @@ class ClusterCache {
     std::set<std::string> listed_;   // UIDs
     std::set<std::string> touched_;  // nodes to rebuild once the list is complete
     std::set<std::string> held_;     // UIDs holding a reservation when the list began
+    // Reservations taken while the last list was read, of pods it did not
+    // have and the watch has not shown since: live, or gone before the list.
+    std::set<std::string> unconfirmed_;
   };
 
   // What the ledger needs of a placed pod, worked out once when the pod changes

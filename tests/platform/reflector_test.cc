@@ -62,9 +62,17 @@ class RecordingSink : public ReflectorSink {
       names_.insert(name);
     }
   }
+  void bookmark() override {
+    std::lock_guard lock(mutex_);
+    ++bookmarks_;
+  }
   std::set<std::string> names() const {
     std::lock_guard lock(mutex_);
     return names_;
+  }
+  int bookmarks() const {
+    std::lock_guard lock(mutex_);
+    return bookmarks_;
   }
   std::vector<std::string> events() const {
     std::lock_guard lock(mutex_);
@@ -80,6 +88,7 @@ class RecordingSink : public ReflectorSink {
   std::set<std::string> names_;
   std::vector<std::string> events_;
   int replaces_ = 0;
+  int bookmarks_ = 0;
 };
 
 constexpr auto kWait = std::chrono::seconds(15);
@@ -230,6 +239,20 @@ TEST_F(ReflectorTest, StopEndsAStalledWatchWithoutWaitingForItsTimeout) {
   // Not a speed check: either the cancel reached the blocked read, or the
   // thread sat out the 10-minute idle timeout.
   EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::minutes(1));
+}
+
+// A bookmark is no event of a pod: it goes to bookmark() (the cluster cache
+// settles what a relist left open there), and the watch resumes after it.
+TEST_F(ReflectorTest, BookmarksGoToTheSinkApartFromEvents) {
+  server_.store().create(Kind::kPods, makePod({.name = "p0"}));
+  start();
+  ASSERT_TRUE(
+      eventually([&] { return reflector_->synced() && server_.openWatches() == 1; }, kWait));
+  server_.sendBookmarks();
+  ASSERT_TRUE(eventually([&] { return sink_.bookmarks() == 1; }, kWait));
+  server_.store().create(Kind::kPods, makePod({.name = "p1"}));
+  ASSERT_TRUE(eventually([&] { return sink_.events().size() == 1; }, kWait));
+  EXPECT_EQ(sink_.events(), std::vector<std::string>{"ADDED p1"});
 }
 
 }  // namespace

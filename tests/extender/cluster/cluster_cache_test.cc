@@ -194,5 +194,58 @@ TEST(ClusterCacheTest, ARelistReleasesOnlyReservationsTakenBeforeItBegan) {
   EXPECT_FALSE(ledger.reservation("bound-during-the-list").has_value());
 }
 
+// A relist that finds a pod placed next to a reservation whose pod is gone
+// counts it within budget: the gone pod's share is released before the node's
+// pods are recorded again, as a fresh start would have them.
+TEST(ClusterCacheTest, ARelistReleasesWhatIsGoneBeforeFlaggingOvercommits) {
+  Harness h;
+  h.cache.nodeSink().replace(nodes());
+  h.cache.nodeSink().apply("ADDED", makeNode("gpu-c", 1));
+  h.cache.podSink().replace(pods());
+  core::Demand demand;
+  demand.thread_percentage = 60;
+  demand.memory_mib = 1024;
+  ASSERT_TRUE(h.service.ledger().reserve({"gone", "ml/gone", "gpu-c", {0}, demand}).ok());
+  std::vector<json> listed = pods();
+  listed.push_back(pod({.name = "placed",
+                        .node = "gpu-c",
+                        .phase = "Running",
+                        .annotations = {{"mpshare.io/thread-percentage", "50"},
+                                        {"mpshare.io/memory-limit", "1Gi"},
+                                        {"mpshare.io/gpu-index", "0"}}},
+                       "u9", "2026-11-24T09:00:00Z"));
+  h.cache.podSink().replace(listed);
+  EXPECT_FALSE(h.service.ledger().reservation("gone").has_value());
+  ASSERT_TRUE(h.service.ledger().reservation("u9").has_value());
+  EXPECT_FALSE(h.service.ledger().reservation("u9")->overcommitted);
+}
+
+// A pod bound and deleted while the list began is missing from the list and
+// never shows up on the watch: the first bookmark (everything up to then has
+// been seen) releases its share. One the watch shows is live and keeps it.
+TEST(ClusterCacheTest, ABookmarkReleasesWhatTheListMissedAndTheWatchNeverShowed) {
+  Harness h;
+  h.cache.nodeSink().replace(nodes());
+  h.cache.nodeSink().apply("ADDED", makeNode("gpu-c", 1));
+  h.cache.podSink().replace(pods());
+  auto& ledger = h.service.ledger();
+  core::Demand demand;
+  demand.thread_percentage = 20;
+  demand.memory_mib = 1024;
+  h.cache.podSink().beginList();
+  ASSERT_TRUE(ledger.reserve({"gone", "ml/gone", "gpu-c", {0}, demand}).ok());
+  ASSERT_TRUE(ledger.reserve({"u8", "ml/late", "gpu-c", {0}, demand}).ok());
+  std::vector<json> page = pods();
+  h.cache.podSink().listPage(page);
+  h.cache.podSink().endList();
+  EXPECT_TRUE(ledger.reservation("gone").has_value());
+  // The watch brings the pod created after the list's snapshot, then a bookmark.
+  h.cache.podSink().apply("ADDED",
+                          pod({.name = "late", .annotations = {}}, "u8", "2026-11-24T08:00:00Z"));
+  h.cache.podSink().bookmark();
+  EXPECT_FALSE(ledger.reservation("gone").has_value());
+  EXPECT_TRUE(ledger.reservation("u8").has_value());
+}
+
 }  // namespace
 }  // namespace mpshare::extender
