@@ -9,7 +9,10 @@
 // node content (core/score_memo.h), so the calls after the first answer from
 // that table: prioritize_first_us is the first call; the *_AfterBind rows
 // change one node's reservations before each call, as a bind between two
-// pods' calls does.
+// pods' calls does. The *_ScarceModel rows label every tenth node with a
+// second GPU model (NVIDIA-L4) that a fifth of the typical pods are bound to
+// (by node selector), as fgd-plus's pressure needs, and run fgd and fgd-plus
+// on that cluster.
 //   build-rel/bench/extender_benchmark --benchmark_min_time=2s
 #include <benchmark/benchmark.h>
 
@@ -29,7 +32,12 @@ namespace {
 
 using nlohmann::json;
 
-json nodeJson(int i) {
+// The GPU models of the cluster: one, or every tenth node of a scarce second one.
+enum class Mix { kOneModel, kScarceModel };
+constexpr const char* kScarceModel = "NVIDIA-L4";
+
+json nodeJson(int i, Mix mix = Mix::kOneModel) {
+  const bool scarce = mix == Mix::kScarceModel && i % 10 == 0;
   return {{"metadata",
            {{"name", "gpu-" + std::to_string(i)},
             {"labels",
@@ -37,7 +45,7 @@ json nodeJson(int i) {
               {"nvidia.com/gpu.count", "8"},
               {"nvidia.com/gpu.memory", "81559"},
               {"nvidia.com/gpu.replicas", "48"},
-              {"nvidia.com/gpu.product", "NVIDIA-H100-80GB-HBM3"},
+              {"nvidia.com/gpu.product", scarce ? kScarceModel : "NVIDIA-H100-80GB-HBM3"},
               {"kubernetes.io/hostname", "gpu-" + std::to_string(i)}}}}},
           {"status",
            {{"capacity", {{"cpu", "192"}, {"memory", "2064000Mi"}, {"nvidia.com/gpu", "384"}}}}}};
@@ -60,15 +68,26 @@ json podJson(const std::string& name) {
 
 // N nodes, about a third of their GPUs partly reserved, so the policy has real
 // choices to make rather than a cluster of identical empty GPUs.
-std::unique_ptr<StandaloneExtender> cluster(int nodes, const std::string& policy) {
+std::unique_ptr<StandaloneExtender> cluster(int nodes, const std::string& policy, Mix mix) {
   ExtenderConfig config;
   config.policy = policy;
+  if (mix == Mix::kScarceModel) {
+    // The built-in typical pods and, a fifth of them all, whole-GPU pods bound
+    // to the scarce model. fgd keeps no products (the extender records them
+    // for fgd-plus only), so to it they are whole-GPU pods anywhere.
+    config.pod_seed = core::builtinPodShapes();
+    core::ShapeCount bound{{1, 1000, 0}, 1766};
+    if (policy == "fgd-plus") {
+      bound.shape.products = {kScarceModel};
+    }
+    config.pod_seed.push_back(bound);
+  }
   auto extender = StandaloneExtender::create(config, nullptr);
   std::mt19937 rng(7);
   for (int i = 0; i < nodes; ++i) {
     core::NodeView view;
     view.name = "gpu-" + std::to_string(i);
-    const json node = nodeJson(i);  // named: a range-for over a temporary's member dangles
+    const json node = nodeJson(i, mix);  // named: a range-for over a temporary's member dangles
     for (const auto& [k, v] : node["metadata"]["labels"].items()) {
       view.labels[k] = v.get<std::string>();
     }
@@ -97,14 +116,14 @@ std::unique_ptr<StandaloneExtender> cluster(int nodes, const std::string& policy
 enum class Between { kNothing, kOneNodeBound };
 
 void run(benchmark::State& state, bool nodes_form, const std::string& policy = "fgd",
-         Between between = Between::kNothing) {
+         Between between = Between::kNothing, Mix mix = Mix::kOneModel) {
   const int nodes = static_cast<int>(state.range(0));
-  auto extender = cluster(nodes, policy);
+  auto extender = cluster(nodes, policy, mix);
   json args{{"Pod", podJson("infer-0")}};
   if (nodes_form) {
     json items = json::array();
     for (int i = 0; i < nodes; ++i) {
-      items.push_back(nodeJson(i));
+      items.push_back(nodeJson(i, mix));
     }
     args["Nodes"] = {{"apiVersion", "v1"}, {"kind", "NodeList"}, {"items", items}};
     args["NodeNames"] = nullptr;
@@ -189,6 +208,18 @@ void BM_FilterPrioritize_NodeNames_AfterBind(benchmark::State& state) {
 void BM_FilterPrioritize_NodeNames_Binpack_AfterBind(benchmark::State& state) {
   run(state, false, "binpack", Between::kOneNodeBound);
 }
+void BM_FilterPrioritize_NodeNames_ScarceModel(benchmark::State& state) {
+  run(state, false, "fgd", Between::kNothing, Mix::kScarceModel);
+}
+void BM_FilterPrioritize_NodeNames_FgdPlus_ScarceModel(benchmark::State& state) {
+  run(state, false, "fgd-plus", Between::kNothing, Mix::kScarceModel);
+}
+void BM_FilterPrioritize_NodeNames_AfterBind_ScarceModel(benchmark::State& state) {
+  run(state, false, "fgd", Between::kOneNodeBound, Mix::kScarceModel);
+}
+void BM_FilterPrioritize_NodeNames_FgdPlus_AfterBind_ScarceModel(benchmark::State& state) {
+  run(state, false, "fgd-plus", Between::kOneNodeBound, Mix::kScarceModel);
+}
 
 BENCHMARK(BM_FilterPrioritize_NodeNames)
     ->Arg(100)
@@ -199,6 +230,16 @@ BENCHMARK(BM_FilterPrioritize_Nodes)->Arg(100)->Arg(1000)->Arg(5000)->Unit(bench
 BENCHMARK(BM_FilterPrioritize_NodeNames_Binpack)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FilterPrioritize_NodeNames_AfterBind)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FilterPrioritize_NodeNames_Binpack_AfterBind)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterPrioritize_NodeNames_ScarceModel)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterPrioritize_NodeNames_FgdPlus_ScarceModel)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterPrioritize_NodeNames_AfterBind_ScarceModel)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterPrioritize_NodeNames_FgdPlus_AfterBind_ScarceModel)
     ->Arg(1000)
     ->Unit(benchmark::kMicrosecond);
 

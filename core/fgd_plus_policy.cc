@@ -20,6 +20,8 @@ class FgdPlusPolicy : public PlacementPolicy {
         options_(options) {}
 
   [[nodiscard]] std::string_view name() const override { return "fgd-plus"; }
+  // As fgd's: integer steps of a sigmoid only rank the candidates of one call.
+  [[nodiscard]] ScoreScale scoreScale() const override { return ScoreScale::kRanked; }
 
   // fgd's choice; where the node's model is scarce, its score again with the
   // charge added to the growth. The charge is the same for every GPU of the node,

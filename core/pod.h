@@ -38,8 +38,9 @@ struct PodView {
   std::string name;
   std::string namespace_name;
   std::string uid;
-  std::string node_name;       // spec.nodeName; empty until bound
-  std::string scheduler_name;  // spec.schedulerName
+  std::string node_name;                             // spec.nodeName; empty until bound
+  std::string scheduler_name;                        // spec.schedulerName
+  std::map<std::string, std::string> node_selector;  // spec.nodeSelector
   PodPhase phase = PodPhase::kPending;
   bool deleting = false;  // metadata.deletionTimestamp is set
   bool has_annotations = false;

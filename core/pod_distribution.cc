@@ -32,11 +32,15 @@ PodShape shapeOfDemand(const Demand& demand) {
 std::string describeShape(const PodShape& shape) {
   std::string text = std::to_string(shape.gpus) + " x ";
   if (shape.gpu_milli >= kWholeGpuMilli) {
-    return text + "whole GPU";
+    text += "whole GPU";
+  } else {
+    text += std::to_string(shape.gpu_milli) + " milli";
+    if (shape.gpu_memory_mib > 0) {
+      text += " / " + std::to_string(shape.gpu_memory_mib) + " MiB";
+    }
   }
-  text += std::to_string(shape.gpu_milli) + " milli";
-  if (shape.gpu_memory_mib > 0) {
-    text += " / " + std::to_string(shape.gpu_memory_mib) + " MiB";
+  for (size_t i = 0; i < shape.products.size(); ++i) {
+    text += (i == 0 ? " on " : ", ") + shape.products[i];
   }
   return text;
 }
@@ -82,6 +86,7 @@ std::vector<PodType> DistributionView::podTypes() const {
     t.gpus = s.shape.gpus;
     t.share = std::min(s.shape.gpu_milli, kWholeGpuMilli) / static_cast<double>(kWholeGpuMilli);
     t.gpu_memory_mib = s.shape.gpu_memory_mib;
+    t.products = s.shape.products;
     t.weight = static_cast<double>(s.pods);
     types.push_back(t);
   }

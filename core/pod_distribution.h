@@ -31,6 +31,9 @@ struct PodShape {
   int gpus = 1;                // GPUs taken; > 1 means whole GPUs
   int gpu_milli = 1000;        // share of each GPU's threads, thousandths; 1000 = whole GPU
   int64_t gpu_memory_mib = 0;  // GPU memory per GPU; 0 = the same share of memory as gpu_milli
+  // The GPU products the pod may run on (its node selector, core/gpu_products.h),
+  // sorted; empty = any. Only fgd-plus records them (its pressure per model).
+  std::vector<std::string> products = {};  // "= {}": aggregate initialisers may leave it out
 
   // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads the defaulted <=>
   auto operator<=>(const PodShape&) const = default;
@@ -42,7 +45,8 @@ struct PodShape {
 // limit} -> {1, 1000, 0}; {4 GPUs} -> {4, 1000, 0}.
 PodShape shapeOfDemand(const Demand& demand);
 
-// "1 x 300 milli / 8192 MiB", "1 x whole GPU", "4 x whole GPU".
+// "1 x 300 milli / 8192 MiB", "1 x whole GPU", "4 x whole GPU", and for a
+// shape bound to products "1 x whole GPU on Tesla-T4".
 std::string describeShape(const PodShape& shape);
 
 struct ShapeCount {

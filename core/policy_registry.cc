@@ -3,23 +3,33 @@
 #include <algorithm>
 #include <array>
 
+#include "core/fgd_plus_policy.h"
 #include "core/pod_distribution.h"
 
 namespace mpshare::core {
 namespace {
 
-std::unique_ptr<PlacementPolicy> makeFgd(const PolicyInputs& inputs) {
+std::vector<PodType> typicalPods(const PolicyInputs& inputs) {
   if (!inputs.pod_types.empty()) {
-    return makeFgdPolicy(inputs.pod_types);
+    return inputs.pod_types;
   }
   DistributionView builtin;
   builtin.shapes = builtinPodShapes();
-  return makeFgdPolicy(builtin.podTypes());
+  return builtin.podTypes();
+}
+
+std::unique_ptr<PlacementPolicy> makeFgd(const PolicyInputs& inputs) {
+  return makeFgdPolicy(typicalPods(inputs));
+}
+
+std::unique_ptr<PlacementPolicy> makeFgdPlus(const PolicyInputs& inputs) {
+  return makeFgdPlusPolicy(typicalPods(inputs), inputs.gpus_by_model, FgdPlusOptions{});
 }
 
 // To offer another policy live, add a line here (the default stays first).
 constexpr std::array kPolicies{
     PolicyEntry{"fgd", true, &makeFgd},
+    PolicyEntry{"fgd-plus", true, &makeFgdPlus, true},
     PolicyEntry{"binpack", false, [](const PolicyInputs&) { return makeBinpackPolicy(); }},
     PolicyEntry{"spread", false, [](const PolicyInputs&) { return makeSpreadPolicy(); }},
 };

@@ -6,6 +6,7 @@
 // accepted by `extender.policy`, named in its error message and built by the
 // service with no other change.
 
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -22,6 +23,9 @@ struct PolicyInputs {
   // The typical pods, most popular first, weights summing to 1 (the learned
   // distribution, core/pod_distribution.h). Empty = the built-in distribution.
   std::vector<PodType> pod_types;
+  // The cluster's GPUs per nvidia.com/gpu.product (core/gpu_models.h), for
+  // policies with uses_gpu_models.
+  std::map<std::string, int> gpus_by_model;
 };
 
 struct PolicyEntry {
@@ -30,13 +34,17 @@ struct PolicyEntry {
   // the distribution and rebuilds the policy as it moves.
   bool uses_pod_types = false;
   std::unique_ptr<PlacementPolicy> (*make)(const PolicyInputs& inputs) = nullptr;
+  // Whether the policy uses PolicyInputs::gpus_by_model and the products the
+  // typical pods are bound to: the extender then records the products and
+  // rebuilds the policy when the cluster's GPUs per product change.
+  bool uses_gpu_models = false;
 };
 
 // Every live policy, the default first.
 std::span<const PolicyEntry> livePolicies();
 // The entry named `name`, or nullptr.
 const PolicyEntry* findLivePolicy(std::string_view name);
-// "fgd, binpack, spread": for error messages.
+// "fgd, fgd-plus, binpack, spread": for error messages.
 std::string livePolicyNames();
 // The default policy's name ("fgd").
 std::string_view defaultPolicyName();

@@ -61,11 +61,17 @@ std::string ExtenderMetrics::render(const core::LedgerSnapshot& snapshot,
     // podTypes() keeps the shapes' order (every shape has pods, none is dropped).
     for (size_t i = 0; i < types.size() && i < distribution->shapes.size(); ++i) {
       const core::PodShape& shape = distribution->shapes[i].shape;
-      distribution_weight_.set({{"gpus", std::to_string(shape.gpus)},
-                                {"gpu_milli", std::to_string(shape.gpu_milli)},
-                                {"gpu_memory_mib", std::to_string(shape.gpu_memory_mib)},
-                                {"source", source}},
-                               types[i].weight);
+      platform::Labels labels{{"gpus", std::to_string(shape.gpus)},
+                              {"gpu_milli", std::to_string(shape.gpu_milli)},
+                              {"gpu_memory_mib", std::to_string(shape.gpu_memory_mib)},
+                              {"source", source}};
+      // Shapes bound to GPU products (fgd-plus only) are told apart by them.
+      if (!shape.products.empty()) {
+        std::string products;
+        for (const std::string& p : shape.products) products += (products.empty() ? "" : ",") + p;
+        labels.emplace("products", std::move(products));
+      }
+      distribution_weight_.set(labels, types[i].weight);
     }
     distribution_window_.set({}, static_cast<double>(distribution->window_pods));
   }

@@ -108,6 +108,9 @@ nlohmann::json distributionToJson(std::string_view policy,
                       {"gpuMemoryMiB", s.shape.gpu_memory_mib},
                       {"pods", s.pods},
                       {"weight", types[i].weight}});
+    if (!s.shape.products.empty()) {
+      shapes.back()["products"] = s.shape.products;  // fgd-plus: the GPU products it is bound to
+    }
   }
   return {{"policy", policy},
           {"source", core::distributionSourceName(view->source)},

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "core/gpu_models.h"
 #include "platform/logging.h"
 
 namespace mpshare::extender {
@@ -113,14 +114,40 @@ ExtenderService::ExtenderService(ExtenderConfig config, PodLookup& pods, Binder&
   policy_ = policy_entry_->make(inputs);
 }
 
-void ExtenderService::observePod(const std::string& key, const core::Demand& demand) {
+void ExtenderService::observePod(const std::string& key, const core::Demand& demand,
+                                 std::vector<std::string> products) {
+  core::PodShape shape = core::shapeOfDemand(demand);
+  if (policy_entry_->uses_gpu_models) {
+    std::sort(products.begin(), products.end());
+    shape.products = std::move(products);
+  }
   std::lock_guard lock(distribution_mutex_);
   if (!distribution_ ||
-      !distribution_->observe(key, core::shapeOfDemand(demand), std::chrono::steady_clock::now())) {
+      !distribution_->observe(key, std::move(shape), std::chrono::steady_clock::now())) {
     return;
   }
   core::PolicyInputs inputs;
   inputs.pod_types = distribution_->view().podTypes();
+  inputs.gpus_by_model = gpus_by_model_;
+  std::shared_ptr<const core::PlacementPolicy> rebuilt = policy_entry_->make(inputs);
+  std::lock_guard swap(policy_mutex_);
+  policy_ = std::move(rebuilt);
+}
+
+void ExtenderService::refreshGpuModels() {
+  if (!policy_entry_->uses_gpu_models) {
+    return;
+  }
+  std::map<std::string, int> gpus;
+  ledger_.read([&](const core::LedgerState& state) { gpus = core::gpusByModel(state); });
+  std::lock_guard lock(distribution_mutex_);  // never under the ledger's lock
+  if (gpus == gpus_by_model_) {
+    return;
+  }
+  gpus_by_model_ = std::move(gpus);
+  core::PolicyInputs inputs;
+  inputs.pod_types = distribution_->view().podTypes();
+  inputs.gpus_by_model = gpus_by_model_;
   std::shared_ptr<const core::PlacementPolicy> rebuilt = policy_entry_->make(inputs);
   std::lock_guard swap(policy_mutex_);
   policy_ = std::move(rebuilt);
@@ -237,7 +264,7 @@ FilterResult ExtenderService::filter(const ExtenderArgs& args) {
     syncRequestNodes(args);
   }
   const core::Demand& want = **demand;
-  observePod(podKey(args.pod), want);
+  observePod(podKey(args.pod), want, core::gpuProductsOf(args.pod));
   const auto policy = this->policy();
   std::vector<std::string> unknown;
   result.passed.reserve(args.node_names.size());
@@ -292,6 +319,7 @@ std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
   if (args.nodes_form) {
     syncRequestNodes(args);
   }
+  refreshGpuModels();
   const auto policy = this->policy();
   std::vector<core::ScoredNode> scored;
   scored.reserve(args.node_names.size());
@@ -366,7 +394,7 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
     return done(BindStatus::kBound, "");
   }
   const std::string uid = podKey(*pod);
-  observePod(uid, **demand);
+  observePod(uid, **demand, core::gpuProductsOf(*pod));
   const auto policy = this->policy();
   std::string error;
   BindStatus refusal = BindStatus::kNoFit;

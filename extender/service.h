@@ -83,7 +83,10 @@ class ExtenderService : public InventorySink {
   // one): every pod filter sees, every bind, and, in cluster mode, every placed
   // pod the ledger records. `key` is the pod UID; a pod already in the window
   // is not counted again. Rebuilds the policy when the distribution moved.
-  void observePod(const std::string& key, const core::Demand& demand);
+  // `products`: the GPU products the pod is bound to (core/gpu_models.h), kept
+  // only for a policy that uses them (fgd-plus); empty = any.
+  void observePod(const std::string& key, const core::Demand& demand,
+                  std::vector<std::string> products = {});
   // The distribution the policy uses now; nullopt when the policy uses none.
   [[nodiscard]] std::optional<core::DistributionView> podDistribution() const;
   // The policy in use (replaced as the distribution moves; a caller's copy stays valid).
@@ -93,6 +96,11 @@ class ExtenderService : public InventorySink {
   // The pod's demand, or nullopt for a pod without GPUs; an error for bad annotations.
   core::Result<std::optional<core::Demand>> demandOf(const core::PodView& pod) const;
   void syncRequestNodes(const ExtenderArgs& args);
+  // For a policy that uses the cluster's GPUs per product (fgd-plus): counts
+  // them and rebuilds the policy when they changed since the last call, so its
+  // pressure is worked out once per change, not per node. The rebuilt policy
+  // empties the score memo (core/score_memo.h), whose scores carry the old one.
+  void refreshGpuModels();
   // Why `name` is not a candidate at all (unknown, rejected), or "".
   std::string notCandidate(const std::string& name) const;
 
@@ -103,6 +111,7 @@ class ExtenderService : public InventorySink {
   // Guards distribution_; taken before policy_mutex_, never under the ledger's lock.
   mutable std::mutex distribution_mutex_;
   std::optional<core::PodDistribution> distribution_;  // when the policy uses pod types
+  std::map<std::string, int> gpus_by_model_;           // guarded by distribution_mutex_
   PodLookup& pods_;
   Binder& binder_;
   ExtenderMetrics* metrics_;

@@ -171,6 +171,9 @@ core::Result<core::PodView> readPod(const View& pod, core::PodVolumes* volumes =
   if (auto spec = member(pod, "spec")) {
     if (spec->kind() != JsonKind::kObject) return wrongJsonType("spec", "an object", *spec);
     if (auto s = readString(*spec, "nodeName", "spec", &view.node_name); !s) return s.error();
+    if (auto s = readStringMap(*spec, "nodeSelector", "spec", &view.node_selector); !s) {
+      return s.error();
+    }
     if (auto s = readString(*spec, "schedulerName", "spec", &view.scheduler_name); !s) {
       return s.error();
     }

@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
+#include "core/policy_registry.h"
 #include "webhook/config.h"
 
 namespace mpshare {
@@ -26,6 +28,26 @@ std::string configMapData(const std::string& manifest, const std::string& key) {
     return "";
   }
   return value.Scalar();
+}
+
+// extender.config.policy's enum in values.schema.json is the registry's list
+// (core/policy_registry.cc), in its order, so a policy added there is offered
+// by the chart, and the chart's default is the extender's.
+TEST(ChartConfigTest, SchemaOffersExactlyTheLivePolicies) {
+  std::ifstream in(std::string(MPSHARE_SOURCE_DIR) + "/charts/mpshare/values.schema.json");
+  const auto schema = nlohmann::json::parse(in);
+  const auto& policy = schema.at("properties")
+                           .at("extender")
+                           .at("properties")
+                           .at("config")
+                           .at("properties")
+                           .at("policy");
+  std::vector<std::string> live;
+  for (const core::PolicyEntry& entry : core::livePolicies()) live.emplace_back(entry.name);
+  EXPECT_EQ(policy.at("enum").get<std::vector<std::string>>(), live);
+  const YAML::Node values =
+      YAML::LoadFile(std::string(MPSHARE_SOURCE_DIR) + "/charts/mpshare/values.yaml");
+  EXPECT_EQ(values["extender"]["config"]["policy"].as<std::string>(), core::defaultPolicyName());
 }
 
 TEST(ChartConfigTest, WebhookConfigLoadsWithTheChartDefaults) {

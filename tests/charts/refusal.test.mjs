@@ -133,6 +133,7 @@ test("values at the edges of the ranges render", () => {
     ["podDefaults.minMemoryLimit=1e7", "podDefaults.memoryLimit=10000000"],
     ["extender.config.threadOversubscription=1.5", "extender.config.maxClientsPerGpu=1"],
     ["extender.config.threadOversubscription=48", "extender.config.policy=spread", "extender.config.maxLearnedNodes=0"],
+    ["extender.config.policy=fgd-plus"],
     ["webhook.threads=1", "webhook.config.maxRequestBytes=4Ki"],
     ["webhook.threads=256", "webhook.config.maxRequestBytes=64Mi"],
     ["nodeAgent.clientsPerGpu=1", "nodeAgent.enabled=false", "webhook.config.daemonAccess.pipe=true"],

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -122,6 +123,47 @@ TEST(ScoreMemoTest, GivesExactlyThePolicysScoreOverRandomNodesAndPods) {
     EXPECT_GT(memo.hits(), memo.misses()) << name;
     EXPECT_LE(tiny.size(), 8u);
   }
+}
+
+// fgd-plus as the extender builds it: typical pods of which some are bound to
+// T4, and the cluster's GPUs per product making T4 scarce.
+std::shared_ptr<const PlacementPolicy> fgdPlus(const std::map<std::string, int>& gpus_by_model) {
+  PodType any;
+  any.share = 0.5;
+  any.weight = 3;
+  PodType on_t4;
+  on_t4.share = 1.0;
+  on_t4.products = {"T4"};
+  on_t4.weight = 1;
+  PolicyInputs inputs;
+  inputs.pod_types = {any, on_t4};
+  inputs.gpus_by_model = gpus_by_model;
+  auto made = makePolicy("fgd-plus", inputs);
+  EXPECT_TRUE(made.ok());
+  return std::move(*made);
+}
+
+TEST(ScoreMemoTest, GivesFgdPlusItsOwnScoresAndDropsThemWhenThePressureMoves) {
+  // T4 at 10 % of the GPUs, then at half of them: two pressures, two policies.
+  const auto scarce = fgdPlus({{"T4", 10}, {"A100", 90}});
+  const auto plenty = fgdPlus({{"T4", 50}, {"A100", 50}});
+  ScoreMemo memo;
+  RandomCluster cluster(7);
+  int differing = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const NodeState& node = cluster.node();
+    const Demand demand = cluster.demand();
+    // Alternating policies empties the table at each switch: every answer must
+    // be the policy's own, never the other's remembered score.
+    for (const auto& policy : {scarce, plenty, scarce}) {
+      ASSERT_TRUE(sameScore(memo.score(policy, node, demand), uncached(*policy, node, demand)))
+          << "node " << node.name() << " demand " << demand.describe();
+    }
+    differing +=
+        sameScore(uncached(*scarce, node, demand), uncached(*plenty, node, demand)) ? 0 : 1;
+  }
+  // The pressures do move scores, so a stale table would have been caught.
+  EXPECT_GT(differing, 50);
 }
 
 TEST(ScoreMemoTest, NodesWithTheSameContentShareAnEntryWhateverTheirNames) {

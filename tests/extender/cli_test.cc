@@ -101,7 +101,7 @@ TEST(ExtenderCliTest, ConfigErrorIsOneLine) {
   fs::remove_all(dir);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "mpshare-extender serve: --config " + dir +
-                       "/extender.yaml: extender.policy: must be one of fgd, binpack, spread, got "
+                       "/extender.yaml: extender.policy: must be one of fgd, fgd-plus, binpack, spread, got "
                        "\"firstfit\"\n");
 }
 

@@ -90,9 +90,9 @@ TEST(ConfigTest, ErrorsNameThePath) {
       {"extender: {threadOversubscription: 0.5}",
        "extender.threadOversubscription: must be a number from 1.0 to 48.0, got \"0.5\""},
       {"extender: {policy: firstfit}",
-       "extender.policy: must be one of fgd, binpack, spread, got \"firstfit\""},
+       "extender.policy: must be one of fgd, fgd-plus, binpack, spread, got \"firstfit\""},
       {"extender: {policy: [fgd]}",
-       "extender.policy: must be one of fgd, binpack, spread, got a non-scalar value"},
+       "extender.policy: must be one of fgd, fgd-plus, binpack, spread, got a non-scalar value"},
       {"extender: {podDistribution: {window: 10}}",
        "extender.podDistribution.window: unknown key (allowed: maxShapes, minPods, seed, "
        "windowPods, windowSeconds)"},

@@ -38,6 +38,7 @@ std::string describe(const core::Result<core::PodView>& result) {
   };
   map(pod.annotations);
   map(pod.labels);
+  map(pod.node_selector);
   for (const auto& c : pod.containers) {
     out << "\n" << c.name << '|' << static_cast<int>(c.kind) << '|' << c.index << '|' << c.has_env;
     map(c.limits);
@@ -130,6 +131,20 @@ TEST(KubeJsonTest, QuantitiesSentAsNumbersReadAsNumberText) {
   EXPECT_EQ(limits.at("c"), "2.0");
   EXPECT_EQ(limits.at("d"), "-3");
   EXPECT_EQ(limits.at("e"), "1000.0");
+}
+
+TEST(KubeJsonTest, ReadsTheNodeSelectorAndNamesAWrongOne) {
+  const json pod = json::parse(R"({"spec":{"nodeSelector":{"nvidia.com/gpu.product":"Tesla-T4"},
+      "containers":[{"name":"c"}]}})");
+  EXPECT_EQ(bothReaders(pod), "");
+  const auto view = podFromJson(pod);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->node_selector,
+            (std::map<std::string, std::string>{{"nvidia.com/gpu.product", "Tesla-T4"}}));
+  const auto wrong = podFromJson(json::parse(R"({"spec":{"nodeSelector":["Tesla-T4"]}})"));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().describe().find("spec.nodeSelector"), std::string::npos)
+      << wrong.error().describe();
 }
 
 core::Result<PodWithVolumes> withVolumes(const std::string& text) {

@@ -1,0 +1,108 @@
+// The live inputs of fgd-plus: the products a pod is bound to, the cluster's
+// GPUs per product, the learned shapes keeping their products, and the
+// registry building the policy from them.
+#include "core/gpu_models.h"
+
+#include <gtest/gtest.h>
+
+#include "core/fgd_plus_policy.h"
+#include "core/pod_distribution.h"
+#include "core/policy_registry.h"
+
+namespace mpshare::core {
+namespace {
+
+TEST(GpuModelsTest, ProductsOfAPodComeFromItsNodeSelectorOnTheProductLabel) {
+  const struct {
+    const char* name;
+    std::map<std::string, std::string> selector;
+    std::vector<std::string> want;
+  } cases[] = {
+      {"no selector", {}, {}},
+      {"other labels only", {{"kubernetes.io/arch", "amd64"}}, {}},
+      {"GFD's label", {{"nvidia.com/gpu.product", "Tesla-T4"}}, {"Tesla-T4"}},
+      {"mpshare-node's label", {{"mpshare.io/gpu.product", "Tesla-T4"}}, {"Tesla-T4"}},
+      // The inventory reads mpshare.io's label first, so it names the node's product.
+      {"both",
+       {{"mpshare.io/gpu.product", "NVIDIA-A100"},
+        {"nvidia.com/gpu.product", "NVIDIA-A100-SHARED"}},
+       {"NVIDIA-A100"}},
+  };
+  for (const auto& c : cases) {
+    PodView pod;
+    pod.node_selector = c.selector;
+    EXPECT_EQ(gpuProductsOf(pod), c.want) << c.name;
+  }
+}
+
+TEST(GpuModelsTest, GpusByModelCountsEveryNodesGpusUnderItsProduct) {
+  LedgerState state;
+  const GpuCapacity gpu{0, 100, 16384, 4};
+  (void)state.upsertNode({"a", "V100", {gpu, gpu, gpu, gpu}});
+  (void)state.upsertNode({"b", "V100", {gpu, gpu}});
+  (void)state.upsertNode({"c", "T4", {gpu}});
+  (void)state.upsertNode({"d", "", {gpu, gpu}});
+  EXPECT_EQ(gpusByModel(state), (std::map<std::string, int>{{"", 2}, {"T4", 1}, {"V100", 6}}));
+  EXPECT_TRUE(gpusByModel(LedgerState{}).empty());
+}
+
+TEST(GpuModelsTest, LearnedShapesKeepTheirProductsApartAndPassThemToThePodTypes) {
+  DistributionWindow window;
+  window.min_pods = 3;
+  PodDistribution distribution(window, {});
+  const auto now = PodDistribution::Clock::now();
+  const PodShape anywhere{1, 1000, 0};
+  const PodShape on_t4{1, 1000, 0, {"T4"}};
+  (void)distribution.observe("a", anywhere, now);
+  (void)distribution.observe("b", anywhere, now);
+  (void)distribution.observe("c", on_t4, now);
+  const DistributionView view = distribution.view();
+  ASSERT_EQ(view.shapes, (std::vector<ShapeCount>{{anywhere, 2}, {on_t4, 1}}));
+  EXPECT_EQ(describeShape(on_t4), "1 x whole GPU on T4");
+  EXPECT_EQ(describeShape(PodShape{1, 300, 8192, {"A100", "H100"}}),
+            "1 x 300 milli / 8192 MiB on A100, H100");
+  const std::vector<PodType> types = view.podTypes();
+  ASSERT_EQ(types.size(), 2u);
+  EXPECT_TRUE(types[0].products.empty());
+  EXPECT_EQ(types[1].products, (std::vector<std::string>{"T4"}));
+}
+
+TEST(GpuModelsTest, RegistryBuildsFgdPlusFromTheLiveInputs) {
+  const PolicyEntry* entry = findLivePolicy("fgd-plus");
+  ASSERT_NE(entry, nullptr);
+  EXPECT_TRUE(entry->uses_pod_types);
+  EXPECT_TRUE(entry->uses_gpu_models);
+  EXPECT_FALSE(findLivePolicy("fgd")->uses_gpu_models);
+  EXPECT_EQ(defaultPolicyName(), "fgd");
+
+  PodType any;
+  any.weight = 1;
+  PodType on_t4;
+  on_t4.products = {"T4"};
+  on_t4.weight = 1;
+  PolicyInputs inputs;
+  inputs.pod_types = {any, on_t4};
+  inputs.gpus_by_model = {{"T4", 2}, {"V100", 8}};
+  auto live = makePolicy("fgd-plus", inputs);
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ((*live)->name(), "fgd-plus");
+  EXPECT_EQ((*live)->scoreScale(), ScoreScale::kRanked);
+  // The same scores as the simulator's fgd-plus on the same inputs.
+  const auto simulated = makeFgdPlusPolicy(inputs.pod_types, inputs.gpus_by_model, {});
+  LedgerState state;
+  const GpuCapacity gpu{0, 100, 16384, 4};
+  const GpuCapacity gpu1{1, 100, 16384, 4};
+  (void)state.upsertNode({"t", "T4", {gpu, gpu1}});
+  (void)state.upsertNode({"v", "V100", {gpu, gpu1}});
+  Demand whole;
+  for (const char* node : {"t", "v"}) {
+    EXPECT_EQ((*live)->choose(*state.node(node), whole).score,
+              simulated->choose(*state.node(node), whole).score)
+        << node;
+  }
+  EXPECT_LT((*live)->choose(*state.node("t"), whole).score,
+            (*live)->choose(*state.node("v"), whole).score);
+}
+
+}  // namespace
+}  // namespace mpshare::core
