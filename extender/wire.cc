@@ -1,6 +1,9 @@
 #include "extender/wire.h"
 
 #include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -15,27 +18,58 @@ namespace {
 using core::invalidArgument;
 using nlohmann::json;
 using platform::appendJsonString;
+using platform::JsonKind;
+using platform::SimdjsonView;
 
-// Refuses a body nested deeper than platform::kMaxJsonDepth before building a
-// tree (copying or dumping a deep one recursed until the stack overflowed),
-// and names an out-of-range number and where it is. Other malformed JSON stays
-// "is not valid JSON", the answer recorded in the fixtures.
-core::Result<json> parseBody(std::string_view body) {
-  if (const auto deep = platform::findTooDeep(body)) {
-    return invalidArgument("body", platform::tooDeepMessage(*deep));
+// Bodies up to this size are parsed by a parser kept per thread (its buffers
+// reused); a larger one gets a parser of its own, freed on return, so that one
+// 10 MB NodeList does not pin 10 MB of buffers to every server thread.
+constexpr size_t kReusedParserBytes = 1 << 20;
+
+// Why simdjson refused `body`, in the words every refusal of it uses. Only
+// refused bodies take this second look, which builds no tree: nesting past
+// platform::kMaxJsonDepth and a number out of range are named with where they
+// are; any other malformed JSON stays "is not valid JSON", the answer recorded
+// in the fixtures.
+core::Error describeRefusal(std::string_view body) {
+  const platform::JsonProblem problem = platform::findJsonProblem(body);
+  if (problem.kind == platform::JsonProblem::Kind::kTooDeep ||
+      problem.kind == platform::JsonProblem::Kind::kNumberOutOfRange) {
+    return invalidArgument("body", problem.describe());
   }
-  json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) {
-    const platform::JsonProblem problem = platform::findJsonProblem(body);
-    if (problem.kind == platform::JsonProblem::Kind::kNumberOutOfRange) {
-      return invalidArgument("body", problem.describe());
+  return invalidArgument("body", "is not valid JSON");
+}
+
+// Parses `body` with a depth-limited parser (it refuses nesting past
+// kMaxJsonDepth itself, a DEPTH_ERROR, so accepted bodies pay nothing for the
+// limit) and hands the root object to `read`, whose views are valid only
+// until it returns: whatever it keeps, it copies.
+template <typename T>
+core::Result<T> withBody(std::string_view body, core::Result<T> (*read)(const SimdjsonView&)) {
+  const auto parse = [&](simdjson::dom::parser& parser) -> core::Result<T> {
+    simdjson::dom::element root;
+    std::optional<std::string> widened;
+    if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) {
+      // An integer beyond 64 bits, which Go and nlohmann read as a double.
+      widened = platform::longIntegersAsDoubles(body);
+      if (!widened || parser.parse(*widened).get(root) != simdjson::SUCCESS) {
+        return describeRefusal(body);
+      }
     }
-    return invalidArgument("body", "is not valid JSON");
+    const SimdjsonView document(root);
+    if (document.kind() != JsonKind::kObject) {
+      return invalidArgument("body", std::string("must be a JSON object, got ") +
+                                         platform::jsonKindName(document.kind()));
+    }
+    return read(document);
+  };
+  if (body.size() <= kReusedParserBytes) {
+    thread_local simdjson::dom::parser parser =
+        platform::depthLimitedParser<simdjson::dom::parser>();
+    return parse(parser);
   }
-  if (!parsed.is_object()) {
-    return invalidArgument("body", std::string("must be a JSON object, got ") + parsed.type_name());
-  }
-  return parsed;
+  auto parser = platform::depthLimitedParser<simdjson::dom::parser>(body.size());
+  return parse(parser);
 }
 
 bool equalsIgnoringCase(std::string_view a, std::string_view b) {
@@ -46,26 +80,17 @@ bool equalsIgnoringCase(std::string_view a, std::string_view b) {
 }
 
 // Go's encoding/json matches keys case-insensitively; the scheduler sends the
-// capitalised names, so an exact match is tried first and the fold only on a miss.
-const json* field(const json& object, std::string_view key) {
-  if (const auto it = object.find(key); it != object.end()) {
-    return &*it;
+// capitalised names, so an exact match is tried first and the fold only on a
+// miss. A null member counts as absent.
+std::optional<SimdjsonView> field(const SimdjsonView& object, std::string_view key) {
+  std::optional<SimdjsonView> found = object.find(key);
+  if (!found) {
+    (void)object.forEachMember([&](std::string_view name, const SimdjsonView& value) {
+      if (!found && equalsIgnoringCase(name, key)) found = value;
+      return core::Status{};
+    });
   }
-  for (auto it = object.begin(); it != object.end(); ++it) {
-    if (equalsIgnoringCase(it.key(), key)) return &*it;
-  }
-  return nullptr;
-}
-
-// The same lookup in a simdjson document.
-std::optional<platform::SimdjsonView> field(const platform::SimdjsonView& object,
-                                            std::string_view key) {
-  if (auto exact = object.find(key)) return exact;
-  std::optional<platform::SimdjsonView> found;
-  (void)object.forEachMember([&](std::string_view name, const platform::SimdjsonView& value) {
-    if (!found && equalsIgnoringCase(name, key)) found = value;
-    return core::Status{};
-  });
+  if (found && found->kind() == JsonKind::kNull) return std::nullopt;
   return found;
 }
 
@@ -86,50 +111,76 @@ void appendJsonObject(std::string& out, const std::map<std::string, std::string>
   out += '}';
 }
 
-json* field(json& object, std::string_view key) {
-  return const_cast<json*>(field(std::as_const(object), key));
-}
-
-core::Result<std::string> stringField(const json& object, std::string_view key, bool required) {
-  const json* value = field(object, key);
-  if (value == nullptr || value->is_null()) {
+core::Result<std::string> stringField(const SimdjsonView& object, std::string_view key,
+                                      bool required) {
+  const auto value = field(object, key);
+  if (!value) {
     if (required) {
       return invalidArgument(std::string(key), "missing");
     }
     return std::string();
   }
-  if (!value->is_string()) {
-    return invalidArgument(std::string(key),
-                           std::string("expected a string, got ") + value->type_name());
+  if (value->kind() != JsonKind::kString) {
+    return invalidArgument(std::string(key), std::string("expected a string, got ") +
+                                                 platform::jsonKindName(value->kind()));
   }
-  return value->get<std::string>();
+  return std::string(value->text());
 }
 
-// Bodies up to this size are parsed by a parser kept per thread (its buffers
-// reused); larger ones take the general path.
-constexpr size_t kFastPathBytes = 1 << 20;
-
-// The NodeNames form, which kube-scheduler sends to an extender with
-// nodeCacheCapable (mpshare's setup), read with simdjson: about a tenth of
-// nlohmann's parse time, and the pod through the same reader. nullopt when
-// the body needs the general path: the Nodes form (its NodeList is echoed
-// back, so it is kept as nlohmann::json), a body over kFastPathBytes, or
-// anything simdjson refuses (the general path then names the error). Errors
-// are the general path's, word for word.
-std::optional<core::Result<ExtenderArgs>> parseNodeNamesForm(std::string_view body) {
-  using platform::JsonKind;
-  if (body.size() > kFastPathBytes) return std::nullopt;
-  // Nested past the limit is a DEPTH_ERROR here, and the general path words it.
-  thread_local simdjson::dom::parser parser = platform::depthLimitedParser<simdjson::dom::parser>();
-  simdjson::dom::element root;
-  if (parser.parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
-  const platform::SimdjsonView document(root);
-  if (document.kind() != JsonKind::kObject) return std::nullopt;
-  if (auto nodes = field(document, "Nodes"); nodes && nodes->kind() != JsonKind::kNull) {
-    return std::nullopt;
+// The Nodes form: every item read as a v1.Node, and the list kept as compact
+// JSON for the filter reply (ExtenderArgs::node_list_members, node_items).
+core::Status readNodeList(const SimdjsonView& nodes, ExtenderArgs& args) {
+  if (nodes.kind() != JsonKind::kObject) {
+    return invalidArgument("Nodes", std::string("expected a NodeList object or null, got ") +
+                                        platform::jsonKindName(nodes.kind()));
   }
+  const auto items = field(nodes, "items");
+  if (items && items->kind() != JsonKind::kArray) {
+    return invalidArgument("Nodes.items", "expected an array");
+  }
+  args.nodes_form = true;
+  // Every member but the items, which the reply rebuilds from the passing nodes.
+  (void)nodes.forEachMember([&args](std::string_view name, const SimdjsonView& value) {
+    if (equalsIgnoringCase(name, "items")) return core::Status{};
+    if (!args.node_list_members.empty()) args.node_list_members += ',';
+    appendJsonString(args.node_list_members, name);
+    args.node_list_members += ':';
+    args.node_list_members += value.dump();
+    return core::Status{};
+  });
+  if (!items) return {};
+  return items->forEachElement([&args](size_t i, const SimdjsonView& item) {
+    auto node = platform::nodeFromSimdjson(item.element());
+    if (!node) {
+      core::Error error = node.error();
+      error.field = "Nodes.items[" + std::to_string(i) + "]." + error.field;
+      return core::Status(std::move(error));
+    }
+    args.node_names.push_back(node->name);
+    args.nodes.push_back(std::move(*node));
+    args.node_items.push_back(item.dump());
+    return core::Status{};
+  });
+}
+
+core::Status readNodeNames(const SimdjsonView& names, ExtenderArgs& args) {
+  if (names.kind() != JsonKind::kArray) {
+    return invalidArgument("NodeNames", std::string("expected an array of strings or null, got ") +
+                                            platform::jsonKindName(names.kind()));
+  }
+  return names.forEachElement([&args](size_t i, const SimdjsonView& name) {
+    if (name.kind() != JsonKind::kString) {
+      return core::Status(
+          invalidArgument("NodeNames[" + std::to_string(i) + "]", "expected a string"));
+    }
+    args.node_names.emplace_back(name.text());
+    return core::Status{};
+  });
+}
+
+core::Result<ExtenderArgs> readExtenderArgs(const SimdjsonView& document) {
   ExtenderArgs args;
-  auto pod = field(document, "Pod");
+  const auto pod = field(document, "Pod");
   if (!pod || pod->kind() != JsonKind::kObject) {
     return invalidArgument("Pod", "missing or not an object (a v1.Pod is required)");
   }
@@ -140,105 +191,46 @@ std::optional<core::Result<ExtenderArgs>> parseNodeNamesForm(std::string_view bo
     return error;
   }
   args.pod = std::move(*view);
-  auto names = field(document, "NodeNames");
-  if (!names || names->kind() == JsonKind::kNull) {
+  core::Status read;
+  if (const auto nodes = field(document, "Nodes")) {
+    read = readNodeList(*nodes, args);
+  } else if (const auto names = field(document, "NodeNames")) {
+    read = readNodeNames(*names, args);
+  } else {
     return invalidArgument("body", "neither Nodes nor NodeNames is set (one must be non-null)");
   }
-  if (names->kind() != JsonKind::kArray) {
-    return invalidArgument("NodeNames", std::string("expected an array of strings or null, got ") +
-                                            platform::jsonKindName(names->kind()));
-  }
-  auto each = names->forEachElement([&args](size_t i, const platform::SimdjsonView& name) {
-    if (name.kind() != JsonKind::kString) {
-      return core::Status(
-          invalidArgument("NodeNames[" + std::to_string(i) + "]", "expected a string"));
+  if (!read) return read.error();
+  return args;
+}
+
+core::Result<BindingArgs> readBindingArgs(const SimdjsonView& document) {
+  auto name = stringField(document, "PodName", true);
+  auto space = stringField(document, "PodNamespace", true);
+  auto uid = stringField(document, "PodUID", false);
+  auto node = stringField(document, "Node", true);
+  for (const auto* result : {&name, &space, &uid, &node}) {
+    if (!result->ok()) {
+      return result->error();
     }
-    args.node_names.emplace_back(name.text());
-    return core::Status{};
-  });
-  if (!each) return each.error();
+  }
+  BindingArgs args{std::move(*name), std::move(*space), std::move(*uid), std::move(*node)};
+  if (args.pod_name.empty() || args.node.empty()) {
+    return invalidArgument(args.pod_name.empty() ? "PodName" : "Node", "must not be empty");
+  }
   return args;
 }
 
 }  // namespace
 
 core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body) {
-  if (auto fast = parseNodeNamesForm(body)) return std::move(*fast);
-  return parseExtenderArgsGeneral(body);
-}
-
-core::Result<ExtenderArgs> parseExtenderArgsGeneral(std::string_view body) {
-  auto parsed = parseBody(body);
-  if (!parsed) {
-    return parsed.error();
-  }
-  json& root = *parsed;
-  ExtenderArgs args;
-  const json* pod = field(root, "Pod");
-  if (pod == nullptr || !pod->is_object()) {
-    return invalidArgument("Pod", "missing or not an object (a v1.Pod is required)");
-  }
-  auto view = platform::podFromJson(*pod);
-  if (!view) {
-    core::Error error = view.error();
-    error.field = "Pod." + error.field;
-    return error;
-  }
-  args.pod = std::move(*view);
-
-  json* nodes = field(root, "Nodes");
-  json* names = field(root, "NodeNames");
-  if (nodes != nullptr && !nodes->is_null()) {
-    if (!nodes->is_object()) {
-      return invalidArgument(
-          "Nodes", std::string("expected a NodeList object or null, got ") + nodes->type_name());
-    }
-    const json* items = field(*nodes, "items");
-    if (items != nullptr && !items->is_null() && !items->is_array()) {
-      return invalidArgument("Nodes.items", "expected an array");
-    }
-    args.nodes_form = true;
-    if (items != nullptr && items->is_array()) {
-      args.nodes.reserve(items->size());
-      args.node_names.reserve(items->size());
-      for (size_t i = 0; i < items->size(); ++i) {
-        auto node = platform::nodeFromJson((*items)[i]);
-        if (!node) {
-          core::Error error = node.error();
-          error.field = "Nodes.items[" + std::to_string(i) + "]." + error.field;
-          return error;
-        }
-        args.node_names.push_back(node->name);
-        args.nodes.push_back(std::move(*node));
-      }
-    }
-    // Moved, not copied: the list can be megabytes and the parsed body is ours.
-    args.node_list = std::move(*nodes);
-  } else if (names != nullptr && !names->is_null()) {
-    if (!names->is_array()) {
-      return invalidArgument(
-          "NodeNames",
-          std::string("expected an array of strings or null, got ") + names->type_name());
-    }
-    args.node_names.reserve(names->size());
-    for (size_t i = 0; i < names->size(); ++i) {
-      if (!(*names)[i].is_string()) {
-        return invalidArgument("NodeNames[" + std::to_string(i) + "]", "expected a string");
-      }
-      // Moved out of the parsed body, which is ours and dropped on return.
-      args.node_names.push_back(std::move((*names)[i].get_ref<std::string&>()));
-    }
-  } else {
-    return invalidArgument("body", "neither Nodes nor NodeNames is set (one must be non-null)");
-  }
-  return args;
+  return withBody(body, readExtenderArgs);
 }
 
 std::string renderFilterResult(const FilterResult& result, const ExtenderArgs& args) {
   // Written out directly, in json::dump's key order (sorted) and with its bytes,
   // rather than through a json object: building one copied every passing name
-  // and failure reason into its own allocation. Only the Nodes form's NodeList
-  // still goes through json, being the request's own objects echoed back.
+  // and failure reason into its own allocation. The Nodes form's NodeList is
+  // the request's own JSON, compacted when it was read (ExtenderArgs::node_items).
   std::string out;
   out.reserve(96 + result.passed.size() * 24 +
               (result.failed.size() + result.failed_unresolvable.size()) * 128);
@@ -249,27 +241,22 @@ std::string renderFilterResult(const FilterResult& result, const ExtenderArgs& a
   out += R"(,"FailedNodes":)";
   appendJsonObject(out, result.failed);
   if (args.nodes_form) {
-    // The list's other members as sent; its items are rebuilt from the passing
-    // nodes below, so copying them first would copy every node twice.
-    json list = json::object();
-    for (auto it = args.node_list.begin(); it != args.node_list.end(); ++it) {
-      if (it.key() != "items") {
-        list[it.key()] = *it;
-      }
-    }
-    json items = json::array();
-    // Passing names are a subsequence of the request order, so one merge walk suffices.
-    const json* sent = field(args.node_list, "items");
+    // The request's NodeList with only the passing items, which are a
+    // subsequence of the request order, so one merge walk finds them.
+    out += R"(,"NodeNames":null,"Nodes":{)";
+    out += args.node_list_members;
+    out += args.node_list_members.empty() ? R"("items":[)" : R"(,"items":[)";
     size_t next = 0;
-    for (size_t i = 0; sent != nullptr && sent->is_array() && i < sent->size(); ++i) {
-      if (next < result.passed.size() && args.node_names[i] == result.passed[next]) {
-        items.push_back((*sent)[i]);
+    bool first = true;
+    for (size_t i = 0; i < args.node_items.size() && next < result.passed.size(); ++i) {
+      if (args.node_names[i] == result.passed[next]) {
+        if (!first) out += ',';
+        first = false;
+        out += args.node_items[i];
         ++next;
       }
     }
-    list["items"] = std::move(items);
-    out += R"(,"NodeNames":null,"Nodes":)";
-    out += list.dump();
+    out += "]}";
   } else {
     out += R"(,"NodeNames":[)";
     for (size_t i = 0; i < result.passed.size(); ++i) {
@@ -316,28 +303,7 @@ std::string renderHostPriorityList(const std::vector<HostScore>& scores) {
 }
 
 core::Result<BindingArgs> parseBindingArgs(std::string_view body) {
-  auto parsed = parseBody(body);
-  if (!parsed) {
-    return parsed.error();
-  }
-  BindingArgs args;
-  auto name = stringField(*parsed, "PodName", true);
-  auto space = stringField(*parsed, "PodNamespace", true);
-  auto uid = stringField(*parsed, "PodUID", false);
-  auto node = stringField(*parsed, "Node", true);
-  for (const auto* result : {&name, &space, &uid, &node}) {
-    if (!result->ok()) {
-      return result->error();
-    }
-  }
-  args.pod_name = *name;
-  args.pod_namespace = *space;
-  args.pod_uid = *uid;
-  args.node = *node;
-  if (args.pod_name.empty() || args.node.empty()) {
-    return invalidArgument(args.pod_name.empty() ? "PodName" : "Node", "must not be empty");
-  }
-  return args;
+  return withBody(body, readBindingArgs);
 }
 
 std::string renderBindingResult(const std::string& error) { return json{{"Error", error}}.dump(); }

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,22 +20,24 @@ struct ExtenderArgs {
   core::PodView pod;
   bool nodes_form = false;              // `Nodes` was a NodeList (not null)
   std::vector<core::NodeView> nodes;    // the NodeList's items, when nodes_form
-  nlohmann::json node_list;             // the NodeList as sent, echoed back filtered
   std::vector<std::string> node_names;  // candidate names in request order, either form
+  // The Nodes form's NodeList as sent, for the filter reply, which echoes it
+  // with only the passing items: its members other than `items` as compact
+  // JSON members (`"apiVersion":"v1","kind":"NodeList"`, "" when none), and
+  // each item as compact JSON, in request order (node_names[i] is item i's name).
+  std::string node_list_members;
+  std::vector<std::string> node_items;
 };
 
-// Parses a filter/prioritize body. Errors name the JSON path, e.g.
-// `Nodes.items[2].metadata.name: missing` or `body: neither Nodes nor NodeNames is set`.
-// The NodeNames form (kube-scheduler with nodeCacheCapable) is read with
-// simdjson, every other body with nlohmann::json (parseExtenderArgsGeneral).
-// A body nested deeper than platform::kMaxJsonDepth is refused before any tree
-// is built (`body: nested deeper than 256 levels at byte 4123 (...)`), as is a
-// number beyond a double (`body: number out of range at byte 57: 1e400 (...)`).
+// Parses a filter/prioritize body, either node form, with simdjson. Errors
+// name the JSON path, e.g. `Nodes.items[2].metadata.name: is missing` or
+// `body: neither Nodes nor NodeNames is set`. A body nested deeper than
+// platform::kMaxJsonDepth is refused without building a tree (`body: nested
+// deeper than 256 levels at byte 4123 (...)`), as is a number beyond a double
+// or an integer beyond 64 bits (`body: number out of range at byte 57: 1e400
+// (...)`). Keys match ignoring case, as Go's encoding/json does; an object
+// naming a key twice is read at its first.
 core::Result<ExtenderArgs> parseExtenderArgs(std::string_view body);
-
-// The nlohmann::json path alone, for every form: the same answers as
-// parseExtenderArgs, slower; tests compare the two.
-core::Result<ExtenderArgs> parseExtenderArgsGeneral(std::string_view body);
 
 // ExtenderFilterResult. In the Nodes form the reply carries `Nodes` (the request's
 // NodeList with only passing items) and `NodeNames: null`; in the NodeNames form
@@ -65,7 +66,7 @@ struct BindingArgs {
   std::string pod_uid;
   std::string node;
 };
-// The same limits as parseExtenderArgs.
+// The same reader and limits as parseExtenderArgs.
 core::Result<BindingArgs> parseBindingArgs(std::string_view body);
 // ExtenderBindingResult: {"Error": ""} on success.
 std::string renderBindingResult(const std::string& error);

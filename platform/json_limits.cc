@@ -1,5 +1,7 @@
 #include "platform/json_limits.h"
 
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 
@@ -80,10 +82,11 @@ bool numberFits(std::string_view token) {
   return !(integer && value.is_number_float());
 }
 
-// The first number outside strings that does not fit (numberFits), as a
-// problem; meant for text that is valid JSON up to its first bad number,
-// where every run of number bytes outside strings is a number.
-std::optional<JsonProblem> findOutOfRangeNumber(std::string_view text) {
+// Calls visit(offset, token) for each run of number bytes outside strings,
+// in order, until it returns true. In text that is valid JSON up to its
+// first bad number, every such run is a number.
+template <typename Visit>
+void forEachNumber(std::string_view text, Visit&& visit) {
   for (size_t i = 0; i < text.size();) {
     const char c = text[i];
     if (c == '"') {
@@ -96,14 +99,21 @@ std::optional<JsonProblem> findOutOfRangeNumber(std::string_view text) {
     }
     const size_t start = i;
     while (i < text.size() && isNumberByte(text[i])) ++i;
-    const std::string_view token = text.substr(start, i - start);
-    if (!numberFits(token)) {
-      std::string shown(token.substr(0, 40));
-      if (token.size() > shown.size()) shown += "...";
-      return JsonProblem{JsonProblem::Kind::kNumberOutOfRange, start, std::move(shown)};
-    }
+    if (visit(start, text.substr(start, i - start))) return;
   }
-  return std::nullopt;
+}
+
+// The first number outside strings that does not fit (numberFits), as a problem.
+std::optional<JsonProblem> findOutOfRangeNumber(std::string_view text) {
+  std::optional<JsonProblem> problem;
+  forEachNumber(text, [&problem](size_t start, std::string_view token) {
+    if (numberFits(token)) return false;
+    std::string shown(token.substr(0, 40));
+    if (token.size() > shown.size()) shown += "...";
+    problem = JsonProblem{JsonProblem::Kind::kNumberOutOfRange, start, std::move(shown)};
+    return true;
+  });
+  return problem;
 }
 
 // A SAX handler that builds nothing: it only records the parser's first error.
@@ -202,6 +212,29 @@ JsonProblem findJsonProblem(std::string_view text) {
                        validator.message()};
   }
   return JsonProblem{};
+}
+
+std::optional<std::string> longIntegersAsDoubles(std::string_view text) {
+  std::optional<std::string> out;
+  size_t copied = 0;  // text[0, copied) is in *out
+  forEachNumber(text, [&](size_t start, std::string_view token) {
+    if (token.find_first_of(".eE") != std::string_view::npos) return false;
+    int64_t signed_value = 0;
+    uint64_t unsigned_value = 0;
+    const char* const end = token.data() + token.size();
+    const std::from_chars_result parsed = token.front() == '-'
+                                              ? std::from_chars(token.data(), end, signed_value)
+                                              : std::from_chars(token.data(), end, unsigned_value);
+    if (parsed.ec != std::errc::result_out_of_range) return false;
+    if (!out) out.emplace().reserve(text.size() + 16);
+    const size_t past = start + token.size();
+    out->append(text.substr(copied, past - copied));
+    out->append(".0");
+    copied = past;
+    return false;
+  });
+  if (out) out->append(text.substr(copied));
+  return out;
 }
 
 core::Result<json> parseJson(std::string_view text, const std::string& field) {

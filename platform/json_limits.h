@@ -63,6 +63,14 @@ JsonProblem findJsonProblem(std::string_view text);
 // at byte 1: 1e400 (...)`.
 core::Result<nlohmann::json> parseJson(std::string_view text, const std::string& field);
 
+// `text` with every integer outside strings too long for 64 bits written as a
+// double, the value nlohmann::json reads for it ("18446744073709551616" ->
+// "18446744073709551616.0"); nullopt when there is none. simdjson refuses such
+// an integer: a reader built on it retries with this text to accept what
+// kube-scheduler's Go and nlohmann accept. A number beyond a double stays
+// refused (findJsonProblem names it).
+std::optional<std::string> longIntegersAsDoubles(std::string_view text);
+
 // A simdjson::dom::parser refusing documents nested deeper than kMaxJsonDepth
 // (simdjson's own default is 1024), first sized for `capacity` bytes; parse()
 // grows it as needed and keeps the limit. A template so that this header does

@@ -237,4 +237,8 @@ core::Result<core::NodeView> nodeFromJson(const nlohmann::json& node) {
   return readNode(NlohmannView(node));
 }
 
+core::Result<core::NodeView> nodeFromSimdjson(const simdjson::dom::element& node) {
+  return readNode(SimdjsonView(node));
+}
+
 }  // namespace mpshare::platform

@@ -35,5 +35,7 @@ core::Result<PodWithVolumes> podWithVolumesFromSimdjson(const simdjson::dom::ele
 
 // A v1.Node object: name, labels, and whether it is being deleted.
 core::Result<core::NodeView> nodeFromJson(const nlohmann::json& node);
+// The same, read from simdjson's DOM.
+core::Result<core::NodeView> nodeFromSimdjson(const simdjson::dom::element& node);
 
 }  // namespace mpshare::platform

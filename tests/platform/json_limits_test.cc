@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -151,6 +152,31 @@ TEST(ParseJsonTest, RefusesUnderTheFieldAndAcceptsUpToTheLimit) {
   const auto syntax = parseJson("{", "status");
   ASSERT_FALSE(syntax.ok());
   EXPECT_EQ(syntax.error().describe().rfind("status: is not valid JSON: ", 0), 0u);
+}
+
+TEST(LongIntegersAsDoublesTest, WritesOnlyIntegersPast64BitsAsDoubles) {
+  const struct {
+    const char* text;
+    std::optional<std::string> want;
+  } cases[] = {
+      {R"([1,-9223372036854775808,18446744073709551615,1e400,"18446744073709551616"])",
+       std::nullopt},
+      {"18446744073709551616", "18446744073709551616.0"},
+      {R"({"a":[-9223372036854775809,"99999999999999999999",99999999999999999999]})",
+       R"({"a":[-9223372036854775809.0,"99999999999999999999",99999999999999999999.0]})"},
+      {R"(["\"",123456789012345678901234567890}x)", R"(["\"",123456789012345678901234567890.0}x)"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(longIntegersAsDoubles(c.text), c.want) << c.text;
+  }
+  // What the retry is for: simdjson refuses the integer and reads the double as
+  // nlohmann reads the integer.
+  const std::string text = R"({"n":18446744073709551616})";
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  EXPECT_NE(parser.parse(text).get(root), simdjson::SUCCESS);
+  ASSERT_EQ(parser.parse(*longIntegersAsDoubles(text)).get(root), simdjson::SUCCESS);
+  EXPECT_EQ(double(root["n"]), json::parse(text)["n"].get<double>());
 }
 
 TEST(DepthLimitedParserTest, SimdjsonRefusesPastTheSameLimitAfterGrowing) {
