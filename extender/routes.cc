@@ -196,10 +196,15 @@ HttpResponse ExtenderRoutes::filter(const HttpRequest& request, RouteOutcome& ou
     outcome = RouteOutcome::kBadRequest;
     return errorResponse(400, "malformed ExtenderArgs: " + args.error().describe());
   }
-  const FilterResult result = service_.filter(*args);
-  // The service sets Error only for the pod's own invalid annotations.
-  if (!result.error.empty()) outcome = RouteOutcome::kInvalidPod;
-  return json(200, renderFilterResult(result, *args));
+  const FilterOutcome filtered = service_.filterPod(*args);
+  switch (filtered.status) {
+    case FilterStatus::kEvaluated:
+      break;
+    case FilterStatus::kInvalidPod:
+      outcome = RouteOutcome::kInvalidPod;
+      break;
+  }
+  return json(200, renderFilterResult(filtered.result, *args));
 }
 
 HttpResponse ExtenderRoutes::prioritize(const HttpRequest& request, RouteOutcome& outcome) {

@@ -247,18 +247,20 @@ std::string ExtenderService::notCandidate(const std::string& name) const {
          selectorText(config_.inventory) + " and GPU Feature Discovery labels)";
 }
 
-FilterResult ExtenderService::filter(const ExtenderArgs& args) {
-  FilterResult result;
+FilterOutcome ExtenderService::filterPod(const ExtenderArgs& args) {
+  FilterOutcome outcome;
+  FilterResult& result = outcome.result;
   auto demand = demandOf(args.pod);
   if (!demand) {
+    outcome.status = FilterStatus::kInvalidPod;
     result.error = demand.error().message;
     platform::logInfo("no node fits pod", {{"pod", args.pod.key()}, {"error", result.error}});
-    return result;
+    return outcome;
   }
   pods_.remember(args.pod);
   if (!demand->has_value()) {
     result.passed = args.node_names;  // not a GPU pod: nothing of ours to check
-    return result;
+    return outcome;
   }
   if (args.nodes_form) {
     syncRequestNodes(args);
@@ -298,7 +300,7 @@ FilterResult ExtenderService::filter(const ExtenderArgs& args) {
                                            {"nodes", std::to_string(args.node_names.size())},
                                            {"reasons", reasonsText(result, args.node_names)}});
   }
-  return result;
+  return outcome;
 }
 
 std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {

@@ -41,6 +41,17 @@ struct BindOutcome {
   std::string error;  // "" when bound; else the text for the Error field
 };
 
+// How a filter ended; routes.cc maps it onto the request's outcome label.
+enum class FilterStatus {
+  kEvaluated,   // every candidate judged (passing none is still an answer)
+  kInvalidPod,  // the pod's GPU annotations are invalid: no node judged, Error set
+};
+
+struct FilterOutcome {
+  FilterStatus status = FilterStatus::kEvaluated;
+  FilterResult result;
+};
+
 class ExtenderService : public InventorySink {
  public:
   // `pods` and `binder` must outlive the service; `metrics` may be null.
@@ -59,9 +70,11 @@ class ExtenderService : public InventorySink {
   // the first reasons:
   //   no node fits pod pod=ml/p demand="30% threads / 4096 MiB" nodes=5
   //     reasons="gpu-a: ...; gpu-b: ...; gpu-c: ...; and 2 more"
-  // (or error="..." for a pod whose annotations are invalid). result.error is
-  // set only for such a pod.
-  FilterResult filter(const ExtenderArgs& args);
+  // (or error="..." for a pod whose annotations are invalid: status
+  // kInvalidPod, and result.error says why).
+  FilterOutcome filterPod(const ExtenderArgs& args);
+  // filterPod's answer alone.
+  FilterResult filter(const ExtenderArgs& args) { return filterPod(args).result; }
   // 0..10 per candidate; 0 where the pod does not fit.
   std::vector<HostScore> prioritize(const ExtenderArgs& args);
   // Chooses the GPU, reserves it and commits through the Binder. Each bind is

@@ -92,6 +92,44 @@ TEST(ServiceTest, FgdAndBinpackPreferDifferentNodes) {
   }
 }
 
+// The status says which: only a pod whose own annotations are invalid is
+// kInvalidPod (the request's outcome invalid_pod); a filter that passes no
+// node, a pod without GPUs and an unknown node are answers (kEvaluated), even
+// where the reasons read like errors.
+TEST(ServiceTest, FilterStatusTellsAnInvalidPodFromAnAnswer) {
+  MemoryPodLookup pods;
+  MemoryBinder binder;
+  ExtenderService service(ExtenderConfig{}, pods, binder);
+  service.upsertNode(gpuNode("a", "1", "10000"));
+  core::PodView no_gpu = mpsPod("cpu", "10", "1Gi");
+  no_gpu.annotations.clear();
+  no_gpu.containers[0].limits.clear();
+  const struct {
+    const char* name;
+    core::PodView pod;
+    std::vector<std::string> nodes;
+    FilterStatus status;
+    size_t passed;
+  } cases[] = {
+      {"fits", mpsPod("p", "10", "1Gi"), {"a"}, FilterStatus::kEvaluated, 1},
+      {"fits nowhere", mpsPod("p", "10", "20Gi"), {"a"}, FilterStatus::kEvaluated, 0},
+      {"unknown node", mpsPod("p", "10", "1Gi"), {"invalid"}, FilterStatus::kEvaluated, 0},
+      {"no GPU", no_gpu, {"a"}, FilterStatus::kEvaluated, 1},
+      {"no candidates", mpsPod("p", "10", "1Gi"), {}, FilterStatus::kEvaluated, 0},
+      {"threads past 100", mpsPod("p", "130", "1Gi"), {"a"}, FilterStatus::kInvalidPod, 0},
+      {"memory not a quantity", mpsPod("p", "10", "lots"), {"a"}, FilterStatus::kInvalidPod, 0},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const FilterOutcome outcome = service.filterPod(namesArgs(c.pod, c.nodes));
+    EXPECT_EQ(outcome.status, c.status);
+    EXPECT_EQ(outcome.result.passed.size(), c.passed);
+    // The Error field carries the reason exactly when the pod is invalid.
+    EXPECT_EQ(outcome.result.error.empty(), c.status == FilterStatus::kEvaluated)
+        << outcome.result.error;
+  }
+}
+
 TEST(ServiceTest, DistributionSwitchesFromSeedToLearnedAfterMinPods) {
   ExtenderConfig config;  // fgd
   config.pod_seed = {{{1, 500, 0}, 1}};
