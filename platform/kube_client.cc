@@ -75,7 +75,6 @@ Result<int> KubeClient::send(const ApiRequest& request, const BodySink& sink,
     };
     auto status = connector_->exchange(request, tokens_.token(), guarded, limits);
     if (!status || *status != 401) return status;
-    ++unauthorized_;
     // A projected token may have rotated since it was read: read it again once.
     tokens_.invalidate();
     if (attempt == 1) return status;

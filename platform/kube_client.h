@@ -102,9 +102,6 @@ class KubeClient {
   // Errors as bind().
   core::Status createEvent(const PodEvent& event);
 
-  // Bearer-token requests made and 401s seen (tests and metrics).
-  [[nodiscard]] int unauthorizedCount() const { return unauthorized_.load(); }
-
  private:
   explicit KubeClient(std::unique_ptr<HttpsConnector> connector, const KubeConfig& config);
   // One exchange with a single retry after re-reading the token on 401.
@@ -115,7 +112,6 @@ class KubeClient {
 
   std::unique_ptr<HttpsConnector> connector_;
   TokenSource tokens_;
-  std::atomic<int> unauthorized_{0};
 };
 
 }  // namespace mpshare::platform
