@@ -27,7 +27,7 @@ struct NodeChoice {
   std::string reason;            // why not, when it does not fit
 };
 
-// How a policy's scores become kube-scheduler's 0..10 (see nodeScores()).
+// How a policy's scores become kube-scheduler's 0..10 (toNodeScore(), rankedNodeScores()).
 enum class ScoreScale {
   kAbsolute,  // a score says how good the node is on its own: toNodeScore()
   kRanked,    // scores only rank the candidates of one call: rankedNodeScores()
