@@ -8,7 +8,9 @@
 //  - a placed, live GPU pod -> recorded in the ledger from mpshare.io/gpu-index,
 //    or as a whole-GPU user of GPUs 0..n-1 when it has no usable index (placed
 //    by something else); an overcommit is logged and counted, never refused;
-//  - a pod that ends (Succeeded, Failed, deleted) -> its reservation is released.
+//  - a pod that ends (Succeeded, Failed, deleted) -> its reservation is released;
+//  - a reservation bind took for a pod a relist lacks -> released if taken
+//    before the list began, else once a bookmark comes before the pod does.
 //
 // The ledger must not depend on the order events arrive in: a relist after a
 // fault, a restart and an uninterrupted watch all have to end in the same
