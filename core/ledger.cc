@@ -192,6 +192,15 @@ bool LedgerState::release(const std::string& uid) {
   return true;
 }
 
+uint64_t LedgerState::setUnsettled(const std::string& uid, bool unsettled) {
+  const auto it = reservations_.find(uid);
+  if (it == reservations_.end()) {
+    return 0;
+  }
+  it->second.unsettled = unsettled ? ++last_stamp_ : 0;
+  return it->second.unsettled;
+}
+
 void LedgerState::apply(const Reservation& reservation, int sign) {
   const auto node_it = nodes_.find(reservation.node);
   if (node_it == nodes_.end()) {
@@ -292,6 +301,11 @@ Result<Reservation> Ledger::record(const ReserveRequest& request) {
 bool Ledger::release(const std::string& uid) {
   std::lock_guard lock(mutex_);
   return state_.release(uid);
+}
+
+uint64_t Ledger::setUnsettled(const std::string& uid, bool unsettled) {
+  std::lock_guard lock(mutex_);
+  return state_.setUnsettled(uid, unsettled);
 }
 
 std::optional<Reservation> Ledger::reservation(const std::string& uid) const {

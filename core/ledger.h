@@ -78,6 +78,12 @@ struct Reservation {
   int64_t cpu_milli = 0;
   int64_t host_memory_mib = 0;
   bool overcommitted = false;  // recorded over budget (placed by another scheduler)
+  // Nonzero while the commit that followed the reservation has an unknown
+  // outcome (its reply and the check after it were lost): the share stays held,
+  // since the commit may have landed, until something settles it. A stamp unique
+  // to each failed commit, so a settler can tell a later failure of the same pod
+  // from the one it saw.
+  uint64_t unsettled = 0;
 
   bool operator==(const Reservation&) const = default;
 };
@@ -121,6 +127,9 @@ class LedgerState {
 
   // Drops the UID's reservation; false when there was none.
   bool release(const std::string& uid);
+  // Marks the UID's reservation unsettled with a new stamp (true), or settled
+  // (false); returns the stamp (0 when settled or when there is no reservation).
+  uint64_t setUnsettled(const std::string& uid, bool unsettled);
 
   [[nodiscard]] const NodeState* node(const std::string& name) const;
   [[nodiscard]] const Reservation* reservation(const std::string& uid) const;
@@ -140,6 +149,7 @@ class LedgerState {
 
   std::map<std::string, NodeState> nodes_;
   std::map<std::string, Reservation> reservations_;
+  uint64_t last_stamp_ = 0;
 };
 
 // Thread-safe ledger for the HTTP service: every operation takes one mutex, so a
@@ -151,6 +161,7 @@ class Ledger {
   Result<Reservation> reserve(const ReserveRequest& request);
   Result<Reservation> record(const ReserveRequest& request);
   bool release(const std::string& uid);
+  uint64_t setUnsettled(const std::string& uid, bool unsettled);
   std::optional<Reservation> reservation(const std::string& uid) const;
   LedgerSnapshot snapshot() const;
 

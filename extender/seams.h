@@ -37,7 +37,9 @@ struct BindRequest {
 // How a bind is committed once the ledger holds the reservation. Standalone
 // records it in memory; cluster mode POSTs a Binding carrying
 // mpshare.io/gpu-index. An error makes bind release the reservation and return
-// the Error field, so the scheduler retries the pod.
+// the Error field, so the scheduler retries the pod; kUnavailable means the
+// commit may have landed (its outcome is unknown), and bind holds the
+// reservation instead, marked unsettled (core/ledger.h).
 class Binder {
  public:
   virtual ~Binder() = default;

@@ -402,11 +402,24 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
   BindStatus refusal = BindStatus::kNoFit;
   std::optional<core::Reservation> reserved;
   bool already = false;
+  bool was_unsettled = false;
   ledger_.write([&](core::LedgerState& state) {
     if (const core::Reservation* existing = state.reservation(uid)) {
       if (existing->node == args.node) {
         reserved = *existing;  // a retried bind whose reply was lost
-        already = true;
+        // An unsettled share is this retry's own from here: settled while it
+        // is in flight (so no relist releases it under the POST), released if
+        // it fails, held again if its outcome is unknown too.
+        already = existing->unsettled == 0;
+        was_unsettled = !already;
+        state.setUnsettled(uid, false);
+      } else if (existing->unsettled != 0) {
+        // The earlier Binding may have landed there: moving the share now
+        // would free it while the pod may hold it. The watch, a relist or the
+        // pod's deletion settles it (extender/cluster/cluster_cache.h).
+        error = "pod " + key + " holds a share on " + existing->node +
+                " from a bind whose outcome is not known yet (its reply was lost); retry on " +
+                existing->node + " or once the pod's state is known";
       } else {
         error = "pod " + key + " already holds a reservation on " + existing->node;
       }
@@ -441,15 +454,24 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
   try {
     bound = binder_.bind(BindRequest{&*pod, args.node, reserved->gpu_indices});
   } catch (...) {
-    if (!already) {
+    if (was_unsettled) {
+      ledger_.setUnsettled(uid, true);  // still unknown whether the earlier one landed
+    } else if (!already) {
       ledger_.release(uid);
     }
     throw;
   }
+  if (!bound && bound.error().code == core::ErrorCode::kUnavailable && !already) {
+    // The Binding may have landed with its reply lost: released now, the share
+    // could be given to another pod before the watch brings this one in, and
+    // the GPU would be held twice. Held, marked unsettled, it is settled by
+    // the watch showing the pod placed, its deletion, a relist that began
+    // after now, or this pod's retry.
+    ledger_.setUnsettled(uid, true);
+  } else if (!bound && !already) {
+    ledger_.release(uid);
+  }
   if (!bound) {
-    if (!already) {
-      ledger_.release(uid);
-    }
     return done(BindStatus::kBinderError,
                 "binding " + key + " to " + args.node + ": " + bound.error().describe());
   }

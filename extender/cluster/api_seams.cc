@@ -32,14 +32,26 @@ core::Status ApiBinder::bind(const BindRequest& request) {
   // the bind happened and the reservation must stay.
   if (code != core::ErrorCode::kConflict && code != core::ErrorCode::kUnavailable) return status;
   auto current = client_.getPod(pod.namespace_name, pod.name);
-  if (current) {
-    auto view = platform::podFromJson(*current);
-    if (view && view->uid == pod.uid && view->node_name == request.node) {
-      platform::logInfo("binding already in place", {{"pod", pod.key()}, {"node", request.node}});
-      return {};
-    }
+  if (!current) {
+    // Neither the reply nor the check says whether the Binding landed:
+    // kUnavailable tells the service to hold the share until it is settled.
+    core::Error error = status.error();
+    error.code = core::ErrorCode::kUnavailable;
+    error.message +=
+        "; whether the Binding landed is unknown (the check failed: " + current.error().describe() +
+        ")";
+    return error;
   }
-  return status;
+  auto view = platform::podFromJson(*current);
+  if (view && view->uid == pod.uid && view->node_name == request.node) {
+    platform::logInfo("binding already in place", {{"pod", pod.key()}, {"node", request.node}});
+    return {};
+  }
+  // The check read the pod after the Binding was committed or refused, so it
+  // is not there: a known failure, reported as a conflict.
+  core::Error error = status.error();
+  error.code = core::ErrorCode::kConflict;
+  return error;
 }
 
 }  // namespace mpshare::extender

@@ -29,8 +29,11 @@ class ApiPodLookup : public PodLookup {
 // Commits a bind as POST .../pods/{name}/binding with the uid precondition.
 // A 409 or a failed exchange (network, 5xx) with the pod found on the
 // requested node afterwards is success (this or an earlier attempt's reply was
-// lost); any other 409, a 404 or a 4xx is an error, and the service then
-// releases the reservation it took before the POST.
+// lost). When that check fails too, the answer is kUnavailable: the Binding
+// may have landed, and the service holds the reservation until the cache
+// settles it. Any other failure (the pod found elsewhere or unbound, a 404, a
+// 4xx) is a known one, never kUnavailable, and the service releases the
+// reservation it took before the POST.
 class ApiBinder : public Binder {
  public:
   explicit ApiBinder(platform::KubeClient& client) : client_(client) {}

@@ -109,8 +109,12 @@ void ClusterCache::PodSink::beginList() {
   touched_.clear();
   held_.clear();
   unconfirmed_.clear();  // held now: this list decides
+  unsettled_.clear();
   cache_.ledger_.read([&](const core::LedgerState& state) {
-    for (const auto& [uid, reservation] : state.reservations()) held_.insert(uid);
+    for (const auto& [uid, reservation] : state.reservations()) {
+      held_.insert(uid);
+      if (reservation.unsettled != 0) unsettled_[uid] = reservation.unsettled;
+    }
   });
 }
 
@@ -141,9 +145,23 @@ void ClusterCache::PodSink::endList() {
   // bookmark does; one bound and deleted before the snapshot never shows up,
   // and the first bookmark releases its share.
   std::vector<std::string> stale;
+  std::vector<std::string> not_landed;
   cache_.ledger_.read([&](const core::LedgerState& state) {
     for (const auto& [uid, reservation] : state.reservations()) {
-      if (listed_.count(uid) || cache_.placed_.count(uid)) continue;
+      if (cache_.placed_.count(uid)) continue;
+      // A share held because its bind's outcome was unknown when this list
+      // began: a Binding is committed or refused before its reply, so this
+      // list, read after that, is authoritative. Listed unbound, the Binding
+      // did not land. The stamp is compared so that a retry of the same pod
+      // since then (in flight, or unknown again) keeps its share.
+      if (listed_.count(uid)) {
+        const auto seen = unsettled_.find(uid);
+        if (seen != unsettled_.end() && seen->second == reservation.unsettled) {
+          not_landed.push_back(uid);
+          touched_.insert(reservation.node);
+        }
+        continue;
+      }
       if (held_.count(uid)) {
         stale.push_back(uid);
         touched_.insert(reservation.node);  // its pods' overcommit flags may clear
@@ -156,12 +174,17 @@ void ClusterCache::PodSink::endList() {
     platform::logInfo("releasing the reservation of a pod that no longer exists", {{"uid", uid}});
     cache_.ledger_.release(uid);
   }
+  for (const auto& uid : not_landed) {
+    platform::logInfo("releasing the share of a bind that did not land", {{"uid", uid}});
+    cache_.ledger_.release(uid);
+  }
   touched_.erase("");
   // Each node is rebuilt once, after all its pods are known, not once per pod.
   for (const auto& node : touched_) cache_.rebuildNodeLocked(node);
   listed_.clear();
   touched_.clear();
   held_.clear();
+  unsettled_.clear();
   cache_.publishSizesLocked();
 }
 

@@ -10,7 +10,11 @@
 //    by something else); an overcommit is logged and counted, never refused;
 //  - a pod that ends (Succeeded, Failed, deleted) -> its reservation is released;
 //  - a reservation bind took for a pod a relist lacks -> released if taken
-//    before the list began, else once a bookmark comes before the pod does.
+//    before the list began, else once a bookmark comes before the pod does;
+//  - a reservation held unsettled (its bind's outcome unknown, core/ledger.h)
+//    -> recorded as placed when the watch or a list shows the pod placed,
+//    released when the pod ends, or when a list that began after it was
+//    marked shows the pod still unbound.
 //
 // The ledger must not depend on the order events arrive in: a relist after a
 // fault, a restart and an uninterrupted watch all have to end in the same
@@ -92,6 +96,8 @@ class ClusterCache {
     std::set<std::string> listed_;   // UIDs
     std::set<std::string> touched_;  // nodes to rebuild once the list is complete
     std::set<std::string> held_;     // UIDs holding a reservation when the list began
+    // Of those, the ones unsettled then: UID -> stamp (core::Reservation::unsettled).
+    std::map<std::string, uint64_t> unsettled_;
     // Reservations taken while the last list was read, of pods it did not
     // have and the watch has not shown since: live, or gone before the list.
     std::set<std::string> unconfirmed_;

@@ -97,6 +97,24 @@ TEST(LedgerTest, ReserveIsIdempotentPerUid) {
   EXPECT_TRUE(ledger.node("n")->gpus[0].pods.empty());
 }
 
+TEST(LedgerTest, UnsettledStampsAreNewPerMarkAndARecordSettles) {
+  LedgerState ledger;
+  ledger.upsertNode(node("n", 1));
+  ASSERT_TRUE(ledger.reserve(ask("p", "n", {0}, 60, 1024)).ok());
+  const uint64_t first = ledger.setUnsettled("p", true);
+  const uint64_t second = ledger.setUnsettled("p", true);
+  EXPECT_NE(first, 0u);
+  EXPECT_NE(second, first);  // a later failure is told from the one seen before
+  EXPECT_EQ(ledger.reservation("p")->unsettled, second);
+  EXPECT_EQ(ledger.node("n")->gpus[0].reserved.threads, 60);  // held, counted once
+  // The pod seen placed: its record replaces the held share, settled.
+  ASSERT_TRUE(ledger.record(ask("p", "n", {0}, 60, 1024)).ok());
+  EXPECT_EQ(ledger.reservation("p")->unsettled, 0u);
+  EXPECT_EQ(ledger.node("n")->gpus[0].reserved.threads, 60);
+  EXPECT_EQ(ledger.setUnsettled("absent", true), 0u);
+  EXPECT_EQ(ledger.setUnsettled("p", false), 0u);
+}
+
 TEST(LedgerTest, RecordAlwaysRecordsAndReportsOvercommit) {
   LedgerState ledger;
   ledger.upsertNode(node("n", 1));

@@ -46,9 +46,32 @@ ExtenderArgs namesArgs(const core::PodView& pod, std::vector<std::string> names)
 class FailingBinder : public Binder {
  public:
   core::Status bind(const BindRequest&) override {
-    return core::Error{core::ErrorCode::kUnavailable, "", "API server unreachable"};
+    return core::Error{core::ErrorCode::kInternal, "", "API server refused the Binding"};
   }
 };
+
+// Answers each bind with the next status given (success once they run out),
+// and counts the binds.
+class ScriptedBinder : public Binder {
+ public:
+  explicit ScriptedBinder(std::vector<core::Status> answers) : answers_(std::move(answers)) {}
+  core::Status bind(const BindRequest&) override {
+    ++calls;
+    if (answers_.empty()) return {};
+    core::Status next = answers_.front();
+    answers_.erase(answers_.begin());
+    return next;
+  }
+  int calls = 0;
+
+ private:
+  std::vector<core::Status> answers_;
+};
+
+// A Binding whose reply and check were both lost: it may have landed.
+core::Status unknownOutcome() {
+  return core::Error{core::ErrorCode::kUnavailable, "", "reply lost; whether it landed is unknown"};
+}
 
 // Two one-GPU nodes of 10,000 MiB: "a" already has 50 % of its GPU reserved,
 // "b" 40 %. The pod to place asks for 10 %.
@@ -211,8 +234,62 @@ TEST(ServiceTest, BindReleasesTheReservationWhenTheBinderFails) {
   service.upsertNode(gpuNode("n", "1", "40960"));
   (void)service.filter(namesArgs(mpsPod("p", "10", "1Gi"), {"n"}));
   const std::string error = service.bind(BindingArgs{"p", "ml", "uid-p", "n"});
-  EXPECT_EQ(error, "binding ml/p to n: API server unreachable");
+  EXPECT_EQ(error, "binding ml/p to n: API server refused the Binding");
   EXPECT_TRUE(service.ledger().snapshot().reservations.empty());
+}
+
+TEST(ServiceTest, BindWithAnUnknownOutcomeHoldsTheShareUntilTheRetrySettlesIt) {
+  MemoryPodLookup pods;
+  ScriptedBinder binder({unknownOutcome()});
+  ExtenderService service(ExtenderConfig{}, pods, binder);
+  service.upsertNode(gpuNode("n", "1", "40960"));
+  service.upsertNode(gpuNode("m", "1", "40960"));
+  (void)service.filter(namesArgs(mpsPod("p", "60", "1Gi"), {"n", "m"}));
+  (void)service.filter(namesArgs(mpsPod("q", "60", "1Gi"), {"n"}));
+  const BindOutcome lost = service.bindPod(BindingArgs{"p", "ml", "uid-p", "n"});
+  EXPECT_EQ(lost.status, BindStatus::kBinderError);
+  // The Binding may have landed: the share stays held, so it is not given away.
+  const auto held = service.ledger().reservation("uid-p");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_NE(held->unsettled, 0u);
+  EXPECT_EQ(service.bindPod(BindingArgs{"q", "ml", "uid-q", "n"}).status, BindStatus::kNoFit);
+  // A retry elsewhere is refused while the first outcome is unknown: moving
+  // the share would free it while the pod may hold it.
+  const BindOutcome elsewhere = service.bindPod(BindingArgs{"p", "ml", "uid-p", "m"});
+  EXPECT_EQ(elsewhere.status, BindStatus::kNoFit);
+  EXPECT_NE(elsewhere.error.find("not known yet"), std::string::npos) << elsewhere.error;
+  EXPECT_EQ(binder.calls, 1);
+  // The retry on the same node reuses the share, counted once, and settles it.
+  EXPECT_EQ(service.bind(BindingArgs{"p", "ml", "uid-p", "n"}), "");
+  EXPECT_EQ(binder.calls, 2);
+  const auto snapshot = service.ledger().snapshot();
+  ASSERT_EQ(snapshot.reservations.size(), 1u);
+  EXPECT_EQ(snapshot.reservations[0].unsettled, 0u);
+  EXPECT_EQ(snapshot.nodes[1].gpus[0].reserved, (core::GpuUsage{60, 1024, 1}));
+  EXPECT_EQ(snapshot.nodes[0].gpus[0].reserved, core::GpuUsage{});
+}
+
+TEST(ServiceTest, RetryOfAnUnknownOutcomeReleasesTheShareWhenItFailsKnowingly) {
+  MemoryPodLookup pods;
+  ScriptedBinder binder(
+      {unknownOutcome(), unknownOutcome(),
+       core::Error{core::ErrorCode::kConflict, "", "pod is not bound to n after the check"}});
+  ExtenderService service(ExtenderConfig{}, pods, binder);
+  service.upsertNode(gpuNode("n", "1", "40960"));
+  (void)service.filter(namesArgs(mpsPod("p", "60", "1Gi"), {"n"}));
+  EXPECT_NE(service.bind(BindingArgs{"p", "ml", "uid-p", "n"}), "");
+  const uint64_t first = service.ledger().reservation("uid-p")->unsettled;
+  // Unknown again: held again, under a new stamp (a relist that began before
+  // it must not release it).
+  EXPECT_NE(service.bind(BindingArgs{"p", "ml", "uid-p", "n"}), "");
+  const auto again = service.ledger().reservation("uid-p");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_NE(again->unsettled, 0u);
+  EXPECT_NE(again->unsettled, first);
+  // Known not to have landed: released, and nothing is left counted.
+  EXPECT_NE(service.bind(BindingArgs{"p", "ml", "uid-p", "n"}), "");
+  EXPECT_FALSE(service.ledger().reservation("uid-p").has_value());
+  EXPECT_EQ(service.ledger().snapshot().nodes[0].gpus[0].reserved, core::GpuUsage{});
 }
 
 TEST(ServiceTest, RepeatedBindIsIdempotentAndAnotherNodeIsRefused) {

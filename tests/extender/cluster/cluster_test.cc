@@ -11,6 +11,7 @@
 #include <set>
 
 #include "extender/cluster/cluster_extender.h"
+#include "platform/kube_json.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
 #include "tests/extender/cluster/ready_extender.h"
@@ -149,6 +150,73 @@ TEST(ClusterModeTest, FailedPostRollsTheReservationBack) {
   // The scheduler's retry then succeeds: nothing of the failed attempt is left over.
   EXPECT_EQ(extender->service().bind({"infer-0", "ml", uid, "gpu-a"}), "");
   EXPECT_EQ(extender->service().ledger().reservation(uid)->per_gpu[0].threads, 60);
+}
+
+// The Binding's reply and the check after it both fail (500 on every request
+// for the pod), so whether it landed is unknown: the share stays held. The
+// watch showing the pod placed settles it as bound, counted once; a relist
+// that began after the failure showing the pod unbound settles it as free.
+TEST(ClusterModeTest, BindWithAnUnknownOutcomeHoldsTheShareUntilTheWatchOrARelistSettlesIt) {
+  TestApiServer server;
+  server.store().create(Kind::kNodes, makeNode("gpu-a", 1));
+  for (const std::string name : {"landed", "lost"}) {
+    server.store().create(Kind::kPods,
+                          makePod({.name = name,
+                                   .annotations = {{"mpshare.io/thread-percentage", "60"},
+                                                   {"mpshare.io/memory-limit", "1Gi"}}}));
+  }
+  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
+  auto& ledger = extender->service().ledger();
+  const std::string landed = uidOf(server, "ml/landed");
+  const std::string lost = uidOf(server, "ml/lost");
+  // Filter sees both, so that bind needs no GET to find them.
+  for (const std::string name : {"landed", "lost"}) {
+    ExtenderArgs args;
+    args.pod = *platform::podFromJson(*server.store().get(Kind::kPods, "ml/" + name));
+    args.node_names = {"gpu-a"};
+    ASSERT_EQ(extender->service().filter(args).passed, std::vector<std::string>{"gpu-a"});
+  }
+
+  // "landed": its Binding is committed, but the POST's reply and the GET fail.
+  server.setStalled(true);  // the watch shows nothing until the check is done
+  server.failNext(2, 500, "/pods/landed");
+  json pod = *server.store().get(Kind::kPods, "ml/landed");
+  pod["spec"]["nodeName"] = "gpu-a";
+  pod["metadata"]["annotations"]["mpshare.io/gpu-index"] = "0";
+  server.store().update(Kind::kPods, pod);
+  EXPECT_NE(extender->service().bind({"landed", "ml", landed, "gpu-a"}), "");
+  const auto held = ledger.reservation(landed);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_NE(held->unsettled, 0u);
+  // Its share is not given to another pod.
+  EXPECT_NE(extender->service().bind({"lost", "ml", lost, "gpu-a"}), "");
+  EXPECT_FALSE(ledger.reservation(lost).has_value());
+  server.setStalled(false);
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto r = ledger.reservation(landed);
+        return r && r->unsettled == 0;
+      },
+      kWait));
+  EXPECT_EQ(ledger.snapshot().nodes[0].gpus[0].reserved.threads, 60);
+  EXPECT_EQ(extender->cache().podCount(), 1u);
+
+  // "lost": its Binding never lands, and the reply and the check fail.
+  server.store().remove(Kind::kPods, "ml/landed");
+  ASSERT_TRUE(eventually([&] { return !ledger.reservation(landed).has_value(); }, kWait));
+  server.failNext(2, 500, "/pods/lost");
+  EXPECT_NE(extender->service().bind({"lost", "ml", lost, "gpu-a"}), "");
+  ASSERT_TRUE(ledger.reservation(lost).has_value());
+  EXPECT_NE(ledger.reservation(lost)->unsettled, 0u);
+  // A pending pod's reservation is otherwise kept by a relist (a bind may be
+  // in flight); this one was unsettled before the list began, which shows
+  // the pod unbound: the Binding did not land.
+  server.expireWatches();
+  ASSERT_TRUE(eventually([&] { return !ledger.reservation(lost).has_value(); }, kWait));
+  EXPECT_EQ(ledger.snapshot().nodes[0].gpus[0].reserved, core::GpuUsage{});
+  // The scheduler's retry binds it.
+  EXPECT_EQ(extender->service().bind({"lost", "ml", lost, "gpu-a"}), "");
+  EXPECT_EQ(ledger.reservation(lost)->unsettled, 0u);
 }
 
 TEST(ClusterModeTest, ReservationOfAPodGoneWhileTheWatchWasDownIsReleasedByTheRelist) {
