@@ -40,7 +40,7 @@ test("HTTPS with the Helm-generated certificate", () => {
   const c = "spec.template.spec.containers.0.";
   checkAll(assert, objects, [
     [kExtDp, c + "args", ["serve", "--listen", "0.0.0.0:8888", "--tls-cert", "/tls/tls.crt", "--tls-key", "/tls/tls.key",
-      "--config", "/config/extender.yaml"]],
+      "--config", "/config/extender.yaml", "--shutdown-delay", "5"]],
     [kExtDp, c + "readinessProbe.httpGet.scheme", "HTTPS"],
     [kExtDp, c + "readinessProbe.httpGet.path", "/readyz"],
     [kExtDp, c + "livenessProbe.httpGet.scheme", "HTTPS"],
@@ -113,7 +113,8 @@ test("HTTPS with the user's CA", () => {
 test("extender Deployment without HTTPS", () => {
   const objects = render({ set: ["extender.mode=deployment"] });
   checkAll(assert, objects, [
-    [kExtDp, "spec.template.spec.containers.0.args", ["serve", "--listen", "0.0.0.0:8888", "--config", "/config/extender.yaml"]],
+    [kExtDp, "spec.template.spec.containers.0.args", ["serve", "--listen", "0.0.0.0:8888", "--config", "/config/extender.yaml",
+      "--shutdown-delay", "5"]],
     [kExtDp, "spec.template.spec.containers.0.readinessProbe.httpGet.scheme", "HTTP"],
     [kExtDp, "spec.template.spec.containers.0.volumeMounts.1", undefined],
   ]);
