@@ -266,15 +266,30 @@ FilterOutcome ExtenderService::filterPod(const ExtenderArgs& args) {
     syncRequestNodes(args);
   }
   const core::Demand& want = **demand;
-  observePod(podKey(args.pod), want, core::gpuProductsOf(args.pod));
+  const std::string uid = podKey(args.pod);
+  observePod(uid, want, core::gpuProductsOf(args.pod));
   const auto policy = this->policy();
   std::vector<std::string> unknown;
   result.passed.reserve(args.node_names.size());
   ledger_.read([&](const core::LedgerState& state) {
+    // A retry after a bind whose outcome is unknown: the pod's share is held
+    // on that node (it may be bound there), and bindPod refuses every other
+    // node until the share is settled, so only that node is offered.
+    const core::Reservation* held = state.reservation(uid);
+    const bool unsettled = held != nullptr && held->unsettled != 0;
     for (const std::string& name : args.node_names) {
       const core::NodeState* node = state.node(name);
       if (node == nullptr) {
         unknown.push_back(name);
+        continue;
+      }
+      if (unsettled) {
+        if (name == held->node) {
+          result.passed.push_back(name);
+        } else {
+          result.failed[name] = name + ": the pod holds a share on " + held->node +
+                                " from a bind whose outcome is not known yet";
+        }
         continue;
       }
       // Only whether it fits: scoring is prioritize's (and costs fgd the most).

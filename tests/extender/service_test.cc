@@ -253,6 +253,10 @@ TEST(ServiceTest, BindWithAnUnknownOutcomeHoldsTheShareUntilTheRetrySettlesIt) {
   ASSERT_TRUE(held.has_value());
   EXPECT_NE(held->unsettled, 0u);
   EXPECT_EQ(service.bindPod(BindingArgs{"q", "ml", "uid-q", "n"}).status, BindStatus::kNoFit);
+  // The scheduler's retry is offered only the node holding the share.
+  const FilterResult retry = service.filter(namesArgs(mpsPod("p", "60", "1Gi"), {"n", "m"}));
+  EXPECT_EQ(retry.passed, std::vector<std::string>{"n"});
+  EXPECT_NE(retry.failed.at("m").find("not known yet"), std::string::npos) << retry.failed.at("m");
   // A retry elsewhere is refused while the first outcome is unknown: moving
   // the share would free it while the pod may hold it.
   const BindOutcome elsewhere = service.bindPod(BindingArgs{"p", "ml", "uid-p", "m"});
