@@ -31,14 +31,14 @@ usage: rolling_update_test.py EXTENDER_BINARY [LAG[+DELAY]...]   (default: 0 1 1
 
 import http.client
 import json
-import random
-import re
-import signal
-import subprocess
+import os
 import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from rolling_update import EndpointPool, ServerProcess, parse_scenarios, retire  # noqa: E402
 
 CONNECTIONS = 2  # keep-alive connections kept, as a pool
 RATE = 100  # pods scheduled per second, at most (a filter and a prioritize each)
@@ -66,83 +66,34 @@ def pod(i):
             "spec": {"containers": [{"name": "c", "resources": {"limits": {"nvidia.com/gpu": "1"}}}]}}
 
 
-class Extender:
-    def __init__(self, binary, nodes, name, delay):
-        self.name = name
-        self.log = tempfile.NamedTemporaryFile(prefix=f"extender-{name}-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--standalone", "--nodes", nodes,
-             "--shutdown-timeout", "10", "--shutdown-delay", str(delay)],
-            stderr=self.log, stdout=subprocess.DEVNULL)
-        self.port = None
-        deadline = time.monotonic() + 20
-        while self.port is None and time.monotonic() < deadline:
-            with open(self.log.name, encoding="utf-8", errors="replace") as f:
-                m = re.search(r"serving listen=[^ ]*:(\d+)", f.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.process.poll() is not None:
-                break
-            else:
-                time.sleep(0.05)
-        if self.port is None:
-            raise RuntimeError(f"extender {name} did not start: " + open(self.log.name).read())
+def extender(binary, nodes, name, delay):
+    return ServerProcess("extender", name, [
+        binary, "serve", "--listen", "127.0.0.1:0", "--standalone", "--nodes", nodes,
+        "--shutdown-timeout", "10", "--shutdown-delay", str(delay)])
 
-    def ready(self):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/readyz")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
 
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-
-    def wait(self):
-        return self.process.wait(timeout=30)
+def connect(port):
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 
 
 class Scheduler:
     """Filters and prioritizes pods over a pool of keep-alive connections."""
 
     def __init__(self):
-        self.endpoints = []
-        self.lock = threading.Lock()
-        self.random = random.Random(1)
-        self.pool = [None] * CONNECTIONS
+        self.pool = EndpointPool(CONNECTIONS, connect)
         self.sent = self.failed = self.pods = 0
         self.errors = {}
         self.node_names = [f"gpu-{i}" for i in range(NODES)]
 
-    def set_endpoints(self, extenders):
-        with self.lock:
-            self.endpoints = [e.port for e in extenders]
-
-    def _connect(self):
-        with self.lock:
-            port = self.random.choice(self.endpoints)
-        return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-
     def _call(self, slot, verb, args):
         """The decoded answer, or an error string."""
         self.sent += 1
-        conn = self.pool[slot] or self._connect()
-        self.pool[slot] = None
-        try:
-            conn.request("POST", f"{PREFIX}/{verb}", json.dumps(args), {"Content-Type": "application/json"})
-            response = conn.getresponse()
-            body = response.read()
-        except (OSError, http.client.HTTPException) as e:
-            conn.close()
-            return f"{verb}: {type(e).__name__}"
-        if response.status != 200:
-            conn.close()
-            return f"{verb}: HTTP {response.status}"
-        if response.will_close:  # Connection: close (a draining extender): reconnect next time
-            conn.close()
-        else:
-            self.pool[slot] = conn
+        answer = self.pool.post(slot, f"{PREFIX}/{verb}", json.dumps(args))
+        if isinstance(answer, str):
+            return f"{verb}: {answer}"
+        status, body = answer
+        if status != 200:
+            return f"{verb}: HTTP {status}"
         try:
             return json.loads(body)
         except ValueError:
@@ -176,33 +127,21 @@ class Scheduler:
 
 
 def scenario(binary, nodes, lag, delay):
-    old = Extender(binary, nodes, "old", delay)
+    old = extender(binary, nodes, "old", delay)
     scheduler = Scheduler()
-    scheduler.set_endpoints([old])
+    scheduler.pool.set_endpoints([old])
     stop = threading.Event()
     load = threading.Thread(target=scheduler.run, args=(stop,))
     load.start()
     time.sleep(0.5)
     serving = [old]
     try:
-        new = Extender(binary, nodes, "new", delay)
+        new = extender(binary, nodes, "new", delay)
         serving.append(new)
-        deadline = time.monotonic() + 20
-        while not new.ready():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the new extender never became ready")
-            time.sleep(0.05)
-        scheduler.set_endpoints(serving)
+        new.wait_ready(connect)
+        scheduler.pool.set_endpoints(serving)
         time.sleep(0.3)
-        serving.remove(old)
-        if lag == 0:  # the endpoint is gone before the process is told to stop
-            scheduler.set_endpoints(serving)
-            old.stop()
-        else:
-            old.stop()
-            time.sleep(lag)
-            scheduler.set_endpoints(serving)
-        exit_code = old.wait()
+        exit_code = retire(old, serving, scheduler.pool, lag)
         time.sleep(0.3)
     finally:
         stop.set()
@@ -221,8 +160,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     binary = argv[1]
-    scenarios = [(float(a.split("+")[0]), int(a.split("+")[1]) if "+" in a else 0)
-                 for a in argv[2:]] or [(0.0, 0), (1.0, 0), (1.0, 3)]
+    scenarios = parse_scenarios(argv[2:], [(0.0, 0), (1.0, 0), (1.0, 3)])
     nodes = node_file(tempfile.mkdtemp(prefix="extender-rolling-"))
     failures = []
     for lag, delay in scenarios:

@@ -31,9 +31,6 @@ usage: rolling_update_test.py WEBHOOK_BINARY FIXTURE_REQUEST_JSON [LAG[+DELAY]..
 import http.client
 import json
 import os
-import random
-import re
-import signal
 import ssl
 import subprocess
 import sys
@@ -41,86 +38,35 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from rolling_update import EndpointPool, ServerProcess, parse_scenarios, retire  # noqa: E402
+
 CONNECTIONS = 4  # keep-alive connections the client keeps, as a pool
 RATE = 100  # admissions per second, at most
 
 
-class Replica:
-    def __init__(self, binary, cert, key, name, delay=0):
-        self.name = name
-        self.log = tempfile.NamedTemporaryFile(prefix=f"webhook-{name}-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
-            [binary, "serve", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key,
-             "--shutdown-timeout", "10", "--shutdown-delay", str(delay)],
-            stderr=self.log, stdout=subprocess.DEVNULL)
-        self.port = None
-        deadline = time.monotonic() + 20
-        while self.port is None and time.monotonic() < deadline:
-            with open(self.log.name, encoding="utf-8", errors="replace") as f:
-                m = re.search(r"serving listen=[^ ]*:(\d+)", f.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.process.poll() is not None:
-                break
-            else:
-                time.sleep(0.05)
-        if self.port is None:
-            raise RuntimeError(f"webhook {name} did not start: " + open(self.log.name).read())
-
-    def ready(self, context):
-        try:
-            conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=2)
-            conn.request("GET", "/readyz")
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-
-    def wait(self):
-        return self.process.wait(timeout=30)
+def replica(binary, cert, key, name, delay=0):
+    return ServerProcess("webhook", name, [
+        binary, "serve", "--listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key,
+        "--shutdown-timeout", "10", "--shutdown-delay", str(delay)])
 
 
 class ApiServer:
     """Sends AdmissionReviews over a pool of keep-alive connections."""
 
-    def __init__(self, body, context):
+    def __init__(self, body, connect):
         self.body = body
-        self.context = context
-        self.endpoints = []
-        self.lock = threading.Lock()
-        self.random = random.Random(1)
-        self.pool = [None] * CONNECTIONS
+        self.pool = EndpointPool(CONNECTIONS, connect)
         self.sent = self.failed_calls = self.failed_admissions = 0
         self.errors = {}
 
-    def set_endpoints(self, replicas):
-        with self.lock:
-            self.endpoints = [r.port for r in replicas]
-
-    def _connect(self):
-        with self.lock:
-            port = self.random.choice(self.endpoints)
-        return http.client.HTTPSConnection("127.0.0.1", port, context=self.context, timeout=10)
-
     def _call(self, slot):
-        conn = self.pool[slot] or self._connect()
-        self.pool[slot] = None
-        try:
-            conn.request("POST", "/mutate?timeout=10s", self.body, {"Content-Type": "application/json"})
-            response = conn.getresponse()
-            answer = response.read()
-        except (OSError, http.client.HTTPException) as e:
-            conn.close()
-            return type(e).__name__
-        if response.status != 200 or b'"allowed":true' not in answer:
-            conn.close()
-            return f"HTTP {response.status}"
-        if response.will_close:  # Connection: close (a draining replica): reconnect next time
-            conn.close()
-        else:
-            self.pool[slot] = conn
+        answer = self.pool.post(slot, "/mutate?timeout=10s", self.body)
+        if isinstance(answer, str):
+            return answer
+        status, body = answer
+        if status != 200 or b'"allowed":true' not in body:
+            return f"HTTP {status}"
         return None
 
     def admit(self, slot):
@@ -141,10 +87,10 @@ class ApiServer:
             time.sleep(1.0 / RATE)
 
 
-def scenario(binary, cert, key, body, lag, delay, context):
-    old = [Replica(binary, cert, key, "old-a", delay), Replica(binary, cert, key, "old-b", delay)]
-    api = ApiServer(body, context)
-    api.set_endpoints(old)
+def scenario(binary, cert, key, body, lag, delay, connect):
+    old = [replica(binary, cert, key, "old-a", delay), replica(binary, cert, key, "old-b", delay)]
+    api = ApiServer(body, connect)
+    api.pool.set_endpoints(old)
     stop = threading.Event()
     load = threading.Thread(target=api.run, args=(stop,))
     load.start()
@@ -153,24 +99,12 @@ def scenario(binary, cert, key, body, lag, delay, context):
     exits = []
     try:
         for i, victim in enumerate(old):
-            new = Replica(binary, cert, key, f"new-{i}", delay)
-            deadline = time.monotonic() + 20
-            while not new.ready(context):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"webhook new-{i} never became ready")
-                time.sleep(0.05)
+            new = replica(binary, cert, key, f"new-{i}", delay)
+            new.wait_ready(connect)
             serving.append(new)
-            api.set_endpoints(serving)
+            api.pool.set_endpoints(serving)
             time.sleep(0.3)
-            serving.remove(victim)
-            if lag == 0:  # the endpoint is gone before the process is told to stop
-                api.set_endpoints(serving)
-                victim.stop()
-            else:
-                victim.stop()
-                time.sleep(lag)
-                api.set_endpoints(serving)
-            exits.append(victim.wait())
+            exits.append(retire(victim, serving, api.pool, lag))
             time.sleep(0.3)
     finally:
         stop.set()
@@ -189,8 +123,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     binary, fixture = argv[1], argv[2]
-    scenarios = [(float(a.split("+")[0]), int(a.split("+")[1]) if "+" in a else 0)
-                 for a in argv[3:]] or [(0.0, 0), (1.0, 0)]
+    scenarios = parse_scenarios(argv[3:], [(0.0, 0), (1.0, 0)])
     with open(fixture, encoding="utf-8") as f:
         body = json.dumps(json.load(f), separators=(",", ":"))
     work = tempfile.mkdtemp(prefix="webhook-rolling-")
@@ -200,9 +133,13 @@ def main(argv):
                     "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
                    check=True, capture_output=True)
     context = ssl.create_default_context(cafile=cert)
+
+    def connect(port):
+        return http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+
     failures = []
     for lag, delay in scenarios:
-        api, exits = scenario(binary, cert, key, body, lag, delay, context)
+        api, exits = scenario(binary, cert, key, body, lag, delay, connect)
         if any(code != 0 for code in exits):
             failures.append(f"lag {lag}: an old replica exited with {exits}")
         if api.sent < 50:
