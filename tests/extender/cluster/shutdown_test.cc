@@ -17,6 +17,7 @@
 #include "platform/http_server.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
+#include "tests/extender/cluster/ready_extender.h"
 #include "tests/platform/test_client.h"
 #include "tests/support/require_ok.h"
 
@@ -37,10 +38,7 @@ std::unique_ptr<ClusterExtender> startExtender(const platform::KubeConfig& kube)
   ClusterOptions options;
   options.backoff_initial = 10ms;
   options.backoff_max = 80ms;
-  auto extender = testing_support::requireOk(
-      ClusterExtender::start(ExtenderConfig{}, kube, options), "ClusterExtender::start");
-  EXPECT_TRUE(extender->waitReady(kWait));
-  return extender;
+  return testing_support::startReadyExtender(kube, options, kWait);
 }
 
 ClientOptions plainHttp() {

@@ -45,6 +45,8 @@
 #include "platform/kube_json.h"
 #include "testing/apiserver/fixtures.h"
 #include "testing/apiserver/test_api_server.h"
+#include "tests/extender/cluster/ready_extender.h"
+#include "tests/support/eventually.h"
 #include "tests/support/fault_proxy.h"
 
 namespace mpshare::extender {
@@ -83,23 +85,14 @@ ClusterOptions fastOptions() {
 
 std::string churnNode(int i) { return "c" + std::to_string(i); }
 
-template <typename Predicate>
-bool eventually(Predicate predicate) {
-  const auto deadline = Clock::now() + kWait;
-  while (!predicate()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
+// Null when it did not start or get ready (the failure is recorded): the
+// caller still has threads to stop before it fails.
 std::unique_ptr<ClusterExtender> startExtender(const platform::KubeConfig& kube) {
-  auto extender = ClusterExtender::start(ExtenderConfig{}, kube, fastOptions());
-  EXPECT_TRUE(extender.ok());
-  if (!extender.ok()) return nullptr;
-  const bool ready = (*extender)->waitReady(kWait);
-  EXPECT_TRUE(ready);
-  return ready ? std::move(*extender) : nullptr;
+  try {
+    return testing_support::startReadyExtender(kube, fastOptions(), kWait);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
 }
 
 bool live(const json& pod) {
@@ -768,12 +761,14 @@ TEST(WatchFaultsTest, TheCacheConvergesToTheApiServerAndNoBindOvercommits) {
     const View want = viewOf(*fresh);
     View got;
     double took = 0;
-    const bool converged = eventually([&] {
-      std::lock_guard lock(sampled_mutex);
-      got = sampled;
-      took = std::chrono::duration<double, std::milli>(sampled_at - stopped).count();
-      return got == want;
-    });
+    const bool converged = testing_support::eventually(
+        [&] {
+          std::lock_guard lock(sampled_mutex);
+          got = sampled;
+          took = std::chrono::duration<double, std::milli>(sampled_at - stopped).count();
+          return got == want;
+        },
+        kWait);
     sampling = false;
     sampler.join();
     EXPECT_TRUE(converged) << "ledger:\n"
