@@ -209,45 +209,16 @@ TEST(Simulate, InflateReachesTheTargetAndIsReproducible) {
   EXPECT_GE(first->at_capacity.arrived_share, 1.0);
 }
 
-TEST(Simulate, FgdPlusIsFgdWhenNoPodIsBoundToAModel) {
-  // No pod lists GPU models, so no model is scarce and fgd-plus places every pod
-  // where fgd does: the same series, sample by sample.
+// Runs `want` and `got` over a small cluster of three models and pods of every
+// size, for seeds 1..`seeds`, and expects the same series, sample by sample.
+void expectSamePlacements(SimulationOptions want, SimulationOptions got, uint64_t seeds) {
   const std::vector<SimNode> nodes{node("a", 2), node("b", 4, "G2"), node("c", 1, "P100")};
   const std::vector<SimPod> pods{pod(1, 300),     pod(1, 500), pod(1, 1000), pod(2, 1000),
                                  pod(0, 0, 8000), pod(1, 810), pod(1, 190),  pod(1, 470)};
-  SimulationOptions fgd;
-  fgd.policy = "fgd";
-  fgd.inflate = true;
-  SimulationOptions plus = fgd;
-  plus.policy = "fgd-plus";
-  for (uint64_t seed = 1; seed <= 5; ++seed) {
-    fgd.seed = plus.seed = seed;
-    auto a = simulate(nodes, pods, fgd);
-    auto b = simulate(nodes, pods, plus);
-    ASSERT_TRUE(a.ok() && b.ok());
-    ASSERT_EQ(a->series.size(), b->series.size());
-    for (size_t i = 0; i < a->series.size(); ++i) {
-      EXPECT_DOUBLE_EQ(a->series[i].allocated_gpus, b->series[i].allocated_gpus) << seed;
-      EXPECT_EQ(a->series[i].failed_pods, b->series[i].failed_pods) << seed;
-    }
-  }
-}
-
-TEST(Simulate, FgdPlusBatchOfOneIsFgdPlus) {
-  // A batch of one has one order to try, so every pod goes where fgd-plus puts it.
-  const std::vector<SimNode> nodes{node("a", 2), node("b", 4, "G2"), node("c", 1, "P100")};
-  const std::vector<SimPod> pods{pod(1, 300),     pod(1, 500), pod(1, 1000), pod(2, 1000),
-                                 pod(0, 0, 8000), pod(1, 810), pod(1, 190),  pod(1, 470)};
-  SimulationOptions plus;
-  plus.policy = "fgd-plus";
-  plus.inflate = true;
-  SimulationOptions batch = plus;
-  batch.policy = "fgd-plus-batch";
-  batch.batch.size = 1;
-  for (uint64_t seed = 1; seed <= 3; ++seed) {
-    plus.seed = batch.seed = seed;
-    auto a = simulate(nodes, pods, plus);
-    auto b = simulate(nodes, pods, batch);
+  for (uint64_t seed = 1; seed <= seeds; ++seed) {
+    want.seed = got.seed = seed;
+    auto a = simulate(nodes, pods, want);
+    auto b = simulate(nodes, pods, got);
     ASSERT_TRUE(a.ok() && b.ok());
     ASSERT_EQ(a->series.size(), b->series.size());
     for (size_t i = 0; i < a->series.size(); ++i) {
@@ -256,6 +227,28 @@ TEST(Simulate, FgdPlusBatchOfOneIsFgdPlus) {
       EXPECT_EQ(a->series[i].failed_pods, b->series[i].failed_pods) << seed;
     }
   }
+}
+
+TEST(Simulate, FgdPlusIsFgdWhenNoPodIsBoundToAModel) {
+  // No pod lists GPU models, so no model is scarce and fgd-plus places every pod
+  // where fgd does.
+  SimulationOptions fgd;
+  fgd.policy = "fgd";
+  fgd.inflate = true;
+  SimulationOptions plus = fgd;
+  plus.policy = "fgd-plus";
+  expectSamePlacements(fgd, plus, 5);
+}
+
+TEST(Simulate, FgdPlusBatchOfOneIsFgdPlus) {
+  // A batch of one has one order to try, so every pod goes where fgd-plus puts it.
+  SimulationOptions plus;
+  plus.policy = "fgd-plus";
+  plus.inflate = true;
+  SimulationOptions batch = plus;
+  batch.policy = "fgd-plus-batch";
+  batch.batch.size = 1;
+  expectSamePlacements(plus, batch, 3);
 }
 
 TEST(Simulate, FgdPlusBatchSamplesSeeEveryArrivedPodPlacedOrFailed) {
