@@ -28,8 +28,10 @@ std::unique_ptr<PlacementPolicy> makeFgdPlus(const PolicyInputs& inputs) {
 
 // To offer another policy live, add a line here (the default stays first).
 constexpr std::array kPolicies{
-    PolicyEntry{"fgd", true, &makeFgd},
+    // fgd-plus placing the queue's pods in planned batches (core/pending_plan.h).
+    PolicyEntry{"fgd-plus-batch", true, &makeFgdPlus, true, true},
     PolicyEntry{"fgd-plus", true, &makeFgdPlus, true},
+    PolicyEntry{"fgd", true, &makeFgd},
     PolicyEntry{"binpack", false, [](const PolicyInputs&) { return makeBinpackPolicy(); }},
     PolicyEntry{"spread", false, [](const PolicyInputs&) { return makeSpreadPolicy(); }},
 };

@@ -38,15 +38,18 @@ struct PolicyEntry {
   // typical pods are bound to: the extender then records the products and
   // rebuilds the policy when the cluster's GPUs per product change.
   bool uses_gpu_models = false;
+  // Whether the extender plans the pods waiting for a node with this policy
+  // (core/pending_plan.h) and follows the plan in prioritize and bind.
+  bool plans_pending = false;
 };
 
 // Every live policy, the default first.
 std::span<const PolicyEntry> livePolicies();
 // The entry named `name`, or nullptr.
 const PolicyEntry* findLivePolicy(std::string_view name);
-// "fgd, fgd-plus, binpack, spread": for error messages.
+// "fgd-plus-batch, fgd-plus, fgd, binpack, spread": for error messages.
 std::string livePolicyNames();
-// The default policy's name ("fgd").
+// The default policy's name ("fgd-plus-batch").
 std::string_view defaultPolicyName();
 
 // Builds the policy `name` from `inputs`; an unknown name is an error listing the

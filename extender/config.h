@@ -6,7 +6,13 @@
 //     urlPrefix: /scheduler              # verbs are served under it
 //     nodeSelector: {mpshare.io/mps: enabled}
 //     gpuResourceNames: [nvidia.com/gpu, nvidia.com/gpu.shared]
-//     policy: fgd                        # fgd (default), binpack or spread
+//     policy: fgd-plus-batch             # fgd-plus-batch (default), fgd-plus, fgd, binpack, spread
+//     plan:                              # how fgd-plus-batch plans the pods waiting
+//       schedulerName: mpshare-scheduler # pods of this scheduler are planned
+//       batchSize: 16                    # pods planned together, 1..64
+//       orders: 4                        # orders tried per batch, 1..16
+//       settleMilliseconds: 10           # wait for more arrivals before planning, 0..1000
+//       ttlSeconds: 60                   # a plan not used by then is dropped, 1..3600
 //     podDistribution:                   # what fgd learns typical pods from
 //       windowPods: 2000                 # the most recent GPU pods seen, 1..100000
 //       windowSeconds: 0                 # and none older than this; 0 = no age limit
@@ -20,6 +26,7 @@
 //     minMemoryLimit: 256Mi              # same floor the webhook applies
 //     maxLearnedNodes: 5000              # standalone: nodes learned from requests
 
+#include <chrono>
 #include <istream>
 #include <string>
 #include <vector>
@@ -31,11 +38,30 @@
 
 namespace mpshare::extender {
 
+// How a policy that plans the queue (fgd-plus-batch, core/pending_plan.h)
+// plans the pods waiting for a node (cluster mode; standalone sees no queue).
+struct PlanConfig {
+  // Only pods with this spec.schedulerName are planned: the scheduler that
+  // calls the extender never asks about the others.
+  std::string scheduler_name = "mpshare-scheduler";
+  size_t batch_size = 16;  // pods planned together (the simulator's fgd-plus-batch: 16)
+  int orders = 4;          // orders tried per batch
+  // Fewer than batch_size pods waiting: how long to wait for more before
+  // planning those. Nobody waits on it: the scheduler places a pod it reaches
+  // before its plan by the policy alone.
+  std::chrono::milliseconds settle{10};
+  // A planned pod the scheduler has not bound by then (its planned node
+  // refused by kube-scheduler's own filters, say) stops holding room in later
+  // plans, and is planned again with the next batch.
+  std::chrono::seconds ttl{60};
+};
+
 struct ExtenderConfig {
   std::string url_prefix = "/scheduler";
   core::InventoryConfig inventory;
   core::DemandRules demand;
-  std::string policy = "fgd";  // a name of core::livePolicies()
+  std::string policy = "fgd-plus-batch";  // a name of core::livePolicies()
+  PlanConfig plan;
   // The typical pods a policy that uses them (fgd) learns: window and seed
   // (empty = core::builtinPodShapes()).
   core::DistributionWindow pod_window;

@@ -4,10 +4,12 @@
 // Standalone implementations live in standalone.h; cluster mode supplies its own.
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/ledger.h"
+#include "core/pending_plan.h"
 #include "core/pod.h"
 #include "core/result.h"
 
@@ -61,6 +63,21 @@ class NodeSource {
   virtual ~NodeSource() = default;
   // Feeds the current nodes into `sink` (and, for a watch, keeps feeding it).
   virtual core::Status start(InventorySink& sink) = 0;
+};
+
+// Pods waiting for a node, as the pod watch shows them (cluster mode): a policy
+// that plans the queue (fgd-plus-batch, core/pending_plan.h) plans them before
+// the scheduler asks. Only GPU pods of the extender's scheduler are fed.
+class PendingPodSink {
+ public:
+  virtual ~PendingPodSink() = default;
+  // A pod not bound yet, asking for GPUs, with spec.schedulerName the extender's
+  // (added, or changed: the latest view replaces the earlier one).
+  virtual void podPending(core::PendingPod pod) = 0;
+  // The pod is bound, ended or deleted, or no longer as above.
+  virtual void podNotPending(const std::string& uid) = 0;
+  // After a full list: every pod not in `uids` is no longer pending.
+  virtual void keepOnlyPending(const std::set<std::string>& uids) = 0;
 };
 
 // Whether /readyz answers 200: the inventory is loaded (and, in cluster mode,

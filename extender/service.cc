@@ -166,6 +166,8 @@ std::shared_ptr<const core::PlacementPolicy> ExtenderService::policy() const {
   return policy_;
 }
 
+PendingPodSink* ExtenderService::pendingSink() { return nullptr; }
+
 void ExtenderService::upsertNode(const core::NodeView& node) {
   if (!core::isManagedNode(node, config_.inventory)) {
     removeNode(node.name);

@@ -104,6 +104,9 @@ class ExtenderService : public InventorySink {
   [[nodiscard]] std::optional<core::DistributionView> podDistribution() const;
   // The policy in use (replaced as the distribution moves; a caller's copy stays valid).
   [[nodiscard]] std::shared_ptr<const core::PlacementPolicy> policy() const;
+  // Where the pod watch feeds the pods waiting for a node, when the policy
+  // plans them (fgd-plus-batch); nullptr for the other policies.
+  [[nodiscard]] PendingPodSink* pendingSink();
 
  private:
   // The pod's demand, or nullopt for a pod without GPUs; an error for bad annotations.
