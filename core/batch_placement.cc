@@ -55,12 +55,16 @@ bool betterTrial(const BatchTrial& a, const BatchTrial& b) {
 }
 
 BatchTrial tryOrder(const BatchCluster& cluster, std::span<const int> order,
-                    const std::vector<PodType>& types) {
+                    const std::vector<PodType>& types,
+                    std::vector<std::optional<BatchPick>>* picks) {
   std::vector<ChangedNode> changed;
   changed.reserve(order.size());
   BatchTrial trial;
+  if (picks != nullptr) {
+    picks->assign(order.size(), std::nullopt);
+  }
   for (const int pod : order) {
-    const auto pick = cluster.pick(static_cast<size_t>(pod), changed);
+    auto pick = cluster.pick(static_cast<size_t>(pod), changed);
     if (!pick) {
       continue;
     }
@@ -72,6 +76,9 @@ BatchTrial tryOrder(const BatchCluster& cluster, std::span<const int> order,
     }
     addPlacement(at->state, pick->demand, pick->gpu_indices);
     trial.placed_gpus += cluster.ask(static_cast<size_t>(pod));
+    if (picks != nullptr) {
+      (*picks)[static_cast<size_t>(pod)] = std::move(pick);
+    }
   }
   for (const ChangedNode& c : changed) {
     trial.growth += nodeFragmentation(shapeOf(c.state), types) -
@@ -80,21 +87,30 @@ BatchTrial tryOrder(const BatchCluster& cluster, std::span<const int> order,
   return trial;
 }
 
+BatchPlan planBatch(const BatchCluster& cluster, const std::vector<std::vector<int>>& orders,
+                    const std::vector<PodType>& types) {
+  BatchPlan best;
+  if (orders.empty()) {
+    return best;
+  }
+  BatchTrial best_trial;
+  for (size_t i = 0; i < orders.size(); ++i) {
+    BatchPlan plan{orders[i], {}};
+    const BatchTrial trial = tryOrder(cluster, plan.order, types, &plan.picks);
+    if (i == 0 || betterTrial(trial, best_trial)) {
+      best = std::move(plan);
+      best_trial = trial;
+    }
+  }
+  return best;
+}
+
 std::vector<int> bestOrder(const BatchCluster& cluster, const std::vector<std::vector<int>>& orders,
                            const std::vector<PodType>& types) {
   if (orders.size() <= 1) {
     return orders.empty() ? std::vector<int>{} : orders.front();
   }
-  size_t best = 0;
-  BatchTrial best_trial = tryOrder(cluster, orders[0], types);
-  for (size_t i = 1; i < orders.size(); ++i) {
-    const BatchTrial trial = tryOrder(cluster, orders[i], types);
-    if (betterTrial(trial, best_trial)) {
-      best = i;
-      best_trial = trial;
-    }
-  }
-  return orders[best];
+  return planBatch(cluster, orders, types).order;
 }
 
 }  // namespace mpshare::core

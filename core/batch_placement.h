@@ -79,12 +79,24 @@ struct BatchTrial {
 bool betterTrial(const BatchTrial& a, const BatchTrial& b);
 
 // Places the batch in `order` on copies of the nodes; `types` weigh the
-// fragmentation (weights summing to 1).
+// fragmentation (weights summing to 1). `picks`, when given, receives each
+// pod's pick by its index in the batch (nullopt: no node fits it there).
 BatchTrial tryOrder(const BatchCluster& cluster, std::span<const int> order,
+                    const std::vector<PodType>& types,
+                    std::vector<std::optional<BatchPick>>* picks = nullptr);
+
+// The order kept and where it places each pod (by index in the batch).
+struct BatchPlan {
+  std::vector<int> order;
+  std::vector<std::optional<BatchPick>> picks;
+};
+
+// The best of `orders` (the first among equals) with its picks. Empty
+// `orders` -> empty.
+BatchPlan planBatch(const BatchCluster& cluster, const std::vector<std::vector<int>>& orders,
                     const std::vector<PodType>& types);
 
-// The best of `orders` (the first among equals); the caller then places the
-// pods for real in that order. Empty `orders` -> empty.
+// planBatch's order alone: the caller then places the pods for real in it.
 std::vector<int> bestOrder(const BatchCluster& cluster, const std::vector<std::vector<int>>& orders,
                            const std::vector<PodType>& types);
 

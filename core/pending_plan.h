@@ -14,6 +14,7 @@
 // affinity). A pod whose planned node the scheduler does not offer is placed
 // among the offered ones by the policy alone.
 
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
@@ -25,6 +26,7 @@
 #include "core/fgd_policy.h"
 #include "core/ledger.h"
 #include "core/placement.h"
+#include "core/score_memo.h"
 
 namespace mpshare::core {
 
@@ -63,12 +65,16 @@ struct PlannedPlacement {
 // Example: one node with one free GPU, batch {0.5 GPU, 1 GPU}: the arrival
 // order places only the half (0.5 GPUs), largest-first places the whole GPU
 // (1 GPU), so the plan is {nullopt, node GPU 0}.
-std::vector<std::optional<PlannedPlacement>> planPending(std::span<const NodeState> nodes,
-                                                         std::span<const PendingPod> batch,
-                                                         const PlacementPolicy& policy,
-                                                         const std::vector<PodType>& types,
-                                                         const BatchOptions& options,
-                                                         std::mt19937_64& rng);
+// `memo` answers the scores of nodes the batch has not changed (most nodes
+// of a cluster hold the same as another); the caller keeps it between plans.
+std::vector<std::optional<PlannedPlacement>> planPending(
+    std::span<const NodeState> nodes, std::span<const PendingPod> batch,
+    const std::shared_ptr<const PlacementPolicy>& policy, ScoreMemo& memo,
+    const std::vector<PodType>& types, const BatchOptions& options, std::mt19937_64& rng);
+
+// The GPUs a demand asks, in whole GPUs: GPUs x thread share (1 when the
+// threads are not limited). Example: 2 GPUs at 30 % -> 0.6.
+double gpuAsk(const Demand& demand);
 
 // Whether `demand` still fits on `node` on exactly the GPUs `gpu_indices`
 // (each with a GPU's worth of room, the host budgets too): a plan made earlier

@@ -118,6 +118,23 @@ bool PlacementPolicy::fits(const NodeState& node, const Demand& demand) const {
   return fitsNode(node, demand);
 }
 
+namespace {
+
+// FNV-1a: a fixed order of names that does not follow how they were numbered.
+uint64_t tieHash(std::string_view name) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (const char c : name) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
+  return hash;
+}
+
+}  // namespace
+
+bool tieOrderBefore(std::string_view a, std::string_view b) {
+  return std::pair(tieHash(a), a) < std::pair(tieHash(b), b);
+}
+
 std::vector<int> rankedNodeScores(const std::vector<ScoredNode>& nodes) {
   std::vector<int> out(nodes.size(), kMinNodeScore);
   std::optional<double> best;
@@ -131,14 +148,6 @@ std::vector<int> rankedNodeScores(const std::vector<ScoredNode>& nodes) {
   if (!best) {
     return out;
   }
-  // FNV-1a: a fixed order of names that does not follow how they were numbered.
-  const auto order = [](std::string_view name) {
-    uint64_t hash = 14695981039346656037ULL;
-    for (const char c : name) {
-      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    }
-    return hash;
-  };
   constexpr double kTie = 1e-12;
   std::optional<size_t> first;
   for (size_t i = 0; i < nodes.size(); ++i) {
@@ -148,8 +157,7 @@ std::vector<int> rankedNodeScores(const std::vector<ScoredNode>& nodes) {
     }
     if (*score >= *best - kTie) {
       out[i] = kMaxNodeScore - 1;
-      if (!first || std::pair(order(nodes[i].name), nodes[i].name) <
-                        std::pair(order(nodes[*first].name), nodes[*first].name)) {
+      if (!first || tieOrderBefore(nodes[i].name, nodes[*first].name)) {
         first = i;
       }
     } else {

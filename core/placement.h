@@ -94,6 +94,11 @@ struct ScoredNode {
 // Example: {a: 0.49, b: 0.49, c: 0.45, d: none} -> one of a, b 10, the other 9; c 0; d 0.
 std::vector<int> rankedNodeScores(const std::vector<ScoredNode>& nodes);
 
+// The fixed order of node names that decides among equal best scores (the
+// first gets rankedNodeScores()'s 10): an FNV-1a hash of the name, then the
+// name, so it does not follow how nodes were numbered.
+bool tieOrderBefore(std::string_view a, std::string_view b);
+
 // binpack: prefer the GPU and the node that end fullest, balanced across threads
 // and memory (a GPU full in one dimension and empty in the other strands budget).
 std::unique_ptr<PlacementPolicy> makeBinpackPolicy();

@@ -32,7 +32,29 @@ ExtenderMetrics::ExtenderMetrics(platform::MetricsRegistry& registry)
           "to 1), by shape and source (builtin, configured or learned).")),
       distribution_window_(
           registry.gauge("mpshare_extender_pod_distribution_window_pods",
-                         "GPU pods in the window the typical pod distribution is learned from.")) {}
+                         "GPU pods in the window the typical pod distribution is learned from.")),
+      plan_batches_(registry.counter("mpshare_extender_plan_batches_total",
+                                     "Batches of waiting pods planned together (fgd-plus-batch).")),
+      plan_pods_(
+          registry.counter("mpshare_extender_plan_pods_total",
+                           "Waiting pods planned, by result: placed (a node planned) or no_node.")),
+      plan_seconds_(registry.gauge("mpshare_extender_plan_last_batch_seconds",
+                                   "Time the last batch took to plan.")),
+      plan_binds_(registry.counter(
+          "mpshare_extender_plan_binds_total",
+          "Binds of GPU pods by how they met their plan: followed, elsewhere (another node), "
+          "stale (the planned GPUs no longer fit) or unplanned.")) {}
+
+void ExtenderMetrics::planned(size_t pods, size_t placed, double seconds) {
+  plan_batches_.inc({});
+  plan_pods_.inc({{"result", "placed"}}, static_cast<double>(placed));
+  plan_pods_.inc({{"result", "no_node"}}, static_cast<double>(pods - placed));
+  plan_seconds_.set({}, seconds);
+}
+
+void ExtenderMetrics::planBind(const std::string& outcome) {
+  plan_binds_.inc({{"outcome", outcome}});
+}
 
 void ExtenderMetrics::request(const std::string& verb, const std::string& outcome, double seconds) {
   requests_.inc({{"verb", verb}, {"outcome", outcome}});

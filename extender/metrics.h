@@ -26,6 +26,13 @@ class ExtenderMetrics {
   void filtered(size_t passed, size_t failed);
   // outcome: bound|no_fit|unknown_pod|unknown_node|binder_error|invalid.
   void bind(const std::string& outcome);
+  // One batch of waiting pods planned (fgd-plus-batch): pods in it, of which
+  // `placed` found a node, and how long it took.
+  void planned(size_t pods, size_t placed, double seconds);
+  // How a bind of a GPU pod met its plan: followed (planned node and GPUs),
+  // elsewhere (bound on another node), stale (planned node, planned GPUs no
+  // longer fit) or unplanned (no plan).
+  void planBind(const std::string& outcome);
   // Rebuilds the per-GPU gauges and the pod distribution's (when the policy
   // uses one) and renders the registry.
   std::string render(const core::LedgerSnapshot& snapshot,
@@ -45,6 +52,10 @@ class ExtenderMetrics {
   platform::Gauge& capacity_clients_;
   platform::Gauge& distribution_weight_;
   platform::Gauge& distribution_window_;
+  platform::Counter& plan_batches_;
+  platform::Counter& plan_pods_;
+  platform::Gauge& plan_seconds_;
+  platform::Counter& plan_binds_;
   std::mutex scrape_mutex_;
 };
 

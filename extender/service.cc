@@ -112,6 +112,25 @@ ExtenderService::ExtenderService(ExtenderConfig config, PodLookup& pods, Binder&
     inputs.pod_types = distribution_->view().podTypes();
   }
   policy_ = policy_entry_->make(inputs);
+  if (policy_entry_->plans_pending) {
+    PlannerSources sources;
+    sources.cluster = [this](std::vector<core::NodeState>& nodes, std::set<std::string>& reserved) {
+      ledger_.read([&](const core::LedgerState& state) {
+        nodes.reserve(state.nodes().size());
+        for (const auto& [name, node] : state.nodes()) nodes.push_back(node);
+        for (const auto& [uid, reservation] : state.reservations()) reserved.insert(uid);
+      });
+    };
+    sources.policy = [this] {
+      refreshGpuModels();
+      return policy();
+    };
+    sources.types = [this] {
+      std::lock_guard lock(distribution_mutex_);
+      return distribution_->view().podTypes();
+    };
+    planner_ = std::make_unique<PendingPlanner>(config_.plan, std::move(sources), metrics_);
+  }
 }
 
 void ExtenderService::observePod(const std::string& key, const core::Demand& demand,
@@ -166,7 +185,7 @@ std::shared_ptr<const core::PlacementPolicy> ExtenderService::policy() const {
   return policy_;
 }
 
-PendingPodSink* ExtenderService::pendingSink() { return nullptr; }
+PendingPodSink* ExtenderService::pendingSink() { return planner_.get(); }
 
 void ExtenderService::upsertNode(const core::NodeView& node) {
   if (!core::isManagedNode(node, config_.inventory)) {
@@ -340,6 +359,9 @@ std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
   }
   refreshGpuModels();
   const auto policy = this->policy();
+  const std::optional<core::PlannedPlacement> plan =
+      planner_ ? planner_->planFor(podKey(args.pod)) : std::nullopt;
+  std::optional<size_t> planned;  // the candidate the plan chose, when it still fits
   std::vector<core::ScoredNode> scored;
   scored.reserve(args.node_names.size());
   ledger_.read([&](const core::LedgerState& state) {
@@ -350,6 +372,10 @@ std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
       std::optional<double> score;
       if (node != nullptr) {
         score = score_memo_.score(policy, *node, **demand);
+        if (plan && score && name == plan->node &&
+            core::fitsOnGpus(*node, **demand, plan->gpu_indices)) {
+          planned = scored.size();
+        }
       }
       scored.push_back({name, score});
     }
@@ -365,6 +391,10 @@ std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
       scores.push_back(
           {args.node_names[i], score ? core::toNodeScore(*score) : core::kMinNodeScore});
     }
+  }
+  if (planned) {
+    for (HostScore& s : scores) s.score = std::min<int64_t>(s.score, core::kMaxNodeScore - 1);
+    scores[*planned].score = core::kMaxNodeScore;
   }
   return scores;
 }
@@ -415,6 +445,9 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
   const std::string uid = podKey(*pod);
   observePod(uid, **demand, core::gpuProductsOf(*pod));
   const auto policy = this->policy();
+  const std::optional<core::PlannedPlacement> plan =
+      planner_ ? planner_->planFor(uid) : std::nullopt;
+  std::string plan_outcome = plan ? (plan->node == args.node ? "stale" : "elsewhere") : "unplanned";
   std::string error;
   BindStatus refusal = BindStatus::kNoFit;
   std::optional<core::Reservation> reserved;
@@ -448,7 +481,14 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
       refusal = BindStatus::kUnknownNode;
       return;
     }
-    const core::NodeChoice choice = policy->choose(*node, **demand);
+    core::NodeChoice choice;
+    if (plan && plan->node == args.node && core::fitsOnGpus(*node, **demand, plan->gpu_indices)) {
+      choice.fits = true;
+      choice.gpu_indices = plan->gpu_indices;
+      plan_outcome = "followed";
+    } else {
+      choice = policy->choose(*node, **demand);
+    }
     if (!choice.fits) {
       // Another pod's bind took the room after this pod's filter: retry.
       error = choice.reason;
@@ -491,6 +531,10 @@ BindOutcome ExtenderService::bindPod(const BindingArgs& args) {
   if (!bound) {
     return done(BindStatus::kBinderError,
                 "binding " + key + " to " + args.node + ": " + bound.error().describe());
+  }
+  if (planner_) {
+    planner_->bound(uid);
+    if (metrics_ != nullptr && !already) metrics_->planBind(plan_outcome);
   }
   return done(BindStatus::kBound, "", &**demand, &reserved->gpu_indices);
 }

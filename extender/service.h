@@ -19,6 +19,7 @@
 #include "core/score_memo.h"
 #include "extender/config.h"
 #include "extender/metrics.h"
+#include "extender/pending_planner.h"
 #include "extender/seams.h"
 #include "extender/wire.h"
 
@@ -75,9 +76,12 @@ class ExtenderService : public InventorySink {
   FilterOutcome filterPod(const ExtenderArgs& args);
   // filterPod's answer alone.
   FilterResult filter(const ExtenderArgs& args) { return filterPod(args).result; }
-  // 0..10 per candidate; 0 where the pod does not fit.
+  // 0..10 per candidate; 0 where the pod does not fit. With a plan for the pod
+  // (fgd-plus-batch) that still fits, its planned node gets 10 and no other node
+  // more than 9.
   std::vector<HostScore> prioritize(const ExtenderArgs& args);
-  // Chooses the GPU, reserves it and commits through the Binder. Each bind is
+  // Chooses the GPU (the planned ones when the pod is bound to its planned
+  // node and they still fit), reserves it and commits through the Binder. Each bind is
   // logged, one line: INFO `pod bound pod=ml/p node=gpu-a gpu=0 demand="30% threads
   // / 4096 MiB"`, or WARN `bind refused pod=ml/p node=gpu-a outcome=no_fit
   // error="..."` (the scheduler then retries the pod).
@@ -107,6 +111,9 @@ class ExtenderService : public InventorySink {
   // Where the pod watch feeds the pods waiting for a node, when the policy
   // plans them (fgd-plus-batch); nullptr for the other policies.
   [[nodiscard]] PendingPodSink* pendingSink();
+  // The planner of the waiting pods (fgd-plus-batch), or nullptr.
+  [[nodiscard]] PendingPlanner* planner() { return planner_.get(); }
+  [[nodiscard]] const PendingPlanner* planner() const { return planner_.get(); }
 
  private:
   // The pod's demand, or nullopt for a pod without GPUs; an error for bad annotations.
@@ -139,6 +146,8 @@ class ExtenderService : public InventorySink {
   // the ledger's lock, never before it.
   std::mutex score_memo_mutex_;
   core::ScoreMemo score_memo_;
+  // Last: its thread reads the members above, so it stops first.
+  std::unique_ptr<PendingPlanner> planner_;
 };
 
 }  // namespace mpshare::extender

@@ -1,0 +1,148 @@
+#include "core/pending_plan.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace mpshare::core {
+namespace {
+
+// Scores closer than this are equal (rankedNodeScores() uses the same).
+constexpr double kScoreTie = 1e-12;
+
+bool productAllowed(const PendingPod& pod, const NodeState& node) {
+  return pod.products.empty() || std::find(pod.products.begin(), pod.products.end(),
+                                           node.capacity.gpu_product) != pod.products.end();
+}
+
+}  // namespace
+
+bool queuedBefore(const PendingPod& a, const PendingPod& b) {
+  if (a.priority != b.priority) {
+    return a.priority > b.priority;
+  }
+  if (a.created != b.created) {
+    return a.created < b.created;
+  }
+  return a.uid < b.uid;
+}
+
+double gpuAsk(const Demand& demand) {
+  const double share = demand.thread_percentage ? *demand.thread_percentage / 100.0 : 1.0;
+  return std::max(1, demand.gpus) * share;
+}
+
+bool fitsOnGpus(const NodeState& node, const Demand& demand, std::span<const int> gpu_indices) {
+  if (!node.hostFits(demand) || static_cast<int>(gpu_indices.size()) != std::max(1, demand.gpus)) {
+    return false;
+  }
+  for (size_t i = 0; i < gpu_indices.size(); ++i) {
+    const GpuState* gpu = node.gpu(gpu_indices[i]);
+    if (gpu == nullptr || std::find(gpu_indices.begin(), gpu_indices.begin() + i, gpu_indices[i]) !=
+                              gpu_indices.begin() + i) {
+      return false;  // gone, or listed twice
+    }
+    if (!gpu->fits(resolveOn(demand, gpu->capacity))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::optional<PlannedPlacement>> planPending(
+    std::span<const NodeState> nodes, std::span<const PendingPod> batch,
+    const std::shared_ptr<const PlacementPolicy>& policy, ScoreMemo& memo,
+    const std::vector<PodType>& types, const BatchOptions& options, std::mt19937_64& rng) {
+  // Nodes in the order equal scores are decided in.
+  std::vector<int> visit(nodes.size());
+  std::iota(visit.begin(), visit.end(), 0);
+  std::sort(visit.begin(), visit.end(), [&](int a, int b) {
+    return tieOrderBefore(nodes[static_cast<size_t>(a)].name(),
+                          nodes[static_cast<size_t>(b)].name());
+  });
+  // Every pod's score on every node as it stands before the batch (nullopt:
+  // does not fit, or not of its products); the trials rescore only the nodes
+  // they change.
+  std::vector<std::vector<std::optional<double>>> before(batch.size());
+  for (size_t p = 0; p < batch.size(); ++p) {
+    before[p].resize(nodes.size());
+    for (size_t n = 0; n < nodes.size(); ++n) {
+      if (productAllowed(batch[p], nodes[n])) {
+        before[p][n] = memo.score(policy, nodes[n], batch[p].demand);
+      }
+    }
+  }
+
+  std::vector<size_t> rank(nodes.size());  // position in `visit`
+  for (size_t i = 0; i < visit.size(); ++i) {
+    rank[static_cast<size_t>(visit[i])] = i;
+  }
+  std::vector<char> is_changed(nodes.size(), 0);
+
+  BatchCluster cluster;
+  cluster.node = [&](int id) -> const NodeState& { return nodes[static_cast<size_t>(id)]; };
+  cluster.ask = [&](size_t pod) { return gpuAsk(batch[pod].demand); };
+  cluster.pick = [&](size_t pod, std::span<const ChangedNode> changed) -> std::optional<BatchPick> {
+    const Demand& demand = batch[pod].demand;
+    for (const ChangedNode& c : changed) {
+      is_changed[static_cast<size_t>(c.id)] = 1;
+    }
+    // The best unchanged node: the first visited among equal scores.
+    std::optional<int> best;
+    double best_score = 0.0;
+    for (const int id : visit) {
+      const auto& score = before[pod][static_cast<size_t>(id)];
+      if (is_changed[static_cast<size_t>(id)] == 0 && score &&
+          (!best || *score > best_score + kScoreTie)) {
+        best = id;
+        best_score = *score;
+      }
+    }
+    for (const ChangedNode& c : changed) {
+      is_changed[static_cast<size_t>(c.id)] = 0;
+    }
+    // The changed nodes, scored as the trial left them, where visit order puts them.
+    std::optional<NodeChoice> best_changed;  // its GPUs, when a changed node wins
+    for (const ChangedNode& c : changed) {
+      if (!productAllowed(batch[pod], c.state)) {
+        continue;
+      }
+      NodeChoice choice = policy->choose(c.state, demand);
+      if (!choice.fits) {
+        continue;
+      }
+      const bool better = !best || choice.score > best_score + kScoreTie ||
+                          (choice.score >= best_score - kScoreTie &&
+                           rank[static_cast<size_t>(c.id)] < rank[static_cast<size_t>(*best)]);
+      if (better) {
+        best = c.id;
+        best_score = choice.score;
+        best_changed = std::move(choice);
+      }
+    }
+    if (!best) {
+      return std::nullopt;
+    }
+    // An unchanged node's GPUs: the memo keeps only scores.
+    const NodeChoice choice = best_changed
+                                  ? std::move(*best_changed)
+                                  : policy->choose(nodes[static_cast<size_t>(*best)], demand);
+    return BatchPick{*best, choice.gpu_indices, demand};
+  };
+
+  std::vector<double> asks;
+  asks.reserve(batch.size());
+  for (const PendingPod& pod : batch) {
+    asks.push_back(gpuAsk(pod.demand));
+  }
+  const BatchPlan plan = planBatch(cluster, batchOrders(asks, options.orders, rng), types);
+  std::vector<std::optional<PlannedPlacement>> placements(batch.size());
+  for (size_t p = 0; p < plan.picks.size(); ++p) {
+    if (const auto& pick = plan.picks[p]) {
+      placements[p] =
+          PlannedPlacement{nodes[static_cast<size_t>(pick->node)].name(), pick->gpu_indices};
+    }
+  }
+  return placements;
+}
+
+}  // namespace mpshare::core
