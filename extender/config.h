@@ -54,6 +54,9 @@ struct PlanConfig {
   // refused by kube-scheduler's own filters, say) stops holding room in later
   // plans, and is planned again with the next batch.
   std::chrono::seconds ttl{60};
+  // Not a configuration key: false leaves planning to PendingPlanner::planNow()
+  // (tests that drive the planner step by step).
+  bool in_background = true;
 };
 
 struct ExtenderConfig {

@@ -39,20 +39,60 @@ void PendingPlanner::podPending(core::PendingPod pod) {
     if (!added && at->second.pod == pod) {
       return;  // a status update: nothing the plan reads changed
     }
-    at->second = Waiting{std::move(pod), false, std::nullopt, {}};
+    at->second = Waiting{std::move(pod), false, false, std::nullopt, {}};
     startLocked();
   }
   wake_.notify_all();
 }
 
 void PendingPlanner::podNotPending(const std::string& uid) {
+  {
+    std::lock_guard lock(mutex_);
+    if (waiting_.erase(uid) == 0) return;
+    replanWaitingLocked();
+  }
+  wake_.notify_all();
+}
+
+void PendingPlanner::replanWaitingLocked() {
+  for (auto& [uid, w] : waiting_) {
+    if (w.planned && !w.placement && !w.missed) w.planned = false;
+  }
+}
+
+bool PendingPlanner::waitsForItsBatch(const std::string& uid) const {
   std::lock_guard lock(mutex_);
-  waiting_.erase(uid);
+  const auto at = waiting_.find(uid);
+  return at != waiting_.end() && at->second.planned && !at->second.placement &&
+         !at->second.missed && !expiredLocked(at->second, Clock::now());
+}
+
+void PendingPlanner::nodesChanged() {
+  {
+    std::lock_guard lock(mutex_);
+    replanWaitingLocked();
+  }
+  wake_.notify_all();
+}
+
+void PendingPlanner::planMissed(const std::string& uid) {
+  {
+    std::lock_guard lock(mutex_);
+    const auto at = waiting_.find(uid);
+    if (at == waiting_.end() || at->second.missed) return;
+    at->second.missed = true;
+    at->second.placement.reset();
+    replanWaitingLocked();
+  }
+  wake_.notify_all();
 }
 
 void PendingPlanner::keepOnlyPending(const std::set<std::string>& uids) {
   std::lock_guard lock(mutex_);
-  std::erase_if(waiting_, [&](const auto& entry) { return uids.count(entry.first) == 0; });
+  if (std::erase_if(waiting_, [&](const auto& entry) { return uids.count(entry.first) == 0; }) >
+      0) {
+    replanWaitingLocked();
+  }
 }
 
 void PendingPlanner::bound(const std::string& uid) { podNotPending(uid); }
@@ -70,7 +110,8 @@ size_t PendingPlanner::unplannedLocked(Clock::time_point now) const {
 std::optional<core::PlannedPlacement> PendingPlanner::planFor(const std::string& uid) const {
   std::lock_guard lock(mutex_);
   const auto at = waiting_.find(uid);
-  if (at == waiting_.end() || !at->second.planned || expiredLocked(at->second, Clock::now())) {
+  if (at == waiting_.end() || !at->second.planned || at->second.missed ||
+      expiredLocked(at->second, Clock::now())) {
     return std::nullopt;
   }
   return at->second.placement;
@@ -82,7 +123,7 @@ PlannerStats PendingPlanner::stats() const {
   stats.pending = waiting_.size();
   const auto now = Clock::now();
   for (const auto& [uid, w] : waiting_) {
-    if (w.placement && !expiredLocked(w, now)) {
+    if (w.placement && !w.missed && !expiredLocked(w, now)) {
       ++stats.planned;
     }
   }
@@ -103,7 +144,7 @@ size_t PendingPlanner::planNow() {
     for (const auto& [uid, w] : waiting_) {
       if (!w.planned || expiredLocked(w, started)) {
         batch.push_back(w.pod);
-      } else if (w.placement) {
+      } else if (w.placement && !w.missed) {
         held.emplace_back(w.pod.demand, *w.placement);
       }
     }
@@ -157,6 +198,7 @@ size_t PendingPlanner::planNow() {
       }
       const auto placement = placements.find(batch[i].uid);
       at->second.planned = true;
+      at->second.missed = false;
       at->second.placement = placement == placements.end()
                                  ? std::nullopt
                                  : std::optional<core::PlannedPlacement>(placement->second);

@@ -14,6 +14,14 @@
 // The scheduler never waits for the planner: a pod it reaches first has no
 // plan and is placed by the policy alone, and a plan that no longer fits when
 // its pod comes is not followed (core::fitsOnGpus).
+//
+// A pod the batch placed nowhere (the batch places more GPU capacity without
+// it: a small pod would take the room a larger one of the batch needs) waits:
+// filter passes no node for it. It is planned again as soon as a pod leaves
+// the queue (bound, or gone), a plan cannot be followed (its node not offered
+// by kube-scheduler, or no longer fitting), or after plan.ttl; so it waits
+// only for pods that are being placed. A node added, removed or relabelled
+// plans them again too.
 
 #include <chrono>
 #include <condition_variable>
@@ -72,6 +80,15 @@ class PendingPlanner : public PendingPodSink {
   // Where `uid` is planned; nullopt when it has no plan (none yet, expired,
   // or it fit nowhere when planned).
   [[nodiscard]] std::optional<core::PlannedPlacement> planFor(const std::string& uid) const;
+  // Whether `uid` waits because its batch placed it nowhere (see above).
+  [[nodiscard]] bool waitsForItsBatch(const std::string& uid) const;
+  // `uid`'s plan cannot be followed (its node not offered, or no longer
+  // fitting): it is placed by the policy alone, its room is freed, and the
+  // pods waiting for its batch are planned again.
+  void planMissed(const std::string& uid);
+  // The nodes changed (added, removed, relabelled): the pods waiting for
+  // their batch are planned again.
+  void nodesChanged();
   // `uid` was bound (wherever): it leaves the queue, and its plan frees its room.
   void bound(const std::string& uid);
   // Plans one batch of the pods without a plan, on the caller's thread; the
@@ -83,6 +100,7 @@ class PendingPlanner : public PendingPodSink {
   struct Waiting {
     core::PendingPod pod;
     bool planned = false;  // a batch has placed it (or found no node for it)
+    bool missed = false;   // planned, but the plan could not be followed
     std::optional<core::PlannedPlacement> placement;
     std::chrono::steady_clock::time_point planned_at;
   };
@@ -92,6 +110,8 @@ class PendingPlanner : public PendingPodSink {
   // Under mutex_.
   [[nodiscard]] bool expiredLocked(const Waiting& w, Clock::time_point now) const;
   [[nodiscard]] size_t unplannedLocked(Clock::time_point now) const;
+  // The pods waiting for their batch are planned again.
+  void replanWaitingLocked();
   void startLocked();
 
   const PlanConfig config_;

@@ -37,6 +37,11 @@ std::string selectorText(const core::InventoryConfig& inventory) {
   return text;
 }
 
+// Why a pod its batch placed nowhere passes no node.
+constexpr std::string_view kWaitsForItsBatch =
+    "waiting: the pods planned with it (policy fgd-plus-batch) place more GPU capacity without "
+    "it; planned again as soon as one of them is bound or leaves the queue";
+
 // Reasons quoted in full in a "no node fits pod" line; the rest are counted.
 constexpr size_t kLoggedReasons = 3;
 
@@ -129,7 +134,8 @@ ExtenderService::ExtenderService(ExtenderConfig config, PodLookup& pods, Binder&
       std::lock_guard lock(distribution_mutex_);
       return distribution_->view().podTypes();
     };
-    planner_ = std::make_unique<PendingPlanner>(config_.plan, std::move(sources), metrics_);
+    planner_ = std::make_unique<PendingPlanner>(config_.plan, std::move(sources), metrics_,
+                                                config_.plan.in_background);
   }
 }
 
@@ -205,7 +211,15 @@ void ExtenderService::upsertNode(const core::NodeView& node) {
     std::lock_guard lock(rejected_mutex_);
     rejected_.erase(node.name);
   }
+  bool changed = true;
+  if (planner_) {
+    ledger_.read([&](const core::LedgerState& state) {
+      const core::NodeState* known = state.node(node.name);
+      changed = known == nullptr || !(known->capacity == *capacity);
+    });
+  }
   ledger_.upsertNode(std::move(*capacity));
+  if (planner_ && changed) planner_->nodesChanged();
 }
 
 void ExtenderService::removeNode(const std::string& name) {
@@ -213,7 +227,12 @@ void ExtenderService::removeNode(const std::string& name) {
     std::lock_guard lock(rejected_mutex_);
     rejected_.erase(name);
   }
+  bool known = false;
+  if (planner_) {
+    ledger_.read([&](const core::LedgerState& state) { known = state.node(name) != nullptr; });
+  }
   ledger_.removeNode(name);
+  if (known) planner_->nodesChanged();
 }
 
 std::map<std::string, std::string> ExtenderService::rejectedNodes() const {
@@ -290,6 +309,9 @@ FilterOutcome ExtenderService::filterPod(const ExtenderArgs& args) {
   const std::string uid = podKey(args.pod);
   observePod(uid, want, core::gpuProductsOf(args.pod));
   const auto policy = this->policy();
+  // Its batch places more GPU capacity without it (fgd-plus-batch): it waits
+  // for the pods planned into the room it would take (extender/pending_planner.h).
+  const bool waits = planner_ && planner_->waitsForItsBatch(uid);
   std::vector<std::string> unknown;
   result.passed.reserve(args.node_names.size());
   ledger_.read([&](const core::LedgerState& state) {
@@ -311,6 +333,10 @@ FilterOutcome ExtenderService::filterPod(const ExtenderArgs& args) {
           result.failed[name] = name + ": the pod holds a share on " + held->node +
                                 " from a bind whose outcome is not known yet";
         }
+        continue;
+      }
+      if (waits) {
+        result.failed[name] = name + ": " + std::string(kWaitsForItsBatch);
         continue;
       }
       // Only whether it fits: scoring is prioritize's (and costs fgd the most).
@@ -391,6 +417,9 @@ std::vector<HostScore> ExtenderService::prioritize(const ExtenderArgs& args) {
       scores.push_back(
           {args.node_names[i], score ? core::toNodeScore(*score) : core::kMinNodeScore});
     }
+  }
+  if (plan && !planned) {
+    planner_->planMissed(podKey(args.pod));  // not offered, or no longer fitting
   }
   if (planned) {
     for (HostScore& s : scores) s.score = std::min<int64_t>(s.score, core::kMaxNodeScore - 1);
