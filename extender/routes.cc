@@ -243,8 +243,17 @@ HttpResponse ExtenderRoutes::bind(const HttpRequest& request, RouteOutcome& outc
 
 HttpResponse ExtenderRoutes::state() {
   nlohmann::json body = stateToJson(service_.ledger().snapshot(), service_.rejectedNodes());
-  body["podDistribution"] = distributionToJson(
-      service_.policy()->name(), service_.podDistribution(), service_.config().pod_window);
+  body["podDistribution"] = distributionToJson(service_.config().policy, service_.podDistribution(),
+                                               service_.config().pod_window);
+  // The planner of the waiting pods (fgd-plus-batch); null for the other policies.
+  body["plan"] = nullptr;
+  if (const PendingPlanner* planner = service_.planner()) {
+    const PlannerStats stats = planner->stats();
+    body["plan"] = {{"pendingPods", stats.pending},
+                    {"plannedPods", stats.planned},
+                    {"batches", stats.batches},
+                    {"lastBatchSeconds", stats.last_batch_seconds}};
+  }
   return json(200, body.dump(2) + "\n");
 }
 

@@ -89,10 +89,15 @@ TEST(RoutesTest, MetricsExposeOutcomesAndGpuGauges) {
 }
 
 TEST(RoutesTest, StateAndMetricsShowThePodDistributionInUse) {
-  auto extender = makeExtender();  // fgd, the default, with the built-in distribution
+  auto extender = makeExtender();  // fgd-plus-batch, the default, with the built-in distribution
   const auto state = nlohmann::json::parse(call(*extender, "GET", "/state").body);
   const auto& distribution = state["podDistribution"];
-  EXPECT_EQ(distribution["policy"], "fgd");
+  EXPECT_EQ(distribution["policy"], "fgd-plus-batch");
+  // Its planner: standalone, no pod watch feeds it, so nothing waits.
+  EXPECT_EQ(
+      state["plan"],
+      (nlohmann::json{
+          {"pendingPods", 0}, {"plannedPods", 0}, {"batches", 0}, {"lastBatchSeconds", 0.0}}));
   EXPECT_EQ(distribution["source"], "builtin");
   EXPECT_EQ(distribution["podsInWindow"], 0);
   EXPECT_EQ(distribution["minPods"], 200);
@@ -121,6 +126,7 @@ TEST(RoutesTest, StateHasNoDistributionForAPolicyWithout) {
   auto extender = testing_support::requireOk(StandaloneExtender::create(config, &source), "create");
   const auto state = nlohmann::json::parse(call(*extender, "GET", "/state").body);
   EXPECT_TRUE(state["podDistribution"].is_null());
+  EXPECT_TRUE(state["plan"].is_null());
   EXPECT_EQ(call(*extender, "GET", "/metrics").body.find("pod_distribution_weight{"),
             std::string::npos);
 }
