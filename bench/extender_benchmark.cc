@@ -12,7 +12,10 @@
 // pods' calls does. The *_ScarceModel rows label every tenth node with a
 // second GPU model (NVIDIA-L4) that a fifth of the typical pods are bound to
 // (by node selector), as fgd-plus's pressure needs, and run fgd and fgd-plus
-// on that cluster.
+// on that cluster. The *_FgdPlusBatch rows run fgd-plus-batch with the measured
+// pod planned among 15 others waiting (prioritize then looks its plan up and
+// checks that it still fits); BM_PlanBatch times the planner itself: one batch
+// of 16 waiting pods planned (the planner's thread, not a request's).
 //   build-rel/bench/extender_benchmark --benchmark_min_time=2s
 #include <benchmark/benchmark.h>
 
@@ -25,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "core/pending_plan.h"
 #include "extender/standalone_extender.h"
 
 namespace mpshare::extender {
@@ -70,6 +74,7 @@ json podJson(const std::string& name) {
 // choices to make rather than a cluster of identical empty GPUs.
 std::unique_ptr<StandaloneExtender> cluster(int nodes, const std::string& policy, Mix mix) {
   ExtenderConfig config;
+  config.plan.in_background = false;  // planNow() plans, on the measuring thread
   config.policy = policy;
   if (mix == Mix::kScarceModel) {
     // The built-in typical pods and, a fifth of them all, whole-GPU pods bound
@@ -77,7 +82,7 @@ std::unique_ptr<StandaloneExtender> cluster(int nodes, const std::string& policy
     // for fgd-plus only), so to it they are whole-GPU pods anywhere.
     config.pod_seed = core::builtinPodShapes();
     core::ShapeCount bound{{1, 1000, 0}, 1766};
-    if (policy == "fgd-plus") {
+    if (policy == "fgd-plus" || policy == "fgd-plus-batch") {
       bound.shape.products = {kScarceModel};
     }
     config.pod_seed.push_back(bound);
@@ -111,6 +116,33 @@ std::unique_ptr<StandaloneExtender> cluster(int nodes, const std::string& policy
   return std::move(*extender);
 }
 
+// `count` pods waiting for a node, fed to the planner as the pod watch feeds
+// them: the first is `first` (the 30 % / 8 GiB pod of podJson()), the others
+// replicas of a few workloads (a queue is mostly that): shares of 10-60 %
+// threads with 4-32 GiB, and whole GPUs, younger in turn.
+void feedQueue(StandaloneExtender& extender, const std::string& first, int count, int batch_no) {
+  struct Workload {
+    int threads;  // 0: whole GPU
+    int64_t memory_mib;
+  };
+  constexpr Workload kWorkloads[] = {{10, 4096},  {25, 8192},  {30, 8192},
+                                     {50, 16384}, {60, 32768}, {0, 0}};
+  std::mt19937 rng(static_cast<unsigned>(batch_no));
+  for (int i = 0; i < count; ++i) {
+    core::PendingPod pod;
+    pod.uid =
+        i == 0 ? "uid-" + first : "queued-" + std::to_string(batch_no) + "-" + std::to_string(i);
+    pod.key = "ml/" + pod.uid;
+    pod.created = "2026-12-01T00:00:" + std::to_string(10 + i) + "Z";
+    const Workload w = i == 0 ? Workload{30, 8192} : kWorkloads[rng() % std::size(kWorkloads)];
+    if (w.threads > 0) {
+      pod.demand.thread_percentage = w.threads;
+      pod.demand.memory_mib = w.memory_mib;
+    }
+    extender.service().pendingSink()->podPending(pod);
+  }
+}
+
 // What changes between two calls: nothing (the same pod asked again), or one
 // node, as a bind between two pods' calls changes the node it reserved on.
 enum class Between { kNothing, kOneNodeBound };
@@ -119,6 +151,14 @@ void run(benchmark::State& state, bool nodes_form, const std::string& policy = "
          Between between = Between::kNothing, Mix mix = Mix::kOneModel) {
   const int nodes = static_cast<int>(state.range(0));
   auto extender = cluster(nodes, policy, mix);
+  if (policy == "fgd-plus-batch") {
+    feedQueue(*extender, "infer-0", 16, 0);
+    extender->service().planner()->planNow();
+    if (!extender->service().planner()->planFor("uid-infer-0")) {
+      state.SkipWithError("the measured pod has no plan");
+      return;
+    }
+  }
   json args{{"Pod", podJson("infer-0")}};
   if (nodes_form) {
     json items = json::array();
@@ -220,6 +260,45 @@ void BM_FilterPrioritize_NodeNames_AfterBind_ScarceModel(benchmark::State& state
 void BM_FilterPrioritize_NodeNames_FgdPlus_AfterBind_ScarceModel(benchmark::State& state) {
   run(state, false, "fgd-plus", Between::kOneNodeBound, Mix::kScarceModel);
 }
+void BM_FilterPrioritize_NodeNames_FgdPlusBatch_ScarceModel(benchmark::State& state) {
+  run(state, false, "fgd-plus-batch", Between::kNothing, Mix::kScarceModel);
+}
+void BM_FilterPrioritize_NodeNames_FgdPlusBatch_AfterBind_ScarceModel(benchmark::State& state) {
+  run(state, false, "fgd-plus-batch", Between::kOneNodeBound, Mix::kScarceModel);
+}
+
+// One batch of 16 waiting pods planned at N nodes x 8 GPUs (scarce-model
+// cluster); each batch is dropped before the next, so every batch plans on
+// the same cluster. Counters: plan_p50_us / plan_p99_us.
+void BM_PlanBatch(benchmark::State& state) {
+  const int nodes = static_cast<int>(state.range(0));
+  auto extender = cluster(nodes, "fgd-plus-batch", Mix::kScarceModel);
+  PendingPlanner& planner = *extender->service().planner();
+  std::vector<double> plan_us;
+  int batch_no = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    planner.keepOnlyPending({});
+    feedQueue(*extender, "batch-" + std::to_string(batch_no), 16, batch_no);
+    ++batch_no;
+    state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now();
+    const size_t planned = planner.planNow();
+    plan_us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count());
+    if (planned == 0) {
+      state.SkipWithError("nothing planned (the planner's thread took the batch)");
+      break;
+    }
+  }
+  std::sort(plan_us.begin(), plan_us.end());
+  if (!plan_us.empty()) {
+    state.counters["plan_p50_us"] = plan_us[plan_us.size() / 2];
+    state.counters["plan_p99_us"] =
+        plan_us[std::min(plan_us.size() - 1, plan_us.size() * 99 / 100)];
+  }
+}
 
 BENCHMARK(BM_FilterPrioritize_NodeNames)
     ->Arg(100)
@@ -242,6 +321,13 @@ BENCHMARK(BM_FilterPrioritize_NodeNames_AfterBind_ScarceModel)
 BENCHMARK(BM_FilterPrioritize_NodeNames_FgdPlus_AfterBind_ScarceModel)
     ->Arg(1000)
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterPrioritize_NodeNames_FgdPlusBatch_ScarceModel)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FilterPrioritize_NodeNames_FgdPlusBatch_AfterBind_ScarceModel)
+    ->Arg(1000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PlanBatch)->Arg(100)->Arg(1000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace mpshare::extender

@@ -16,6 +16,35 @@ bool productAllowed(const PendingPod& pod, const NodeState& node) {
 
 }  // namespace
 
+std::optional<double> PlanScoreCache::NodeScores::score(const PlacementPolicy& policy,
+                                                        const NodeState& node,
+                                                        const Demand& demand) {
+  for (const auto& [asked, score] : scores_) {
+    if (asked == demand) return score;
+  }
+  const NodeChoice choice = policy.choose(node, demand);
+  return scores_.emplace_back(demand, choice.fits ? std::optional(choice.score) : std::nullopt)
+      .second;
+}
+
+PlanScoreCache::NodeScores& PlanScoreCache::scoresOf(
+    const std::shared_ptr<const PlacementPolicy>& policy, const NodeState& node) {
+  if (policy != policy_) {
+    nodes_.clear();
+    policy_ = policy;
+  }
+  NodeScores& scores = nodes_[node.name()];
+  if (!(scores.state_ == node)) {
+    scores.state_ = node;
+    scores.scores_.clear();
+  }
+  return scores;
+}
+
+void PlanScoreCache::trim(size_t nodes) {
+  if (nodes_.size() > nodes) nodes_.clear();
+}
+
 bool queuedBefore(const PendingPod& a, const PendingPod& b) {
   if (a.priority != b.priority) {
     return a.priority > b.priority;
@@ -50,7 +79,7 @@ bool fitsOnGpus(const NodeState& node, const Demand& demand, std::span<const int
 
 std::vector<std::optional<PlannedPlacement>> planPending(
     std::span<const NodeState> nodes, std::span<const PendingPod> batch,
-    const std::shared_ptr<const PlacementPolicy>& policy, ScoreMemo& memo,
+    const std::shared_ptr<const PlacementPolicy>& policy, PlanScoreCache& cache,
     const std::vector<PodType>& types, const BatchOptions& options, std::mt19937_64& rng) {
   // Nodes in the order equal scores are decided in.
   std::vector<int> visit(nodes.size());
@@ -62,12 +91,26 @@ std::vector<std::optional<PlannedPlacement>> planPending(
   // Every pod's score on every node as it stands before the batch (nullopt:
   // does not fit, or not of its products); the trials rescore only the nodes
   // they change.
-  std::vector<std::vector<std::optional<double>>> before(batch.size());
+  // Pods asking the same on the same products share one column: a queue is
+  // mostly replicas of a few workloads.
+  std::vector<size_t> column_of(batch.size());
+  std::vector<size_t> column_pod;  // a pod of each column
   for (size_t p = 0; p < batch.size(); ++p) {
-    before[p].resize(nodes.size());
-    for (size_t n = 0; n < nodes.size(); ++n) {
-      if (productAllowed(batch[p], nodes[n])) {
-        before[p][n] = memo.score(policy, nodes[n], batch[p].demand);
+    const auto same = std::find_if(column_pod.begin(), column_pod.end(), [&](size_t q) {
+      return batch[q].demand == batch[p].demand && batch[q].products == batch[p].products;
+    });
+    column_of[p] = static_cast<size_t>(same - column_pod.begin());
+    if (same == column_pod.end()) column_pod.push_back(p);
+  }
+  std::vector<std::vector<std::optional<double>>> columns(
+      column_pod.size(), std::vector<std::optional<double>>(nodes.size()));
+  cache.trim(2 * nodes.size());
+  for (size_t n = 0; n < nodes.size(); ++n) {
+    PlanScoreCache::NodeScores& scores = cache.scoresOf(policy, nodes[n]);
+    for (size_t c = 0; c < column_pod.size(); ++c) {
+      const PendingPod& p = batch[column_pod[c]];
+      if (productAllowed(p, nodes[n])) {
+        columns[c][n] = scores.score(*policy, nodes[n], p.demand);
       }
     }
   }
@@ -90,7 +133,7 @@ std::vector<std::optional<PlannedPlacement>> planPending(
     std::optional<int> best;
     double best_score = 0.0;
     for (const int id : visit) {
-      const auto& score = before[pod][static_cast<size_t>(id)];
+      const auto& score = columns[column_of[pod]][static_cast<size_t>(id)];
       if (is_changed[static_cast<size_t>(id)] == 0 && score &&
           (!best || *score > best_score + kScoreTie)) {
         best = id;
@@ -122,7 +165,7 @@ std::vector<std::optional<PlannedPlacement>> planPending(
     if (!best) {
       return std::nullopt;
     }
-    // An unchanged node's GPUs: the memo keeps only scores.
+    // An unchanged node's GPUs: the cache keeps only scores.
     const NodeChoice choice = best_changed
                                   ? std::move(*best_changed)
                                   : policy->choose(nodes[static_cast<size_t>(*best)], demand);

@@ -19,6 +19,8 @@
 #include <random>
 #include <span>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/batch_placement.h"
@@ -26,7 +28,6 @@
 #include "core/fgd_policy.h"
 #include "core/ledger.h"
 #include "core/placement.h"
-#include "core/score_memo.h"
 
 namespace mpshare::core {
 
@@ -54,6 +55,36 @@ struct PlannedPlacement {
   bool operator==(const PlannedPlacement&) const = default;
 };
 
+// The scores of the nodes a batch starts from, kept from batch to batch:
+// between two batches only the nodes that binds touched change, and a queue
+// asks for a few shapes over and over. By node name; a node's scores are
+// dropped when the node changed, all of them when the policy did. A plain
+// value without locking (one planner uses it).
+class PlanScoreCache {
+ public:
+  // The scores of `node` as it stands, for `policy`: choose(node, demand).score
+  // when the pod fits, nullopt when it does not.
+  class NodeScores {
+   public:
+    std::optional<double> score(const PlacementPolicy& policy, const NodeState& node,
+                                const Demand& demand);
+
+   private:
+    friend class PlanScoreCache;
+    NodeState state_;
+    std::vector<std::pair<Demand, std::optional<double>>> scores_;
+  };
+  NodeScores& scoresOf(const std::shared_ptr<const PlacementPolicy>& policy, const NodeState& node);
+  // Forgets every node once it holds more than `nodes` (nodes removed from the
+  // cluster would otherwise stay).
+  void trim(size_t nodes);
+  [[nodiscard]] size_t size() const { return nodes_.size(); }
+
+ private:
+  std::shared_ptr<const PlacementPolicy> policy_;
+  std::unordered_map<std::string, NodeScores> nodes_;
+};
+
 // Plans `batch` (in queue order) jointly over `nodes`, the cluster as the plan
 // sees it (the ledger plus the placements planned earlier and not yet bound):
 // each pod goes to the node the policy scores best, equal scores to the first
@@ -65,11 +96,11 @@ struct PlannedPlacement {
 // Example: one node with one free GPU, batch {0.5 GPU, 1 GPU}: the arrival
 // order places only the half (0.5 GPUs), largest-first places the whole GPU
 // (1 GPU), so the plan is {nullopt, node GPU 0}.
-// `memo` answers the scores of nodes the batch has not changed (most nodes
-// of a cluster hold the same as another); the caller keeps it between plans.
+// `cache` answers the scores of the nodes as they stand; the caller keeps it
+// between batches.
 std::vector<std::optional<PlannedPlacement>> planPending(
     std::span<const NodeState> nodes, std::span<const PendingPod> batch,
-    const std::shared_ptr<const PlacementPolicy>& policy, ScoreMemo& memo,
+    const std::shared_ptr<const PlacementPolicy>& policy, PlanScoreCache& cache,
     const std::vector<PodType>& types, const BatchOptions& options, std::mt19937_64& rng);
 
 // The GPUs a demand asks, in whole GPUs: GPUs x thread share (1 when the

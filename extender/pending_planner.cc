@@ -179,7 +179,7 @@ size_t PendingPlanner::planNow() {
     core::BatchOptions options;
     options.size = config_.batch_size;
     options.orders = config_.orders;
-    const auto planned = core::planPending(nodes, to_plan, sources_.policy(), memo_,
+    const auto planned = core::planPending(nodes, to_plan, sources_.policy(), scores_,
                                            sources_.types(), options, rng_);
     for (size_t i = 0; i < to_plan.size(); ++i) {
       if (planned[i]) placements.emplace(to_plan[i].uid, *planned[i]);

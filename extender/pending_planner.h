@@ -39,7 +39,6 @@
 
 #include "core/ledger.h"
 #include "core/pending_plan.h"
-#include "core/score_memo.h"
 #include "extender/config.h"
 #include "extender/metrics.h"
 #include "extender/seams.h"
@@ -129,7 +128,7 @@ class PendingPlanner : public PendingPodSink {
 
   // One batch at a time (the thread, or a test's planNow()).
   std::mutex plan_mutex_;
-  core::ScoreMemo memo_;
+  core::PlanScoreCache scores_;
   std::mt19937_64 rng_{0x6d707368617265ULL};
 };
 

@@ -81,9 +81,9 @@ std::vector<PodType> types() {
 std::vector<std::optional<PlannedPlacement>> plan(const std::vector<NodeState>& nodes,
                                                   const std::vector<PendingPod>& batch,
                                                   int orders = 4) {
-  ScoreMemo memo;
+  PlanScoreCache cache;
   std::mt19937_64 rng(7);
-  return planPending(nodes, batch, fgdPlus(), memo, types(), BatchOptions{16, orders}, rng);
+  return planPending(nodes, batch, fgdPlus(), cache, types(), BatchOptions{16, orders}, rng);
 }
 
 TEST(PendingPlanTest, QueueOrderIsPriorityThenAgeThenUid) {
@@ -258,14 +258,14 @@ TEST(PendingPlanTest, PlansFitTogetherAndPlaceAtLeastTheArrivalOrder) {
   }
 }
 
-TEST(PendingPlanTest, AKeptMemoPlansAsAFreshOne) {
-  ScoreMemo kept;
+TEST(PendingPlanTest, AKeptScoreCachePlansAsAFreshOne) {
+  PlanScoreCache kept;
   const auto policy = fgdPlus();
   for (uint64_t seed = 1; seed <= 50; ++seed) {
     const RandomCase c = randomCase(seed);
     std::mt19937_64 rng_kept(seed);
     std::mt19937_64 rng_fresh(seed);
-    ScoreMemo fresh;
+    PlanScoreCache fresh;
     EXPECT_EQ(planPending(c.nodes, c.batch, policy, kept, types(), BatchOptions{}, rng_kept),
               planPending(c.nodes, c.batch, policy, fresh, types(), BatchOptions{}, rng_fresh))
         << "seed " << seed;
