@@ -1,10 +1,13 @@
 #include "extender/cluster/cluster_cache.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <tuple>
 
 #include "core/annotations.h"
 #include "core/demand.h"
+#include "core/gpu_models.h"
 #include "extender/cluster/api_seams.h"
 #include "platform/kube_json.h"
 #include "platform/logging.h"
@@ -23,6 +26,44 @@ std::string nameOf(const nlohmann::json& object) {
   const auto meta = object.find("metadata");
   if (meta == object.end() || !meta->is_object()) return "";
   return meta->value("name", "");
+}
+
+std::string uidOf(const nlohmann::json& object) {
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return "";
+  const auto uid = meta->find("uid");
+  return uid != meta->end() && uid->is_string() ? uid->get<std::string>() : "";
+}
+
+// spec.priority, which admission resolves from the pod's PriorityClass; absent
+// (or not an integer) counts as 0, as kube-scheduler's queue takes it.
+int priorityOf(const nlohmann::json& object) {
+  const auto spec = object.find("spec");
+  if (spec == object.end() || !spec->is_object()) return 0;
+  const auto priority = spec->find("priority");
+  if (priority == spec->end() || !priority->is_number_integer()) return 0;
+  return static_cast<int>(std::clamp<std::int64_t>(priority->get<std::int64_t>(),
+                                                   std::numeric_limits<int>::min(),
+                                                   std::numeric_limits<int>::max()));
+}
+
+// The pod as the plan of the queue sees it, when it waits for a node from the
+// extender's scheduler and asks for GPUs; nullopt for any other pod. A pod
+// being deleted is not scheduled any more, and one whose annotations cannot be
+// read cannot be planned (filter answers it with the error).
+std::optional<core::PendingPod> pendingOf(const core::PodView& pod, bool ended,
+                                          const nlohmann::json& object,
+                                          const ExtenderConfig& config) {
+  if (ended || pod.deleting || !pod.node_name.empty() || pod.uid.empty()) return std::nullopt;
+  if (pod.scheduler_name != config.plan.scheduler_name) return std::nullopt;
+  auto demand = core::demandOf(pod, config.demand);
+  if (!demand.ok() || !demand->has_value()) return std::nullopt;
+  return core::PendingPod{.uid = pod.uid,
+                          .key = pod.key(),
+                          .demand = **demand,
+                          .products = core::gpuProductsOf(pod),
+                          .priority = priorityOf(object),
+                          .created = createdOf(object)};
 }
 
 // The same pod counted as a whole-GPU user of GPUs 0..n-1: what is assumed when
@@ -51,13 +92,14 @@ struct Overcommit {
 
 ClusterCache::ClusterCache(const ExtenderConfig& config, InventorySink& sink, core::Ledger& ledger,
                            OvercommitReporter overcommit, platform::Gauge* objects,
-                           PlacedPodObserver observe)
+                           PlacedPodObserver observe, PendingPodSink* pending)
     : config_(config),
       sink_(sink),
       ledger_(ledger),
       overcommit_(std::move(overcommit)),
       objects_(objects),
-      observe_(std::move(observe)) {}
+      observe_(std::move(observe)),
+      pending_(pending) {}
 
 void ClusterCache::publishSizesLocked() {
   if (objects_ == nullptr) return;
@@ -68,6 +110,29 @@ void ClusterCache::publishSizesLocked() {
 size_t ClusterCache::podCount() const {
   std::lock_guard lock(mutex_);
   return placed_.size();
+}
+
+void ClusterCache::notePendingLocked(const std::string& uid, std::optional<core::PendingPod> pod,
+                                     PendingChanges& changes) {
+  if (pending_ == nullptr || uid.empty()) return;
+  if (pod) {
+    pending_uids_.insert(uid);
+    changes.push_back({uid, std::move(pod)});
+  } else if (pending_uids_.erase(uid) != 0) {
+    // Every placed pod's events come here too: only the ones reported pending go on.
+    changes.push_back({uid, std::nullopt});
+  }
+}
+
+void ClusterCache::deliverPending(PendingChanges& changes) {
+  if (pending_ == nullptr) return;
+  for (auto& change : changes) {
+    if (change.pod) {
+      pending_->podPending(std::move(*change.pod));
+    } else {
+      pending_->podNotPending(change.uid);
+    }
+  }
 }
 
 void ClusterCache::NodeSink::addPage(const std::vector<nlohmann::json>& items) {
@@ -110,6 +175,7 @@ void ClusterCache::PodSink::beginList() {
   held_.clear();
   unconfirmed_.clear();  // held now: this list decides
   unsettled_.clear();
+  listed_pending_.clear();
   cache_.ledger_.read([&](const core::LedgerState& state) {
     for (const auto& [uid, reservation] : state.reservations()) {
       held_.insert(uid);
@@ -119,16 +185,23 @@ void ClusterCache::PodSink::beginList() {
 }
 
 void ClusterCache::PodSink::addPage(const std::vector<nlohmann::json>& items) {
-  std::lock_guard lock(cache_.mutex_);
-  for (const auto& item : items) {
-    const auto meta = item.find("metadata");
-    if (meta != item.end() && meta->is_object()) listed_.insert(meta->value("uid", ""));
-    touched_.insert(cache_.upsertPodLocked("MODIFIED", item));
+  PendingChanges changes;
+  {
+    std::lock_guard lock(cache_.mutex_);
+    for (const auto& item : items) {
+      const auto meta = item.find("metadata");
+      if (meta != item.end() && meta->is_object()) listed_.insert(meta->value("uid", ""));
+      touched_.insert(cache_.upsertPodLocked("MODIFIED", item, changes));
+    }
   }
+  for (const auto& change : changes) {
+    if (change.pod) listed_pending_.insert(change.uid);
+  }
+  cache_.deliverPending(changes);
 }
 
 void ClusterCache::PodSink::endList() {
-  std::lock_guard lock(cache_.mutex_);
+  std::unique_lock lock(cache_.mutex_);
   std::vector<std::string> gone;
   for (const auto& [uid, pod] : cache_.placed_) {
     if (!listed_.count(uid)) gone.push_back(uid);
@@ -186,6 +259,13 @@ void ClusterCache::PodSink::endList() {
   held_.clear();
   unsettled_.clear();
   cache_.publishSizesLocked();
+  // Pending pods deleted while the watch was down never had their DELETED
+  // event; the list is the whole truth about which pods wait.
+  if (cache_.pending_ == nullptr) return;
+  cache_.pending_uids_ = listed_pending_;
+  lock.unlock();
+  cache_.pending_->keepOnlyPending(listed_pending_);
+  listed_pending_.clear();
 }
 
 void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
@@ -197,10 +277,14 @@ void ClusterCache::PodSink::replace(const std::vector<nlohmann::json>& items) {
 void ClusterCache::PodSink::apply(const std::string& type, const nlohmann::json& object) {
   const auto meta = object.find("metadata");
   if (meta != object.end() && meta->is_object()) unconfirmed_.erase(meta->value("uid", ""));
-  std::lock_guard lock(cache_.mutex_);
-  const std::string node = cache_.upsertPodLocked(type, object);
-  if (!node.empty()) cache_.rebuildNodeLocked(node);
-  cache_.publishSizesLocked();
+  PendingChanges changes;
+  {
+    std::lock_guard lock(cache_.mutex_);
+    const std::string node = cache_.upsertPodLocked(type, object, changes);
+    if (!node.empty()) cache_.rebuildNodeLocked(node);
+    cache_.publishSizesLocked();
+  }
+  cache_.deliverPending(changes);
 }
 
 void ClusterCache::PodSink::bookmark() {
@@ -262,14 +346,19 @@ ClusterCache::PlacedPod ClusterCache::placedPodOf(const core::PodView& pod) cons
   return placed;
 }
 
-std::string ClusterCache::upsertPodLocked(const std::string& type, const nlohmann::json& object) {
+std::string ClusterCache::upsertPodLocked(const std::string& type, const nlohmann::json& object,
+                                          PendingChanges& changes) {
   auto pod = platform::podFromJson(object);
   if (!pod) {
     platform::logWarn("ignoring malformed pod", {{"error", pod.error().describe()}});
+    notePendingLocked(uidOf(object), std::nullopt, changes);  // nothing to plan
     return "";
   }
   const bool ended = type == "DELETED" || pod->phase == core::PodPhase::kSucceeded ||
                      pod->phase == core::PodPhase::kFailed;
+  if (pending_ != nullptr) {
+    notePendingLocked(pod->uid, pendingOf(*pod, ended, object, config_), changes);
+  }
   if (ended) return removePodLocked(pod->uid);
   // Not placed yet: a bind may be in flight with its reservation taken; leave it.
   if (pod->node_name.empty()) return "";

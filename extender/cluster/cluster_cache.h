@@ -15,6 +15,10 @@
 //    -> recorded as placed when the watch or a list shows the pod placed,
 //    released when the pod ends, or when a list that began after it was
 //    marked shows the pod still unbound.
+//  - a GPU pod of the extender's scheduler waiting for a node -> reported to the
+//    pending-pod sink (extender/seams.h) for the plan of the queue; reported no
+//    longer pending once bound, ended, deleted, being deleted or changed so it
+//    no longer qualifies; a full list keeps only the pending pods it holds.
 //
 // The ledger must not depend on the order events arrive in: a relist after a
 // fault, a restart and an uninterrupted watch all have to end in the same
@@ -29,6 +33,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -54,9 +59,13 @@ class ClusterCache {
   // service's ledger. Both must outlive the cache.
   // `objects`, when given, is kept at the cache's size:
   // {resource="nodes"} = nodes reported, {resource="pods"} = placed GPU pods.
+  // `pending`, when given, hears of the GPU pods with spec.schedulerName
+  // config.plan.scheduler_name that wait for a node; it is called on the thread
+  // that feeds podSink() (the pod reflector's), never under the cache's lock,
+  // and must outlive the cache.
   ClusterCache(const ExtenderConfig& config, InventorySink& sink, core::Ledger& ledger,
                OvercommitReporter overcommit, platform::Gauge* objects = nullptr,
-               PlacedPodObserver observe = nullptr);
+               PlacedPodObserver observe = nullptr, PendingPodSink* pending = nullptr);
 
   platform::ReflectorSink& nodeSink() { return nodes_; }
   platform::ReflectorSink& podSink() { return pods_; }
@@ -80,6 +89,15 @@ class ClusterCache {
     ClusterCache& cache_;
     std::set<std::string> listed_;  // names
   };
+  // What a pod event means for the pending-pod sink: `pod` set = pending as
+  // that, nullopt = no longer pending. Worked out under the cache's lock and
+  // delivered, in order, after it is released.
+  struct PendingChange {
+    std::string uid;
+    std::optional<core::PendingPod> pod;
+  };
+  using PendingChanges = std::vector<PendingChange>;
+
   class PodSink : public platform::ReflectorSink {
    public:
     explicit PodSink(ClusterCache& cache) : cache_(cache) {}
@@ -101,6 +119,7 @@ class ClusterCache {
     // Reservations taken while the last list was read, of pods it did not
     // have and the watch has not shown since: live, or gone before the list.
     std::set<std::string> unconfirmed_;
+    std::set<std::string> listed_pending_;  // UIDs of the pending pods the list holds
   };
 
   // What the ledger needs of a placed pod, worked out once when the pod changes
@@ -114,12 +133,20 @@ class ClusterCache {
   // All under mutex_. The *Pod functions return the node whose pods changed ("" if none).
   void upsertNodeLocked(const nlohmann::json& object);
   void removeNodeLocked(const std::string& name);
-  std::string upsertPodLocked(const std::string& type, const nlohmann::json& object);
+  // Also notes in `changes` what the event means for the pending-pod sink.
+  std::string upsertPodLocked(const std::string& type, const nlohmann::json& object,
+                              PendingChanges& changes);
   std::string removePodLocked(const std::string& uid);
   // Re-records every placed pod of `node` in canonical order and reports new overcommits.
   void rebuildNodeLocked(const std::string& node);
   PlacedPod placedPodOf(const core::PodView& pod) const;
   void publishSizesLocked();
+  // Notes that `uid` is now `pod` (pending) or not pending; a pod never
+  // reported pending is not reported as no longer pending.
+  void notePendingLocked(const std::string& uid, std::optional<core::PendingPod> pod,
+                         PendingChanges& changes);
+  // Outside the lock, on the pod reflector's thread.
+  void deliverPending(PendingChanges& changes);
 
   const ExtenderConfig& config_;
   InventorySink& sink_;
@@ -127,6 +154,7 @@ class ClusterCache {
   OvercommitReporter overcommit_;
   platform::Gauge* objects_;
   PlacedPodObserver observe_;
+  PendingPodSink* pending_;
   NodeSink nodes_{*this};
   PodSink pods_{*this};
 
@@ -136,6 +164,7 @@ class ClusterCache {
   std::map<std::string, std::set<std::string>> pods_on_node_;  // node -> UIDs in placed_
   std::set<std::string>
       overcommitted_;  // UIDs reported over budget; reported again only after fitting
+  std::set<std::string> pending_uids_;  // UIDs the pending-pod sink holds as pending
 };
 
 }  // namespace mpshare::extender

@@ -1,13 +1,16 @@
 // ClusterCache without a server: the ledger it builds depends only on which
 // pods and nodes exist, never on the order their events arrive in, and an
-// overcommit is pinned on the pod placed outside mpshare.
+// overcommit is pinned on the pod placed outside mpshare. The GPU pods of the
+// extender's scheduler waiting for a node reach the pending-pod sink.
 
 #include "extender/cluster/cluster_cache.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
+#include <set>
 
 #include "extender/service.h"
 #include "extender/standalone.h"
@@ -35,16 +38,33 @@ struct Reported {
   bool operator==(const Reported&) const = default;
 };
 
-// A service, its ledger and a cache feeding it, as ClusterExtender wires them.
+// Every call the pending-pod sink gets, by kind.
+struct RecordingPendingSink : PendingPodSink {
+  std::vector<core::PendingPod> pending;
+  std::vector<std::string> not_pending;
+  std::vector<std::set<std::string>> kept;
+  void podPending(core::PendingPod pod) override { pending.push_back(std::move(pod)); }
+  void podNotPending(const std::string& uid) override { not_pending.push_back(uid); }
+  void keepOnlyPending(const std::set<std::string>& uids) override { kept.push_back(uids); }
+};
+
+// A service, its ledger and a cache feeding it, as ClusterExtender wires them
+// (with a pending-pod sink, as when the policy plans the queue).
 struct Harness {
   MemoryPodLookup lookup;
   MemoryBinder binder;
   ExtenderService service{ExtenderConfig{}, lookup, binder};
   std::vector<Reported> reported;
-  ClusterCache cache{service.config(), service, service.ledger(),
+  RecordingPendingSink pending;
+  ClusterCache cache{service.config(),
+                     service,
+                     service.ledger(),
                      [this](const std::string& p, const std::string& n, int g) {
                        reported.push_back({p, n, g});
-                     }};
+                     },
+                     nullptr,
+                     nullptr,
+                     &pending};
 };
 
 // gpu-a: GPU0 shared by two of ours (60 % + 30 %) and a pod placed by hand
@@ -245,6 +265,151 @@ TEST(ClusterCacheTest, ABookmarkReleasesWhatTheListMissedAndTheWatchNeverShowed)
   h.cache.podSink().bookmark();
   EXPECT_FALSE(ledger.reservation("gone").has_value());
   EXPECT_TRUE(ledger.reservation("u8").has_value());
+}
+
+// A GPU pod of the extender's scheduler (the fixture's) waiting for a node:
+// 30 % threads and 4 GiB on one T4, priority 1000.
+json waiting(const std::string& uid) {
+  json object = pod(
+      {.name = "wait-" + uid,
+       .phase = "Pending",
+       .annotations = {{"mpshare.io/thread-percentage", "30"}, {"mpshare.io/memory-limit", "4Gi"}}},
+      uid, "2026-11-24T10:00:00Z");
+  object["spec"]["priority"] = 1000;
+  object["spec"]["nodeSelector"] = {{"nvidia.com/gpu.product", "Tesla-T4"}};
+  return object;
+}
+
+TEST(ClusterCacheTest, APendingGpuPodIsReportedWithWhatThePlanNeeds) {
+  Harness h;
+  h.cache.podSink().apply("ADDED", waiting("w1"));
+  core::Demand demand;
+  demand.gpus = 1;
+  demand.thread_percentage = 30;
+  demand.memory_mib = 4096;
+  const core::PendingPod want{"w1",         "ml/wait-w1", demand,
+                              {"Tesla-T4"}, 1000,         "2026-11-24T10:00:00Z"};
+  EXPECT_EQ(h.pending.pending, std::vector<core::PendingPod>{want});
+  EXPECT_TRUE(h.pending.not_pending.empty());
+  EXPECT_EQ(h.cache.podCount(), 0u);
+
+  // Without spec.priority the scheduler takes 0; without a product selector, any product.
+  json plain = waiting("w2");
+  plain["spec"].erase("priority");
+  plain["spec"].erase("nodeSelector");
+  h.cache.podSink().apply("ADDED", plain);
+  ASSERT_EQ(h.pending.pending.size(), 2u);
+  EXPECT_EQ(h.pending.pending[1].priority, 0);
+  EXPECT_TRUE(h.pending.pending[1].products.empty());
+}
+
+// Bound through the watch, the pod leaves the queue and counts in the ledger
+// from its gpu-index exactly as any placed pod does.
+TEST(ClusterCacheTest, ABoundPodIsNoLongerPendingAndCountsInTheLedger) {
+  Harness h;
+  h.cache.nodeSink().replace(nodes());
+  h.cache.podSink().apply("ADDED", waiting("w1"));
+  json bound = waiting("w1");
+  bound["spec"]["nodeName"] = "gpu-b";
+  bound["metadata"]["annotations"]["mpshare.io/gpu-index"] = "0";
+  h.cache.podSink().apply("MODIFIED", bound);
+  EXPECT_EQ(h.pending.not_pending, std::vector<std::string>{"w1"});
+  EXPECT_EQ(h.pending.pending.size(), 1u);
+  const auto reservation = h.service.ledger().reservation("w1");
+  ASSERT_TRUE(reservation.has_value());
+  EXPECT_EQ(reservation->gpu_indices, std::vector<int>{0});
+  EXPECT_EQ(reservation->per_gpu[0].threads, 30);
+  // Told once: the placed pod's later events are not the planner's business.
+  bound["status"]["phase"] = "Running";
+  h.cache.podSink().apply("MODIFIED", bound);
+  h.cache.podSink().apply("DELETED", bound);
+  EXPECT_EQ(h.pending.not_pending, std::vector<std::string>{"w1"});
+}
+
+TEST(ClusterCacheTest, PlacedPodsNeverReachThePendingSink) {
+  Harness h;
+  h.cache.nodeSink().replace(nodes());
+  h.cache.podSink().replace(pods());
+  EXPECT_EQ(h.pending.pending.size(), 1u);  // the fixture's one pending GPU pod
+  for (const auto& p : pods()) h.cache.podSink().apply("MODIFIED", p);
+  for (const auto& p : pods()) {
+    if (p["metadata"]["uid"] != "u6") h.cache.podSink().apply("DELETED", p);
+  }
+  EXPECT_TRUE(h.pending.not_pending.empty());
+}
+
+// Each change makes a waiting pod no pod to plan: reported so when it was
+// pending, never reported pending when it arrives that way.
+TEST(ClusterCacheTest, PodsTheQueueDoesNotPlanAreNotPending) {
+  struct Case {
+    std::string name;
+    std::string type;  // the event that brings the change
+    std::function<void(json&)> change;
+  };
+  const std::vector<Case> cases{
+      {"deleted", "DELETED", [](json&) {}},
+      {"being deleted", "MODIFIED",
+       [](json& p) { p["metadata"]["deletionTimestamp"] = "2026-11-24T11:00:00Z"; }},
+      {"bound", "MODIFIED", [](json& p) { p["spec"]["nodeName"] = "gpu-a"; }},
+      {"failed", "MODIFIED", [](json& p) { p["status"]["phase"] = "Failed"; }},
+      {"another scheduler", "MODIFIED",
+       [](json& p) { p["spec"]["schedulerName"] = "default-scheduler"; }},
+      {"no GPU", "MODIFIED",
+       [](json& p) {
+         auto& resources = p["spec"]["containers"][0]["resources"];
+         resources["limits"].erase("nvidia.com/gpu");
+         resources["requests"].erase("nvidia.com/gpu");
+         p["metadata"]["annotations"] = json::object();
+       }},
+      {"invalid annotations", "MODIFIED",
+       [](json& p) { p["metadata"]["annotations"]["mpshare.io/thread-percentage"] = "150"; }},
+      {"malformed", "MODIFIED", [](json& p) { p["spec"]["nodeSelector"] = "Tesla-T4"; }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    json changed = waiting("w1");
+    c.change(changed);
+    Harness arrives;
+    arrives.cache.podSink().apply(c.type, changed);
+    EXPECT_TRUE(arrives.pending.pending.empty());
+    EXPECT_TRUE(arrives.pending.not_pending.empty());
+
+    Harness was_pending;
+    was_pending.cache.podSink().apply("ADDED", waiting("w1"));
+    was_pending.cache.podSink().apply(c.type, changed);
+    EXPECT_EQ(was_pending.pending.pending.size(), 1u);
+    EXPECT_EQ(was_pending.pending.not_pending, std::vector<std::string>{"w1"});
+  }
+}
+
+// A pod deleted while the watch was down has no DELETED event: the relist
+// keeps only the pending pods it holds. Page by page, as a paged list delivers,
+// and from the start again after a list that failed half way.
+TEST(ClusterCacheTest, ARelistKeepsOnlyThePendingPodsItHolds) {
+  Harness h;
+  std::vector<json> listed = pods();
+  listed.push_back(waiting("w1"));
+  listed.push_back(waiting("w2"));
+  h.cache.podSink().replace(listed);
+  ASSERT_EQ(h.pending.kept.size(), 1u);
+  EXPECT_EQ(h.pending.kept[0], (std::set<std::string>{"u6", "w1", "w2"}));
+
+  // A list that failed half way (w2 on its first page) is read again from the start.
+  std::vector<json> aborted{waiting("w2")};
+  h.cache.podSink().beginList();
+  h.cache.podSink().listPage(aborted);
+  h.cache.podSink().beginList();
+  std::vector<json> first(pods().begin(), pods().begin() + 3);
+  std::vector<json> second(pods().begin() + 3, pods().end());
+  second.push_back(waiting("w1"));
+  h.cache.podSink().listPage(first);
+  h.cache.podSink().listPage(second);
+  h.cache.podSink().endList();
+  ASSERT_EQ(h.pending.kept.size(), 2u);
+  EXPECT_EQ(h.pending.kept[1], (std::set<std::string>{"u6", "w1"}));
+  // The dropped pod's DELETED, if it ever came, is not news to the sink.
+  h.cache.podSink().apply("DELETED", waiting("w2"));
+  EXPECT_TRUE(h.pending.not_pending.empty());
 }
 
 }  // namespace
