@@ -25,6 +25,14 @@ constexpr int64_t kMaxLearnedNodes = 50'000;
 constexpr int64_t kMaxWindowPods = 100'000;
 constexpr int64_t kMaxWindowSeconds = 30LL * 24 * 3600;
 constexpr int64_t kMaxShapes = 256;
+// plan bounds: planning a batch costs batchSize x orders placements, so both
+// stay small; a settle wait past a second outlasts kube-scheduler's initial
+// retry backoff (1 s); a plan kept over an hour holds room long after its pod
+// has gone elsewhere.
+constexpr int64_t kMaxPlanBatch = 64;
+constexpr int64_t kMaxPlanOrders = 16;
+constexpr int64_t kMaxPlanSettleMs = 1000;
+constexpr int64_t kMaxPlanTtlSeconds = 3600;
 
 std::string scalarText(const YAML::Node& node) {
   return node.IsScalar() ? "\"" + node.Scalar() + "\"" : std::string("a non-scalar value");
@@ -47,6 +55,21 @@ core::Result<int64_t> integer(const YAML::Node& node, const std::string& path, i
     // Falls through to the error below, which names the value.
   }
   return invalidArgument(path, allowed + ", got " + scalarText(node));
+}
+
+// A DNS-1123 subdomain: what Kubernetes accepts as a pod's spec.schedulerName.
+bool validSchedulerName(const std::string& name) {
+  if (name.empty() || name.size() > 253) return false;
+  char previous = '.';
+  for (const char c : name) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-' && c != '.') return false;
+    // Each dot-separated label starts and ends with a letter or digit.
+    if (c == '.' && (previous == '.' || previous == '-')) return false;
+    if (c == '-' && previous == '.') return false;
+    previous = c;
+  }
+  return previous != '.' && previous != '-';
 }
 
 core::Result<int64_t> memoryMiB(const YAML::Node& node, const std::string& path) {
@@ -151,11 +174,49 @@ core::Status parsePodDistribution(const YAML::Node& node, const std::string& pat
   return {};
 }
 
+core::Status parsePlan(const YAML::Node& node, const std::string& path, PlanConfig& plan) {
+  if (auto known = onlyKnownKeys(
+          node, path, {"schedulerName", "batchSize", "orders", "settleMilliseconds", "ttlSeconds"});
+      !known) {
+    return known;
+  }
+  if (const auto name = node["schedulerName"]) {
+    if (!name.IsScalar() || !validSchedulerName(name.Scalar())) {
+      return invalidArgument(path + ".schedulerName",
+                             "must be a scheduler name (a DNS-1123 subdomain: a-z, 0-9, '-', '.', "
+                             "at most 253, e.g. mpshare-scheduler), got " +
+                                 scalarText(name));
+    }
+    plan.scheduler_name = name.Scalar();
+  }
+  if (const auto batch = node["batchSize"]) {
+    auto value = integer(batch, path + ".batchSize", 1, kMaxPlanBatch);
+    if (!value) return value.error();
+    plan.batch_size = static_cast<size_t>(*value);
+  }
+  if (const auto orders = node["orders"]) {
+    auto value = integer(orders, path + ".orders", 1, kMaxPlanOrders);
+    if (!value) return value.error();
+    plan.orders = static_cast<int>(*value);
+  }
+  if (const auto settle = node["settleMilliseconds"]) {
+    auto value = integer(settle, path + ".settleMilliseconds", 0, kMaxPlanSettleMs);
+    if (!value) return value.error();
+    plan.settle = std::chrono::milliseconds(*value);
+  }
+  if (const auto ttl = node["ttlSeconds"]) {
+    auto value = integer(ttl, path + ".ttlSeconds", 1, kMaxPlanTtlSeconds);
+    if (!value) return value.error();
+    plan.ttl = std::chrono::seconds(*value);
+  }
+  return {};
+}
+
 core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
   const std::string path = "extender";
   if (auto known = onlyKnownKeys(
           node, path,
-          {"urlPrefix", "nodeSelector", "gpuResourceNames", "policy", "podDistribution",
+          {"urlPrefix", "nodeSelector", "gpuResourceNames", "policy", "plan", "podDistribution",
            "threadOversubscription", "maxClientsPerGpu", "defaultThreadPercentage",
            "defaultMemoryLimit", "minMemoryLimit", "maxLearnedNodes"});
       !known) {
@@ -206,6 +267,12 @@ core::Status parseExtender(const YAML::Node& node, ExtenderConfig& config) {
                                                    ", got " + scalarText(policy));
     }
     config.policy = policy.Scalar();
+  }
+  // Read whatever the policy: the chart writes the block for every policy.
+  if (const auto plan = node["plan"]) {
+    if (auto parsed = parsePlan(plan, path + ".plan", config.plan); !parsed) {
+      return parsed;
+    }
   }
   if (const auto distribution = node["podDistribution"]) {
     if (auto parsed = parsePodDistribution(distribution, path + ".podDistribution", config);

@@ -18,7 +18,12 @@ TEST(ConfigTest, DefaultsWhenEmpty) {
   auto config = parse("");
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->url_prefix, "/scheduler");
-  EXPECT_EQ(config->policy, "fgd");
+  EXPECT_EQ(config->policy, "fgd-plus-batch");
+  EXPECT_EQ(config->plan.scheduler_name, "mpshare-scheduler");
+  EXPECT_EQ(config->plan.batch_size, 16u);
+  EXPECT_EQ(config->plan.orders, 4);
+  EXPECT_EQ(config->plan.settle.count(), 10);
+  EXPECT_EQ(config->plan.ttl.count(), 60);
   EXPECT_EQ(config->pod_window.max_pods, 2000u);
   EXPECT_EQ(config->pod_window.min_pods, 200u);
   EXPECT_EQ(config->pod_window.max_age.count(), 0);
@@ -77,8 +82,64 @@ extender:
             (std::vector<core::ShapeCount>{{{1, 300, 8192}, 5}, {{2, 1000, 0}, 1}}));
 }
 
+TEST(ConfigTest, ReadsThePlan) {
+  auto config = parse(R"(
+extender:
+  policy: fgd-plus-batch
+  plan:
+    schedulerName: gpu.example.com
+    batchSize: 32
+    orders: 8
+    settleMilliseconds: 0
+    ttlSeconds: 3600
+)");
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->plan.scheduler_name, "gpu.example.com");
+  EXPECT_EQ(config->plan.batch_size, 32u);
+  EXPECT_EQ(config->plan.orders, 8);
+  EXPECT_EQ(config->plan.settle.count(), 0);
+  EXPECT_EQ(config->plan.ttl.count(), 3600);
+}
+
+TEST(ConfigTest, PlanKeysAcceptTheirBounds) {
+  struct Case {
+    std::string yaml;
+    PlanConfig want;
+  };
+  const auto with = [](auto change) {
+    PlanConfig plan;
+    change(plan);
+    return plan;
+  };
+  const std::vector<Case> cases = {
+      {"{}", PlanConfig{}},
+      {"{schedulerName: a}", with([](PlanConfig& p) { p.scheduler_name = "a"; })},
+      {"{schedulerName: " + std::string(253, 'x') + "}",
+       with([](PlanConfig& p) { p.scheduler_name = std::string(253, 'x'); })},
+      {"{batchSize: 1}", with([](PlanConfig& p) { p.batch_size = 1; })},
+      {"{batchSize: 64}", with([](PlanConfig& p) { p.batch_size = 64; })},
+      {"{orders: 1}", with([](PlanConfig& p) { p.orders = 1; })},
+      {"{orders: 16}", with([](PlanConfig& p) { p.orders = 16; })},
+      {"{settleMilliseconds: 1000}",
+       with([](PlanConfig& p) { p.settle = std::chrono::milliseconds(1000); })},
+      {"{ttlSeconds: 1}", with([](PlanConfig& p) { p.ttl = std::chrono::seconds(1); })},
+  };
+  for (const auto& [plan, want] : cases) {
+    // Read under every policy: the chart writes the block whatever the policy.
+    for (const char* policy : {"fgd-plus-batch", "binpack"}) {
+      auto config = parse("extender: {policy: " + std::string(policy) + ", plan: " + plan + "}");
+      ASSERT_TRUE(config.ok()) << plan << " -> " << config.error().describe();
+      EXPECT_EQ(config->plan.scheduler_name, want.scheduler_name) << plan;
+      EXPECT_EQ(config->plan.batch_size, want.batch_size) << plan;
+      EXPECT_EQ(config->plan.orders, want.orders) << plan;
+      EXPECT_EQ(config->plan.settle, want.settle) << plan;
+      EXPECT_EQ(config->plan.ttl, want.ttl) << plan;
+    }
+  }
+}
+
 TEST(ConfigTest, EveryLivePolicyIsAccepted) {
-  for (const char* name : {"fgd", "binpack", "spread"}) {
+  for (const char* name : {"fgd-plus-batch", "fgd-plus", "fgd", "binpack", "spread"}) {
     auto config = parse(std::string("extender: {policy: ") + name + "}");
     ASSERT_TRUE(config.ok()) << name;
     EXPECT_EQ(config->policy, name);
@@ -90,9 +151,55 @@ TEST(ConfigTest, ErrorsNameThePath) {
       {"extender: {threadOversubscription: 0.5}",
        "extender.threadOversubscription: must be a number from 1.0 to 48.0, got \"0.5\""},
       {"extender: {policy: firstfit}",
-       "extender.policy: must be one of fgd, fgd-plus, binpack, spread, got \"firstfit\""},
+       "extender.policy: must be one of fgd-plus-batch, fgd-plus, fgd, binpack, spread, got "
+       "\"firstfit\""},
       {"extender: {policy: [fgd]}",
-       "extender.policy: must be one of fgd, fgd-plus, binpack, spread, got a non-scalar value"},
+       "extender.policy: must be one of fgd-plus-batch, fgd-plus, fgd, binpack, spread, got a "
+       "non-scalar value"},
+      {"extender: {plan: 16}", "extender.plan: must be a mapping"},
+      {"extender: {plan: {batch: 16}}",
+       "extender.plan.batch: unknown key (allowed: batchSize, orders, schedulerName, "
+       "settleMilliseconds, ttlSeconds)"},
+      {"extender: {plan: {schedulerName: ''}}",
+       "extender.plan.schedulerName: must be a scheduler name (a DNS-1123 subdomain: a-z, 0-9, "
+       "'-', '.', at most 253, e.g. mpshare-scheduler), got \"\""},
+      {"extender: {plan: {schedulerName: My-Scheduler}}",
+       "extender.plan.schedulerName: must be a scheduler name (a DNS-1123 subdomain"},
+      {"extender: {plan: {schedulerName: -mpshare}}",
+       "extender.plan.schedulerName: must be a scheduler name"},
+      {"extender: {plan: {schedulerName: mpshare.}}",
+       "extender.plan.schedulerName: must be a scheduler name"},
+      {"extender: {plan: {schedulerName: a..b}}",
+       "extender.plan.schedulerName: must be a scheduler name"},
+      {"extender: {plan: {schedulerName: a-.b}}",
+       "extender.plan.schedulerName: must be a scheduler name"},
+      {"extender: {plan: {schedulerName: 'mpshare scheduler'}}",
+       "extender.plan.schedulerName: must be a scheduler name"},
+      {"extender: {plan: {schedulerName: " + std::string(254, 'x') + "}}",
+       "extender.plan.schedulerName: must be a scheduler name"},
+      {"extender: {plan: {schedulerName: [a]}}",
+       "extender.plan.schedulerName: must be a scheduler name (a DNS-1123 subdomain: a-z, 0-9, "
+       "'-', '.', at most 253, e.g. mpshare-scheduler), got a non-scalar value"},
+      {"extender: {plan: {batchSize: 0}}",
+       "extender.plan.batchSize: must be a whole number from 1 to 64, got \"0\""},
+      {"extender: {plan: {batchSize: 65}}",
+       "extender.plan.batchSize: must be a whole number from 1 to 64, got \"65\""},
+      {"extender: {plan: {batchSize: 1.5}}",
+       "extender.plan.batchSize: must be a whole number from 1 to 64, got \"1.5\""},
+      {"extender: {plan: {orders: 0}}",
+       "extender.plan.orders: must be a whole number from 1 to 16, got \"0\""},
+      {"extender: {plan: {orders: 17}}",
+       "extender.plan.orders: must be a whole number from 1 to 16, got \"17\""},
+      {"extender: {plan: {settleMilliseconds: -1}}",
+       "extender.plan.settleMilliseconds: must be a whole number from 0 to 1000, got \"-1\""},
+      {"extender: {plan: {settleMilliseconds: 1001}}",
+       "extender.plan.settleMilliseconds: must be a whole number from 0 to 1000, got \"1001\""},
+      {"extender: {plan: {ttlSeconds: 0}}",
+       "extender.plan.ttlSeconds: must be a whole number from 1 to 3600, got \"0\""},
+      {"extender: {plan: {ttlSeconds: 3601}}",
+       "extender.plan.ttlSeconds: must be a whole number from 1 to 3600, got \"3601\""},
+      {"extender: {plan: {ttlSeconds: [60]}}",
+       "extender.plan.ttlSeconds: must be a whole number from 1 to 3600, got a non-scalar value"},
       {"extender: {podDistribution: {window: 10}}",
        "extender.podDistribution.window: unknown key (allowed: maxShapes, minPods, seed, "
        "windowPods, windowSeconds)"},
