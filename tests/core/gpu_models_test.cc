@@ -73,7 +73,14 @@ TEST(GpuModelsTest, RegistryBuildsFgdPlusFromTheLiveInputs) {
   EXPECT_TRUE(entry->uses_pod_types);
   EXPECT_TRUE(entry->uses_gpu_models);
   EXPECT_FALSE(findLivePolicy("fgd")->uses_gpu_models);
-  EXPECT_EQ(defaultPolicyName(), "fgd");
+  // The default: fgd-plus on the same inputs, planning the queue besides.
+  EXPECT_EQ(defaultPolicyName(), "fgd-plus-batch");
+  const PolicyEntry* batch = findLivePolicy("fgd-plus-batch");
+  ASSERT_NE(batch, nullptr);
+  EXPECT_TRUE(batch->uses_pod_types);
+  EXPECT_TRUE(batch->uses_gpu_models);
+  EXPECT_TRUE(batch->plans_pending);
+  EXPECT_FALSE(entry->plans_pending);
 
   PodType any;
   any.weight = 1;

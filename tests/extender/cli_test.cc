@@ -100,11 +100,10 @@ TEST(ExtenderCliTest, ConfigErrorIsOneLine) {
       run("serve --listen 127.0.0.1:0 --standalone --config=" + dir + "/extender.yaml");
   fs::remove_all(dir);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(
-      r.err,
-      "mpshare-extender serve: --config " + dir +
-          "/extender.yaml: extender.policy: must be one of fgd, fgd-plus, binpack, spread, got "
-          "\"firstfit\"\n");
+  EXPECT_EQ(r.err,
+            "mpshare-extender serve: --config " + dir +
+                "/extender.yaml: extender.policy: must be one of fgd-plus-batch, fgd-plus, fgd, "
+                "binpack, spread, got \"firstfit\"\n");
 }
 
 TEST(ExtenderCliTest, ClusterModeWithoutCredentialsSuggestsStandalone) {
