@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/policy_registry.h"
+#include "extender/config.h"
 #include "webhook/config.h"
 
 namespace mpshare {
@@ -62,6 +63,23 @@ TEST(ChartConfigTest, WebhookConfigLoadsWithTheChartDefaults) {
   EXPECT_TRUE(config->rules.daemon.inject);
   EXPECT_FALSE(config->rules.daemon.pipe);
   EXPECT_EQ(config->max_request_bytes, size_t{3} << 20);
+}
+
+// The chart's extender config is fgd-plus-batch planning the pods of the
+// chart's own scheduler (scheduler.name, which the scheduler's profile names).
+TEST(ChartConfigTest, ExtenderConfigLoadsWithTheChartDefaults) {
+  std::istringstream in(
+      configMapData("manifests/install/extender-configmap.yaml", "extender.yaml"));
+  const auto config = extender::parseConfig(in);
+  ASSERT_TRUE(config.ok()) << config.error().describe();
+  EXPECT_EQ(config->policy, core::defaultPolicyName());
+  EXPECT_EQ(config->plan.scheduler_name, "mpshare-scheduler");
+  const extender::PlanConfig built_in;
+  EXPECT_EQ(config->plan.batch_size, built_in.batch_size);
+  EXPECT_EQ(config->plan.orders, built_in.orders);
+  EXPECT_EQ(config->plan.settle, built_in.settle);
+  EXPECT_EQ(config->plan.ttl, built_in.ttl);
+  EXPECT_EQ(config->url_prefix, "/scheduler");
 }
 
 // With the node agent (the chart's default) the webhook injects hostIPC and the

@@ -207,6 +207,21 @@ test("overrides reach every object", () => {
   assert.equal(wc.daemonAccess.pipeDirectory, "/run/x");
 });
 
+// The extender plans the pods of the chart's own scheduler unless told another.
+test("the extender's policy and the scheduler whose pods it plans", () => {
+  const plan = (opts) => embedded(render(opts), "mpshare-extender", "extender.yaml").extender;
+  const defaults = plan();
+  assert.equal(defaults.policy, "fgd-plus-batch");
+  assert.deepEqual(defaults.plan,
+    { schedulerName: "mpshare-scheduler", batchSize: 16, orders: 4, settleMilliseconds: 10, ttlSeconds: 60 });
+  assert.equal(plan({ set: ["scheduler.name=gpu-scheduler"] }).plan.schedulerName, "gpu-scheduler");
+  const own = plan({ set: ["scheduler.name=gpu-scheduler", "extender.config.plan.schedulerName=batch.example.com",
+    "extender.config.plan.batchSize=64"] }).plan;
+  assert.equal(own.schedulerName, "batch.example.com");
+  assert.equal(own.batchSize, 64);
+  assert.equal(own.orders, 4);
+});
+
 // The extender's --shutdown-delay follows extender.shutdownDelaySeconds in either
 // mode, and the pod's grace period grows with it, so the drain is never cut short.
 test("the extender's shutdown delay and its grace period", () => {

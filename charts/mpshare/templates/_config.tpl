@@ -25,8 +25,15 @@ hostIPC and the limits but no pipe volume, mount or CUDA_MPS_PIPE_DIRECTORY.
 {{- toYaml (dict "webhook" (mergeOverwrite (deepCopy .Values.webhook.config) $shared)) -}}
 {{- end -}}
 
-{{/* extender.yaml: see docs/extender.md. */}}
+{{/*
+extender.yaml: see docs/extender.md. plan.schedulerName left empty is the chart's
+own scheduler, whose pods are the ones the extender is asked about.
+*/}}
 {{- define "mpshare.extender.config" -}}
+{{- $config := deepCopy .Values.extender.config -}}
+{{- $plan := default (dict) $config.plan -}}
+{{- $_ := set $plan "schedulerName" (default .Values.scheduler.name $plan.schedulerName) -}}
+{{- $_ := set $config "plan" $plan -}}
 {{- $shared := mergeOverwrite (include "mpshare.podDefaults" . | fromYaml) (dict "gpuResourceNames" .Values.gpuResourceNames "nodeSelector" .Values.managedNodeSelector "urlPrefix" .Values.extender.pathPrefix) -}}
-{{- toYaml (dict "extender" (mergeOverwrite (deepCopy .Values.extender.config) $shared)) -}}
+{{- toYaml (dict "extender" (mergeOverwrite $config $shared)) -}}
 {{- end -}}
