@@ -11,39 +11,26 @@
 // usage: live_replay --nodes CSV --pods CSV --policy fgd-plus|fgd-plus-batch --seed N
 //                    [--format text|json] [--max-pods N] [--max-nodes N]
 //
-// What the live extender cannot be told, and the replay therefore leaves out:
-// - host CPU and memory: the inventory reads only GPU labels (core/inventory.h),
-//   so no node has a host budget; pods asking for no GPU are skipped (counted as
-//   skipped), and no GPU pod fails for host CPU or memory.
-// - a GPU share of memory: an mpshare.io/memory-limit is a size, the same on
-//   every GPU. A shared pod asks its share of the smallest GPU memory among
-//   the models it may run on (so it fits wherever the simulator lets it);
-//   threads are its share in whole percent, as the simulator rounds them.
-// - a pod allowed on several models: a nodeSelector names one product, so such
-//   a pod carries none (the extender counts it as able to run anywhere) and
-//   only the candidate list, as kube-scheduler's node affinity would cut it,
-//   holds it to its models.
+// What the live extender cannot be told of the trace (host budgets, a share of
+// GPU memory, several allowed models) is said in bench/trace_objects.h.
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "core/annotations.h"
+#include "bench/trace_objects.h"
 #include "core/gpu_models.h"
-#include "core/inventory.h"
 #include "core/pending_plan.h"
 #include "extender/service.h"
 #include "extender/simulate/simulator.h"
@@ -135,83 +122,6 @@ std::optional<std::string> parseArgs(int argc, char** argv, Args* args) {
     return std::string("--nodes, --pods, --policy and --seed are required");
   }
   return std::nullopt;
-}
-
-// The simulator's typical pods (podTypesOf, TypeWeight::kTypical) as the
-// extender's configured seed distribution: GPU shapes only (the extender counts
-// no host-only pods, and shapes differing only in host CPU merge, since no node
-// has a host budget). Weights become counts in millionths.
-std::vector<core::ShapeCount> seedOf(const std::vector<SimPod>& pods) {
-  std::map<core::PodShape, int64_t> counts;
-  for (const core::PodType& t : podTypesOf(pods, TypeWeight::kTypical)) {
-    if (t.gpus <= 0) continue;
-    core::PodShape shape;
-    shape.gpus = t.gpus;
-    shape.gpu_milli = static_cast<int>(std::lround(t.share * 1000));
-    shape.products = t.products;
-    std::sort(shape.products.begin(), shape.products.end());
-    counts[shape] += std::llround(t.weight * 1e6);
-  }
-  std::vector<core::ShapeCount> seed;
-  for (const auto& [shape, count] : counts) seed.push_back({shape, count});
-  return seed;
-}
-
-// The Node a trace node stands for, with the labels GPU Feature Discovery
-// writes and the inventory reads (core/inventory.h).
-core::NodeView nodeViewOf(const SimNode& node) {
-  core::NodeView view;
-  view.name = node.name;
-  view.labels = {{"mpshare.io/mps", "enabled"},
-                 {std::string(core::kGpuCountLabel), std::to_string(node.gpus)},
-                 {std::string(core::kGpuMemoryLabel), std::to_string(node.gpu_memory_mib)},
-                 {std::string(core::kGpuReplicasLabel), std::to_string(node.clients_per_gpu)},
-                 {std::string(core::kGpuProductLabel), node.model}};
-  return view;
-}
-
-// The models a pod may run on, without repeats; empty = any.
-std::vector<std::string> modelsOf(const SimPod& pod) {
-  std::set<std::string> unique(pod.models.begin(), pod.models.end());
-  return {unique.begin(), unique.end()};
-}
-
-// The Pod a trace pod stands for. Its demand is the simulator's demandOnGpu()
-// but for memory, which a pod states as a size (see the file comment):
-// threads = max(1, gpu_milli / 10) %, memory = its share of `gpu_memory_mib`.
-core::PodView podViewOf(const SimPod& pod, size_t arrival, int64_t gpu_memory_mib) {
-  core::PodView view;
-  view.name = pod.name + "-" + std::to_string(arrival);
-  view.namespace_name = "trace";
-  view.uid = "arrival-" + std::to_string(arrival);
-  view.scheduler_name = "mpshare-scheduler";
-  const std::vector<std::string> models = modelsOf(pod);
-  if (models.size() == 1) {
-    view.node_selector = {{std::string(core::kGpuProductLabel), models.front()}};
-  }
-  core::ContainerView container;
-  container.name = "main";
-  container.limits = {{"nvidia.com/gpu", std::to_string(pod.gpus)}};
-  view.containers.push_back(container);
-  if (pod.sharesGpu()) {
-    const int64_t memory =
-        pod.gpu_memory_mib.value_or(std::max<int64_t>(256, pod.gpu_milli * gpu_memory_mib / 1000));
-    view.has_annotations = true;
-    view.annotations = {{std::string(core::kThreadPercentageAnnotation),
-                         std::to_string(std::max(1, pod.gpu_milli / 10))},
-                        {std::string(core::kMemoryLimitAnnotation), std::to_string(memory) + "Mi"}};
-  }
-  return view;
-}
-
-// RFC 3339 creation times one second apart, so the queue order is the arrival order.
-std::string createdAt(size_t arrival) {
-  const std::time_t t = 1704067200 + static_cast<std::time_t>(arrival);  // 2024-01-01
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 struct Timing {

@@ -1,7 +1,8 @@
 # The trace replayed through the live extender's service (filter, prioritize,
 # bind and the planner of fgd-plus-batch); bench/live_replay.sh runs it over
 # lists x policies x seeds. See docs/packing.md.
-add_executable(live_replay ${CMAKE_CURRENT_LIST_DIR}/live_replay.cc)
+add_executable(live_replay ${CMAKE_CURRENT_LIST_DIR}/live_replay.cc
+                           ${CMAKE_CURRENT_LIST_DIR}/trace_objects.cc)
 target_link_libraries(live_replay PRIVATE mpshare_extender mpshare_simulator mpshare_platform
                                           mpshare_warnings)
 if(MPSHARE_BUILD_TESTS)
