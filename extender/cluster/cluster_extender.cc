@@ -77,7 +77,8 @@ ClusterExtender::ClusterExtender(ExtenderConfig config,
           &cache_objects_,
           [this](const std::string& uid, const core::Demand& demand) {
             service_.observePod(uid, demand);
-          }),
+          },
+          service_.pendingSink()),
       // Nodes: only the selected ones. Pods: every live pod; the cache keeps the
       // placed GPU pods (a field selector cannot say "placed or annotated").
       node_reflector_(

@@ -183,12 +183,23 @@ BurstResult bindBurst(ClusterExtender& extender, TestApiServer& server, uint64_t
   return {attempts.load(), errors.load(), max_attempts.load()};
 }
 
+// Every run is compared GPU by GPU with the fault-free one, so placement must
+// not depend on timing: fgd-plus, not the default fgd-plus-batch, whose batches
+// depend on when the planner runs. (watch_faults_test runs the default under
+// faults, checking that no GPU goes over budget.)
+ExtenderConfig timingFreeConfig() {
+  ExtenderConfig config;
+  config.policy = "fgd-plus";
+  return config;
+}
+
 // The burst with no fault at all: the ledger every faulty run must end in.
 std::map<std::string, std::string> faultFreeLedger() {
   TestApiServer server;
   createCluster(server);
   for (int n = 0; n < kNodes; ++n) bindElsewhere(server, "ml/" + podName(n, kRivalIndex));
-  auto extender = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
+  auto extender =
+      startReadyExtender(server.clientConfig(), fastOptions(), kWait, timingFreeConfig());
   bindBurst(*extender, server, 0);
   std::map<std::string, std::string> want;
   EXPECT_TRUE(eventually(
@@ -261,7 +272,7 @@ TEST(BindFaultsTest, EverySeededFaultScheduleEndsInTheFaultFreeLedgerWithoutOver
     FaultProxy proxy(static_cast<uint16_t>(server.port()), seed);
     platform::KubeConfig kube = server.clientConfig();
     kube.server.port = proxy.port();
-    auto extender = startReadyExtender(kube, fastOptions(), kWait);
+    auto extender = startReadyExtender(kube, fastOptions(), kWait, timingFreeConfig());
 
     std::atomic<bool> done{false};
     std::string first_violation;
@@ -319,7 +330,8 @@ TEST(BindFaultsTest, EverySeededFaultScheduleEndsInTheFaultFreeLedgerWithoutOver
     for (const auto& [gpu, threads] : threads_per_gpu) EXPECT_LE(threads, 100) << gpu;
 
     // A fresh extender (no proxy) rebuilds the same ledger from the API server.
-    auto fresh = startReadyExtender(server.clientConfig(), fastOptions(), kWait);
+    auto fresh =
+        startReadyExtender(server.clientConfig(), fastOptions(), kWait, timingFreeConfig());
     EXPECT_EQ(canonical(fresh->service().ledger().snapshot()), want);
 
     const auto cuts = proxy.counts();

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "extender/cluster/cluster_extender.h"
 #include "tests/support/require_ok.h"
@@ -20,8 +21,8 @@ namespace mpshare::testing_support {
 // a failure (so the failure carries the test's SCOPED_TRACE, e.g. its seed).
 inline std::unique_ptr<extender::ClusterExtender> startReadyExtender(
     const platform::KubeConfig& kube, const extender::ClusterOptions& options,
-    std::chrono::milliseconds wait) {
-  auto started = extender::ClusterExtender::start(extender::ExtenderConfig{}, kube, options);
+    std::chrono::milliseconds wait, extender::ExtenderConfig config = {}) {
+  auto started = extender::ClusterExtender::start(std::move(config), kube, options);
   if (!started) ADD_FAILURE() << "ClusterExtender::start: " << started.error().describe();
   auto extender = requireOk(std::move(started), "ClusterExtender::start");
   if (!extender->waitReady(wait)) {
