@@ -180,7 +180,8 @@ TEST(PlacementTest, UnknownPolicyListsTheKnownOnes) {
   auto policy = makePolicy("firstfit");
   ASSERT_FALSE(policy.ok());
   EXPECT_EQ(policy.error().describe(),
-            "policy: \"firstfit\" is not a policy; known: fgd-plus-batch, fgd-plus, fgd, binpack, spread");
+            "policy: \"firstfit\" is not a policy; known: fgd-plus-batch, fgd-plus, fgd, binpack, "
+            "spread");
 }
 
 }  // namespace
