@@ -64,10 +64,9 @@ bool fitsOnGpus(const NodeState& node, const Demand& demand, std::span<const int
   if (!node.hostFits(demand) || static_cast<int>(gpu_indices.size()) != std::max(1, demand.gpus)) {
     return false;
   }
-  for (size_t i = 0; i < gpu_indices.size(); ++i) {
-    const GpuState* gpu = node.gpu(gpu_indices[i]);
-    if (gpu == nullptr || std::find(gpu_indices.begin(), gpu_indices.begin() + i, gpu_indices[i]) !=
-                              gpu_indices.begin() + i) {
+  for (auto at = gpu_indices.begin(); at != gpu_indices.end(); ++at) {
+    const GpuState* gpu = node.gpu(*at);
+    if (gpu == nullptr || std::find(gpu_indices.begin(), at, *at) != at) {
       return false;  // gone, or listed twice
     }
     if (!gpu->fits(resolveOn(demand, gpu->capacity))) {
