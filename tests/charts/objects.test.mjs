@@ -111,6 +111,11 @@ test("scheduler and extender sidecar", () => {
   assert.equal(sc.profiles[0].schedulerName, "mpshare-scheduler");
   assert.equal(sc.leaderElection.leaderElect, true);
   assert.equal(sc.leaderElection.resourceName, "mpshare-scheduler");
+  // Every feasible node reaches the extender, not kube-scheduler's adaptive sample.
+  assert.equal(sc.percentageOfNodesToScore, 100);
+  assert.equal(
+    embedded(render({ set: ["scheduler.percentageOfNodesToScore=0"] }), "mpshare-scheduler", kSchedulerConfigKey)
+      .percentageOfNodesToScore, 0);
   assert.deepEqual(sc.extenders[0], {
     urlPrefix: "http://127.0.0.1:8888/scheduler", filterVerb: "filter", prioritizeVerb: "prioritize",
     bindVerb: "bind", weight: 5, nodeCacheCapable: true, ignorable: false, httpTimeout: "5s", enableHTTPS: false,
