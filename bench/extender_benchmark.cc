@@ -4,7 +4,7 @@
 // Counters p50_us/p99_us are per filter+prioritize pair, filter_* and
 // prioritize_* per call; *_reply_bytes are the answers' sizes. Every node
 // passes the filter (the pod fits on all of them), so the replies are full size.
-// The policy is the default (fgd, with the built-in typical pods); the
+// The policy is fgd (with the built-in typical pods) unless a row names another; the
 // *_Binpack rows run binpack for comparison. Prioritize remembers scores by
 // node content (core/score_memo.h), so the calls after the first answer from
 // that table: prioritize_first_us is the first call; the *_AfterBind rows
