@@ -336,7 +336,9 @@ FilterOutcome ExtenderService::filterPod(const ExtenderArgs& args) {
         continue;
       }
       if (waits) {
-        result.failed[name] = name + ": " + std::string(kWaitsForItsBatch);
+        // Unresolvable: evicting pods (preemption) would not make it fit, and
+        // kube-scheduler must not try.
+        result.failed_unresolvable[name] = name + ": " + std::string(kWaitsForItsBatch);
         continue;
       }
       // Only whether it fits: scoring is prioritize's (and costs fgd the most).

@@ -146,8 +146,9 @@ TEST_F(QueueTest, TheSchedulerFollowsThePlanAndTheLeftOutPodWaits) {
   // kube-scheduler reaches the half first (older): it waits, with the reason.
   const FilterResult waiting = s_.filter(half_, {"a", "b"});
   EXPECT_TRUE(waiting.passed.empty());
-  EXPECT_NE(waiting.failed.at("a").find("fgd-plus-batch"), std::string::npos)
-      << waiting.failed.at("a");
+  // Unresolvable: preemption must not evict pods for a pod that only waits.
+  EXPECT_NE(waiting.failed_unresolvable.at("a").find("fgd-plus-batch"), std::string::npos)
+      << waiting.failed_unresolvable.at("a");
   EXPECT_EQ(s_.schedule(whole_, {"a", "b"}), "a");
   EXPECT_EQ(s_.gpusOf(whole_), std::vector<int>{0});
   // The whole GPU is bound: the half is planned again, and fits nowhere now
