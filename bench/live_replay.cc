@@ -12,7 +12,7 @@
 //                    [--format text|json] [--max-pods N] [--max-nodes N]
 //
 // What the live extender cannot be told of the trace (host budgets, a share of
-// GPU memory, several allowed models) is said in bench/trace_objects.h.
+// GPU memory) is said in bench/trace_objects.h.
 
 #include <algorithm>
 #include <charconv>

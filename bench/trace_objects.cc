@@ -56,6 +56,8 @@ core::PodView podViewOf(const SimPod& pod, size_t arrival, int64_t gpu_memory_mi
   const std::vector<std::string> models = modelsOf(pod);
   if (models.size() == 1) {
     view.node_selector = {{std::string(core::kGpuProductLabel), models.front()}};
+  } else if (models.size() > 1) {
+    view.required_node_terms = {{{{std::string(core::kGpuProductLabel), "In", models}}, {}}};
   }
   core::ContainerView container;
   container.name = "main";

@@ -11,10 +11,6 @@
 //   every GPU. A shared pod asks its share of the smallest GPU memory among
 //   the models it may run on (so it fits wherever the simulator lets it);
 //   threads are its share in whole percent, as the simulator rounds them.
-// - a pod allowed on several models: a nodeSelector names one product, so such
-//   a pod carries none (the extender counts it as able to run anywhere) and
-//   only the candidate list, as kube-scheduler's node affinity would cut it,
-//   holds it to its models.
 
 #include <cstddef>
 #include <cstdint>
@@ -45,7 +41,9 @@ std::vector<std::string> modelsOf(const SimPod& pod);
 // asking `pod.gpus` nvidia.com/gpu; a shared pod is annotated with its
 // threads, max(1, gpu_milli / 10) %, and its share of `gpu_memory_mib` (the
 // simulator's demandOnGpu() but for memory, see above). A pod of one model is
-// bound to it by a nodeSelector on nvidia.com/gpu.product.
+// bound to it by a nodeSelector on nvidia.com/gpu.product; a pod of several,
+// by a required node affinity `nvidia.com/gpu.product In [its models]` (a
+// nodeSelector names one value).
 core::PodView podViewOf(const SimPod& pod, size_t arrival, int64_t gpu_memory_mib);
 
 // RFC 3339 creation times one second apart from 2024-01-01, so the queue order

@@ -34,6 +34,26 @@ struct ContainerView {
 
 enum class PodPhase { kPending, kRunning, kSucceeded, kFailed, kUnknown };
 
+// One v1.NodeSelectorRequirement: a node's label (or field) `key`, compared by
+// `op` as Kubernetes spells it (In, NotIn, Exists, DoesNotExist, Gt, Lt) with
+// `values`. The operator is kept as sent: the API server has validated it.
+struct NodeSelectorRequirement {
+  std::string key;
+  std::string op;
+  std::vector<std::string> values;
+
+  bool operator==(const NodeSelectorRequirement&) const = default;
+};
+
+// One v1.NodeSelectorTerm: a node matches when it meets every requirement of
+// both lists; a term with neither matches no node.
+struct NodeSelectorTerm {
+  std::vector<NodeSelectorRequirement> match_expressions;  // on node labels
+  std::vector<NodeSelectorRequirement> match_fields;       // on node fields (metadata.name)
+
+  bool operator==(const NodeSelectorTerm&) const = default;
+};
+
 struct PodView {
   std::string name;
   std::string namespace_name;
@@ -41,6 +61,10 @@ struct PodView {
   std::string node_name;                             // spec.nodeName; empty until bound
   std::string scheduler_name;                        // spec.schedulerName
   std::map<std::string, std::string> node_selector;  // spec.nodeSelector
+  // spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+  // .nodeSelectorTerms: a node must match one of them (and the node selector);
+  // empty = no required node affinity.
+  std::vector<NodeSelectorTerm> required_node_terms;
   PodPhase phase = PodPhase::kPending;
   bool deleting = false;  // metadata.deletionTimestamp is set
   bool has_annotations = false;

@@ -142,6 +142,68 @@ core::Status readContainers(const View& spec, const char* key, bool init, core::
   });
 }
 
+// One term's matchExpressions or matchFields: each requirement's key,
+// operator and values, as sent.
+template <typename View>
+core::Status readRequirements(const View& term, const char* key, const std::string& path,
+                              std::vector<core::NodeSelectorRequirement>* out) {
+  auto list = member(term, key);
+  if (!list) return {};
+  const std::string list_path = path + "." + key;
+  if (list->kind() != JsonKind::kArray) return wrongJsonType(list_path, "an array", *list);
+  return list->forEachElement([&](size_t index, const View& r) -> core::Status {
+    const std::string req_path = list_path + "[" + std::to_string(index) + "]";
+    if (r.kind() != JsonKind::kObject) return wrongJsonType(req_path, "an object", r);
+    core::NodeSelectorRequirement requirement;
+    if (auto s = readString(r, "key", req_path, &requirement.key); !s) return s;
+    if (auto s = readString(r, "operator", req_path, &requirement.op); !s) return s;
+    if (auto values = member(r, "values")) {
+      if (values->kind() != JsonKind::kArray)
+        return wrongJsonType(req_path + ".values", "an array of strings", *values);
+      auto read = values->forEachElement([&](size_t i, const View& v) -> core::Status {
+        if (v.kind() != JsonKind::kString) {
+          return wrongJsonType(req_path + ".values[" + std::to_string(i) + "]", "a string", v);
+        }
+        requirement.values.emplace_back(v.text());
+        return {};
+      });
+      if (!read) return read;
+    }
+    out->push_back(std::move(requirement));
+    return {};
+  });
+}
+
+// spec.affinity's required node affinity: the terms a node must match one of.
+// Preferred terms (wishes) and pod (anti-)affinity (about other pods, not node
+// labels) are not read.
+template <typename View>
+core::Status readRequiredNodeTerms(const View& spec, std::vector<core::NodeSelectorTerm>* out) {
+  std::string path = "spec";
+  std::optional<View> at = spec;
+  for (const char* key :
+       {"affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"}) {
+    at = member(*at, key);
+    path += std::string(".") + key;
+    if (!at) return {};
+    if (at->kind() != JsonKind::kObject) return wrongJsonType(path, "an object", *at);
+  }
+  auto terms = member(*at, "nodeSelectorTerms");
+  if (!terms) return {};
+  path += ".nodeSelectorTerms";
+  if (terms->kind() != JsonKind::kArray) return wrongJsonType(path, "an array", *terms);
+  return terms->forEachElement([&](size_t index, const View& t) -> core::Status {
+    const std::string term_path = path + "[" + std::to_string(index) + "]";
+    if (t.kind() != JsonKind::kObject) return wrongJsonType(term_path, "an object", t);
+    core::NodeSelectorTerm term;
+    if (auto s = readRequirements(t, "matchExpressions", term_path, &term.match_expressions); !s)
+      return s;
+    if (auto s = readRequirements(t, "matchFields", term_path, &term.match_fields); !s) return s;
+    out->push_back(std::move(term));
+    return {};
+  });
+}
+
 core::PodPhase phaseOf(const std::string& phase) {
   if (phase == "Running") return core::PodPhase::kRunning;
   if (phase == "Succeeded") return core::PodPhase::kSucceeded;
@@ -177,6 +239,7 @@ core::Result<core::PodView> readPod(const View& pod, core::PodVolumes* volumes =
     if (auto s = readString(*spec, "schedulerName", "spec", &view.scheduler_name); !s) {
       return s.error();
     }
+    if (auto s = readRequiredNodeTerms(*spec, &view.required_node_terms); !s) return s.error();
     if (auto s = readContainers(*spec, "containers", false, &view, volumes); !s) return s.error();
     if (auto s = readContainers(*spec, "initContainers", true, &view, volumes); !s) {
       return s.error();

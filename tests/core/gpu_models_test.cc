@@ -35,6 +35,68 @@ TEST(GpuModelsTest, ProductsOfAPodComeFromItsNodeSelectorOnTheProductLabel) {
   }
 }
 
+NodeSelectorRequirement in(const std::string& key, std::vector<std::string> values) {
+  return {key, "In", std::move(values)};
+}
+
+// A term of label expressions (matchExpressions) only.
+NodeSelectorTerm term(std::vector<NodeSelectorRequirement> expressions) {
+  return {std::move(expressions), {}};
+}
+
+TEST(GpuModelsTest, ProductsOfAPodMeetBothItsNodeSelectorAndItsRequiredNodeAffinity) {
+  const std::string gfd = "nvidia.com/gpu.product";
+  const std::string agent = "mpshare.io/gpu.product";
+  const NodeSelectorRequirement arch = in("kubernetes.io/arch", {"amd64"});
+  const NodeSelectorTerm t4 = term({in(gfd, {"T4"})});
+  const NodeSelectorTerm fields_only{{}, {in("metadata.name", {"n1"})}};
+  const struct {
+    const char* name;
+    std::map<std::string, std::string> selector;
+    std::vector<NodeSelectorTerm> terms;
+    std::vector<std::string> want;
+  } cases[] = {
+      {"selector only", {{gfd, "T4"}}, {}, {"T4"}},
+      {"In one value", {}, {t4}, {"T4"}},
+      {"In several values, sorted, unique",
+       {},
+       {term({in(gfd, {"V100", "T4", "V100"})})},
+       {"T4", "V100"}},
+      {"two terms ORed", {}, {t4, term({in(gfd, {"A10", "T4"})})}, {"A10", "T4"}},
+      {"In beside another label's expression", {}, {term({arch, in(gfd, {"T4"})})}, {"T4"}},
+      {"a term without the product label: any", {}, {t4, term({arch})}, {}},
+      {"a term of matchFields only: any", {}, {t4, fields_only}, {}},
+      {"an empty term matches no node", {}, {t4, NodeSelectorTerm{}}, {"T4"}},
+      {"selector meets affinity", {{gfd, "T4"}}, {term({in(gfd, {"T4", "V100"})})}, {"T4"}},
+      {"selector meets a term without the product label", {{gfd, "T4"}}, {term({arch})}, {"T4"}},
+      {"disjoint: fits nowhere, counts as any", {{gfd, "T4"}}, {term({in(gfd, {"V100"})})}, {}},
+      {"NotIn: any", {}, {term({{gfd, "NotIn", {"T4"}}})}, {}},
+      {"Exists: any", {}, {term({{gfd, "Exists", {}}})}, {}},
+      {"NotIn beside In: the In's values",
+       {},
+       {term({{gfd, "NotIn", {"T4"}}, in(gfd, {"A10", "T4"})})},
+       {"A10", "T4"}},
+      {"two Ins in one term ANDed",
+       {},
+       {term({in(gfd, {"A10", "T4"}), in(gfd, {"T4", "V100"})})},
+       {"T4"}},
+      {"mpshare.io's label before GFD's in a term",
+       {},
+       {term({in(gfd, {"NVIDIA-A100-SHARED"}), in(agent, {"NVIDIA-A100"})})},
+       {"NVIDIA-A100"}},
+      {"GFD's label where the term has no In on mpshare.io's",
+       {},
+       {term({{agent, "Exists", {}}, in(gfd, {"T4"})})},
+       {"T4"}},
+  };
+  for (const auto& c : cases) {
+    PodView pod;
+    pod.node_selector = c.selector;
+    pod.required_node_terms = c.terms;
+    EXPECT_EQ(gpuProductsOf(pod), c.want) << c.name;
+  }
+}
+
 TEST(GpuModelsTest, GpusByModelCountsEveryNodesGpusUnderItsProduct) {
   LedgerState state;
   const GpuCapacity gpu{0, 100, 16384, 4};

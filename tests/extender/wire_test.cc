@@ -107,6 +107,9 @@ TEST(WireTest, RefusalsNameThePathAndWhatIsAllowed) {
       {R"({"Pod":[],"NodeNames":["a"]})", "Pod: missing or not an object (a v1.Pod is required)"},
       {R"({"Pod":{"metadata":{"name":"p"},"spec":{"containers":{}}},"NodeNames":[]})",
        "Pod.spec.containers: expected an array, got object"},
+      {R"({"Pod":{"spec":{"affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"k","operator":"In","values":[1]}]}]}}}}},"NodeNames":[]})",
+       "Pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+       ".nodeSelectorTerms[0].matchExpressions[0].values[0]: expected a string, got number"},
       {R"({"Pod":)" + pod + "}", "body: neither Nodes nor NodeNames is set (one must be non-null)"},
       {R"({"Pod":)" + pod + R"(,"Nodes":null,"NodeNames":null})",
        "body: neither Nodes nor NodeNames is set (one must be non-null)"},
@@ -130,6 +133,19 @@ TEST(WireTest, RefusalsNameThePathAndWhatIsAllowed) {
   for (const auto& c : cases) {
     EXPECT_EQ(errorOf(c.body), c.error) << c.body;
   }
+}
+
+// What fgd-plus holds a pod to: its required node affinity's products.
+TEST(WireTest, ReadsThePodsRequiredNodeAffinity) {
+  const auto args = parseExtenderArgs(R"({"Pod":{"metadata":{"name":"p"},"spec":{
+      "affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{
+        "nodeSelectorTerms":[{"matchExpressions":[
+          {"key":"nvidia.com/gpu.product","operator":"In","values":["T4","V100"]}]}]}}}}},
+      "NodeNames":["a"]})");
+  ASSERT_TRUE(args.ok()) << args.error().describe();
+  const std::vector<core::NodeSelectorTerm> want = {
+      {{{"nvidia.com/gpu.product", "In", {"T4", "V100"}}}, {}}};
+  EXPECT_EQ(args->pod.required_node_terms, want);
 }
 
 // As kube-scheduler (Go) and nlohmann::json read them: a double, not an error.

@@ -31,6 +31,22 @@ std::string describe(const Result<PodView>& result) {
   };
   map(pod.annotations);
   map(pod.labels);
+  map(pod.node_selector);
+  const auto requirements =
+      [&out](const std::vector<mpshare::core::NodeSelectorRequirement>& list) {
+        out << '[';
+        for (const auto& r : list) {
+          out << r.key << ' ' << r.op << " (";
+          for (const auto& v : r.values) out << v << ',';
+          out << ");";
+        }
+        out << ']';
+      };
+  for (const auto& term : pod.required_node_terms) {
+    out << "\nterm ";
+    requirements(term.match_expressions);
+    requirements(term.match_fields);
+  }
   for (const auto& c : pod.containers) {
     out << "\n" << c.name << '|' << static_cast<int>(c.kind) << '|' << c.index << '|' << c.has_env;
     map(c.limits);

@@ -39,6 +39,20 @@ std::string describe(const core::Result<core::PodView>& result) {
   map(pod.annotations);
   map(pod.labels);
   map(pod.node_selector);
+  const auto requirements = [&out](const std::vector<core::NodeSelectorRequirement>& list) {
+    out << '[';
+    for (const auto& r : list) {
+      out << r.key << ' ' << r.op << " (";
+      for (const auto& v : r.values) out << v << ',';
+      out << ");";
+    }
+    out << ']';
+  };
+  for (const auto& term : pod.required_node_terms) {
+    out << "\nterm ";
+    requirements(term.match_expressions);
+    requirements(term.match_fields);
+  }
   for (const auto& c : pod.containers) {
     out << "\n" << c.name << '|' << static_cast<int>(c.kind) << '|' << c.index << '|' << c.has_env;
     map(c.limits);
@@ -62,6 +76,19 @@ std::string bothReaders(const json& pod) {
   return "";
 }
 
+// A pod allowed on two GPU products by required node affinity, beside a
+// preferred term the readers skip.
+constexpr const char* kAffinityPod = R"({"metadata":{"name":"p","namespace":"ns"},
+  "spec":{"containers":[{"name":"c","resources":{"limits":{"nvidia.com/gpu":"1"}}}],
+    "affinity":{"nodeAffinity":{
+      "requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[
+        {"matchExpressions":[{"key":"nvidia.com/gpu.product","operator":"In",
+                              "values":["Tesla-T4","Tesla-V100-SXM2-16GB"]},
+                             {"key":"kubernetes.io/arch","operator":"Exists"}]},
+        {"matchFields":[{"key":"metadata.name","operator":"In","values":["node-7"]}]}]},
+      "preferredDuringSchedulingIgnoredDuringExecution":[{"weight":1,"preference":{
+        "matchExpressions":[{"key":"zone","operator":"In","values":["a"]}]}}]}}}})";
+
 std::vector<json> podCorpus() {
   std::vector<json> pods;
   const fs::path fixtures = fs::path(MPSHARE_SOURCE_DIR) / "tests/fixtures";
@@ -72,6 +99,7 @@ std::vector<json> podCorpus() {
     if (object.is_object()) pods.push_back(object);
   }
   pods.push_back(json::parse(testing_support::readFile(fixtures / "kube/pod.json")));
+  pods.push_back(json::parse(kAffinityPod));
   return pods;
 }
 
@@ -145,6 +173,68 @@ TEST(KubeJsonTest, ReadsTheNodeSelectorAndNamesAWrongOne) {
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().describe().find("spec.nodeSelector"), std::string::npos)
       << wrong.error().describe();
+}
+
+TEST(KubeJsonTest, ReadsRequiredNodeAffinityTerms) {
+  const json pod = json::parse(kAffinityPod);
+  EXPECT_EQ(bothReaders(pod), "");
+  const auto view = podFromJson(pod);
+  ASSERT_TRUE(view.ok()) << view.error().describe();
+  const std::vector<core::NodeSelectorTerm> want = {
+      {{{"nvidia.com/gpu.product", "In", {"Tesla-T4", "Tesla-V100-SXM2-16GB"}},
+        {"kubernetes.io/arch", "Exists", {}}},
+       {}},
+      {{}, {{"metadata.name", "In", {"node-7"}}}},
+  };
+  EXPECT_EQ(view->required_node_terms, want);
+
+  // Null or absent at any level: no required affinity.
+  for (const char* text :
+       {R"({"spec":{"affinity":null}})", R"({"spec":{"affinity":{"podAffinity":{}}}})",
+        R"({"spec":{"affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":
+            null}}}})",
+        R"({"spec":{"affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":
+            {"nodeSelectorTerms":[]}}}}})"}) {
+    const auto none = podFromJson(json::parse(text));
+    ASSERT_TRUE(none.ok()) << text;
+    EXPECT_TRUE(none->required_node_terms.empty()) << text;
+  }
+}
+
+TEST(KubeJsonTest, NodeAffinityErrorsNameThePath) {
+  const std::string required =
+      R"({"spec":{"affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":)";
+  const std::string terms = required + R"({"nodeSelectorTerms":)";
+  const std::string at =
+      "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"spec":{"affinity":[]}})", "spec.affinity: expected an object, got array"},
+      {R"({"spec":{"affinity":{"nodeAffinity":"x"}}})",
+       "spec.affinity.nodeAffinity: expected an object, got string"},
+      {required + "[]}}}}", at + ": expected an object, got array"},
+      {terms + "{}}}}}}", at + ".nodeSelectorTerms: expected an array, got object"},
+      {terms + "[{},3]}}}}}", at + ".nodeSelectorTerms[1]: expected an object, got number"},
+      {terms + R"([{"matchExpressions":{}}]}}}}})",
+       at + ".nodeSelectorTerms[0].matchExpressions: expected an array, got object"},
+      {terms + R"([{"matchFields":[[]]}]}}}}})",
+       at + ".nodeSelectorTerms[0].matchFields[0]: expected an object, got array"},
+      {terms + R"([{"matchExpressions":[{"key":1}]}]}}}}})",
+       at + ".nodeSelectorTerms[0].matchExpressions[0].key: expected a string, got number"},
+      {terms + R"([{"matchExpressions":[{"key":"k","operator":true}]}]}}}}})",
+       at + ".nodeSelectorTerms[0].matchExpressions[0].operator: expected a string, got boolean"},
+      {terms + R"([{"matchExpressions":[{"key":"k","operator":"In","values":"T4"}]}]}}}}})",
+       at + ".nodeSelectorTerms[0].matchExpressions[0].values: expected an array of strings, "
+            "got string"},
+      {terms + R"([{},{"matchExpressions":[{"key":"k","operator":"Gt","values":["1",2]}]}]}}}}})",
+       at + ".nodeSelectorTerms[1].matchExpressions[0].values[1]: expected a string, got number"},
+  };
+  for (const auto& [text, want] : cases) {
+    const json pod = json::parse(text);
+    EXPECT_EQ(bothReaders(pod), "") << text;
+    const auto read = podFromJson(pod);
+    ASSERT_FALSE(read.ok()) << text;
+    EXPECT_EQ(read.error().describe(), want) << text;
+  }
 }
 
 core::Result<PodWithVolumes> withVolumes(const std::string& text) {
