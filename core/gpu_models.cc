@@ -1,6 +1,7 @@
 #include "core/gpu_models.h"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <optional>
 #include <set>
@@ -16,7 +17,8 @@ namespace {
 using Products = std::optional<std::set<std::string>>;
 
 // The product labels in the order the inventory reads a node's product in.
-constexpr std::string_view kProductLabels[] = {kAgentGpuProductLabel, kGpuProductLabel};
+constexpr std::array<std::string_view, 2> kProductLabels = {kAgentGpuProductLabel,
+                                                            kGpuProductLabel};
 
 Products intersect(const Products& a, const Products& b) {
   if (!a) return b;
