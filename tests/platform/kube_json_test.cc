@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "tests/support/json_mutation.h"
+#include "tests/support/pod_text.h"
 #include "tests/support/read_file.h"
 
 namespace mpshare::platform {
@@ -23,52 +23,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// Everything a reader fills in, as one comparable string.
-std::string describe(const core::Result<core::PodView>& result) {
-  if (!result) return "error " + result.error().describe();
-  const core::PodView& pod = *result;
-  std::ostringstream out;
-  out << pod.name << '|' << pod.namespace_name << '|' << pod.uid << '|' << pod.node_name << '|'
-      << pod.scheduler_name << '|' << static_cast<int>(pod.phase) << '|' << pod.deleting << '|'
-      << pod.has_annotations;
-  const auto map = [&out](const std::map<std::string, std::string>& m) {
-    out << '{';
-    for (const auto& [k, v] : m) out << k << '=' << v << ';';
-    out << '}';
-  };
-  map(pod.annotations);
-  map(pod.labels);
-  map(pod.node_selector);
-  const auto requirements = [&out](const std::vector<core::NodeSelectorRequirement>& list) {
-    out << '[';
-    for (const auto& r : list) {
-      out << r.key << ' ' << r.op << " (";
-      for (const auto& v : r.values) out << v << ',';
-      out << ");";
-    }
-    out << ']';
-  };
-  for (const auto& term : pod.required_node_terms) {
-    out << "\nterm ";
-    requirements(term.match_expressions);
-    requirements(term.match_fields);
-  }
-  for (const auto& c : pod.containers) {
-    out << "\n" << c.name << '|' << static_cast<int>(c.kind) << '|' << c.index << '|' << c.has_env;
-    map(c.limits);
-    map(c.requests);
-    for (const auto& e : c.env) out << e.name << '=' << (e.value ? *e.value : "<from>") << ';';
-  }
-  return out.str();
-}
-
 std::string bothReaders(const json& pod) {
   const std::string text = pod.dump();
   simdjson::dom::parser parser;
   simdjson::dom::element element;
   if (parser.parse(text).get(element) != simdjson::SUCCESS) return "simdjson refused " + text;
-  const std::string from_nlohmann = describe(podFromJson(pod));
-  const std::string from_simdjson = describe(podFromSimdjson(element));
+  const std::string from_nlohmann = testing_support::podText(podFromJson(pod));
+  const std::string from_simdjson = testing_support::podText(podFromSimdjson(element));
   if (from_nlohmann != from_simdjson) {
     return "readers differ on " + text + "\nnlohmann: " + from_nlohmann +
            "\nsimdjson: " + from_simdjson;
@@ -267,7 +228,7 @@ TEST(KubeJsonTest, ReadingVolumesChangesNothingElse) {
         EXPECT_TRUE(field.find("volume") != std::string::npos || field == "spec.hostIPC")
             << with.error().describe() << " on " << text;
       } else {
-        EXPECT_EQ(describe(with->pod), describe(plain)) << text;
+        EXPECT_EQ(testing_support::podText(with->pod), testing_support::podText(plain)) << text;
       }
     } else {
       ASSERT_FALSE(with.ok()) << text;
