@@ -8,12 +8,8 @@
 
 namespace mpshare::extender {
 
-PendingPlanner::PendingPlanner(PlanConfig config, PlannerSources sources, ExtenderMetrics* metrics,
-                               bool run_thread)
-    : config_(std::move(config)),
-      sources_(std::move(sources)),
-      metrics_(metrics),
-      run_thread_(run_thread) {}
+PendingPlanner::PendingPlanner(PlanConfig config, PlannerSources sources, ExtenderMetrics* metrics)
+    : config_(std::move(config)), sources_(std::move(sources)), metrics_(metrics) {}
 
 PendingPlanner::~PendingPlanner() {
   {
@@ -27,7 +23,7 @@ PendingPlanner::~PendingPlanner() {
 }
 
 void PendingPlanner::startLocked() {
-  if (run_thread_ && !thread_.joinable() && !stop_) {
+  if (config_.in_background && !thread_.joinable() && !stop_) {
     thread_ = std::thread([this] { run(); });
   }
 }

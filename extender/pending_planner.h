@@ -64,10 +64,9 @@ struct PlannerStats {
 
 class PendingPlanner : public PendingPodSink {
  public:
-  // `metrics` may be null. With `run_thread` false nothing plans until
+  // `metrics` may be null. With `config.in_background` false nothing plans until
   // planNow() is called (tests).
-  PendingPlanner(PlanConfig config, PlannerSources sources, ExtenderMetrics* metrics,
-                 bool run_thread = true);
+  PendingPlanner(PlanConfig config, PlannerSources sources, ExtenderMetrics* metrics);
   ~PendingPlanner() override;
   PendingPlanner(const PendingPlanner&) = delete;
   PendingPlanner& operator=(const PendingPlanner&) = delete;
@@ -116,7 +115,6 @@ class PendingPlanner : public PendingPodSink {
   const PlanConfig config_;
   const PlannerSources sources_;
   ExtenderMetrics* metrics_;
-  const bool run_thread_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;

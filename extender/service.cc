@@ -134,8 +134,7 @@ ExtenderService::ExtenderService(ExtenderConfig config, PodLookup& pods, Binder&
       std::lock_guard lock(distribution_mutex_);
       return distribution_->view().podTypes();
     };
-    planner_ = std::make_unique<PendingPlanner>(config_.plan, std::move(sources), metrics_,
-                                                config_.plan.in_background);
+    planner_ = std::make_unique<PendingPlanner>(config_.plan, std::move(sources), metrics_);
   }
 }
 
