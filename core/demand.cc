@@ -82,6 +82,16 @@ std::string Demand::describe() const {
   return threads + " / " + memory;
 }
 
+double gpuAsk(const Demand& demand) {
+  if (demand.gpus <= 0) {
+    return 0.0;
+  }
+  const double share = demand.thread_percentage
+                           ? static_cast<double>(*demand.thread_percentage) / kThreadPercentPerGpu
+                           : 1.0;
+  return demand.gpus * share;
+}
+
 GpuDemand resolveOn(const Demand& demand, const GpuCapacity& gpu) {
   return GpuDemand{demand.thread_percentage.value_or(kThreadPercentPerGpu),
                    demand.memory_mib.value_or(gpu.memory_mib), 1};

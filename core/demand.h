@@ -43,6 +43,11 @@ struct GpuDemand {
   bool operator==(const GpuDemand&) const = default;
 };
 
+// The GPU capacity a demand asks, in GPUs: GPUs x thread share (1 when the
+// threads are not limited); 0 for a pod without GPUs.
+// Example: 2 GPUs at 30 % -> 0.6; a whole GPU -> 1.
+double gpuAsk(const Demand& demand);
+
 // The demand resolved against a concrete GPU: absent dimensions become that
 // GPU's whole budget at oversubscription 1.0 (100 % threads, all its memory).
 // Example: {30, nullopt} on a 40960 MiB GPU -> {30, 40960, 1}.

@@ -61,11 +61,7 @@ class FgdPlusPolicy : public PlacementPolicy {
     if (it == pressure_.end()) {
       return 0.0;
     }
-    const double gpus =
-        demand.gpus > 1 || demand.wholeGpu()
-            ? static_cast<double>(demand.gpus)
-            : static_cast<double>(demand.thread_percentage.value_or(100)) / kThreadPercentPerGpu;
-    return options_.scarcity_weight * it->second * gpus;
+    return options_.scarcity_weight * it->second * gpuAsk(demand);
   }
 
   // fgd's score: the paper's integer node score 0..100 of the growth, in [0, 1].

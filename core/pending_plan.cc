@@ -55,11 +55,6 @@ bool queuedBefore(const PendingPod& a, const PendingPod& b) {
   return a.uid < b.uid;
 }
 
-double gpuAsk(const Demand& demand) {
-  const double share = demand.thread_percentage ? *demand.thread_percentage / 100.0 : 1.0;
-  return std::max(1, demand.gpus) * share;
-}
-
 bool fitsOnGpus(const NodeState& node, const Demand& demand, std::span<const int> gpu_indices) {
   if (!node.hostFits(demand) || static_cast<int>(gpu_indices.size()) != std::max(1, demand.gpus)) {
     return false;

@@ -103,10 +103,6 @@ std::vector<std::optional<PlannedPlacement>> planPending(
     const std::shared_ptr<const PlacementPolicy>& policy, PlanScoreCache& cache,
     const std::vector<PodType>& types, const BatchOptions& options, std::mt19937_64& rng);
 
-// The GPUs a demand asks, in whole GPUs: GPUs x thread share (1 when the
-// threads are not limited). Example: 2 GPUs at 30 % -> 0.6.
-double gpuAsk(const Demand& demand);
-
 // Whether `demand` still fits on `node` on exactly the GPUs `gpu_indices`
 // (each with a GPU's worth of room, the host budgets too): a plan made earlier
 // can still be followed.
