@@ -358,10 +358,13 @@ FilterOutcome ExtenderService::filterPod(const ExtenderArgs& args) {
                        result.failed.size() + result.failed_unresolvable.size());
   }
   if (result.passed.empty() && !args.node_names.empty()) {
+    // A waiting pod has one reason for every node: said once.
+    const std::string reasons =
+        waits ? std::string(kWaitsForItsBatch) : reasonsText(result, args.node_names);
     platform::logInfo("no node fits pod", {{"pod", args.pod.key()},
                                            {"demand", want.describe()},
                                            {"nodes", std::to_string(args.node_names.size())},
-                                           {"reasons", reasonsText(result, args.node_names)}});
+                                           {"reasons", reasons}});
   }
   return outcome;
 }

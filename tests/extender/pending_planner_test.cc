@@ -15,6 +15,7 @@
 #include "core/annotations.h"
 #include "extender/service.h"
 #include "extender/standalone.h"
+#include "tests/support/captured_log.h"
 #include "tests/support/eventually.h"
 
 namespace mpshare::extender {
@@ -143,9 +144,16 @@ TEST_F(QueueTest, TheSchedulerFollowsThePlanAndTheLeftOutPodWaits) {
   s_.planner().planNow();
   EXPECT_EQ(s_.planner().planFor(whole_.uid), (core::PlannedPlacement{"a", {0}}));
   EXPECT_FALSE(s_.planner().planFor(half_.uid));
-  // kube-scheduler reaches the half first (older): it waits, with the reason.
+  // kube-scheduler reaches the half first (older): it waits, with the reason,
+  // logged once for all nodes.
+  testing_support::CapturedLog log;
   const FilterResult waiting = s_.filter(half_, {"a", "b"});
   EXPECT_TRUE(waiting.passed.empty());
+  ASSERT_EQ(log.lines().size(), 1U) << log.str();
+  EXPECT_EQ(log.lines()[0].find("a: waiting"), std::string::npos) << log.str();
+  EXPECT_NE(log.lines()[0].find("nodes=2 reasons=\"waiting: the pods planned with it"),
+            std::string::npos)
+      << log.str();
   // Unresolvable: preemption must not evict pods for a pod that only waits.
   EXPECT_NE(waiting.failed_unresolvable.at("a").find("fgd-plus-batch"), std::string::npos)
       << waiting.failed_unresolvable.at("a");
