@@ -6,9 +6,6 @@
 namespace mpshare::core {
 namespace {
 
-// Scores closer than this are equal (rankedNodeScores() uses the same).
-constexpr double kScoreTie = 1e-12;
-
 bool productAllowed(const PendingPod& pod, const NodeState& node) {
   return pod.products.empty() || std::find(pod.products.begin(), pod.products.end(),
                                            node.capacity.gpu_product) != pod.products.end();

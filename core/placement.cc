@@ -148,14 +148,13 @@ std::vector<int> rankedNodeScores(const std::vector<ScoredNode>& nodes) {
   if (!best) {
     return out;
   }
-  constexpr double kTie = 1e-12;
   std::optional<size_t> first;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const auto& score = nodes[i].score;
     if (!score) {
       continue;
     }
-    if (*score >= *best - kTie) {
+    if (*score >= *best - kScoreTie) {
       out[i] = kMaxNodeScore - 1;
       if (!first || tieOrderBefore(nodes[i].name, nodes[*first].name)) {
         first = i;

@@ -94,6 +94,10 @@ struct ScoredNode {
 // Example: {a: 0.49, b: 0.49, c: 0.45, d: none} -> one of a, b 10, the other 9; c 0; d 0.
 std::vector<int> rankedNodeScores(const std::vector<ScoredNode>& nodes);
 
+// Scores closer than this are equal: rankedNodeScores() and the batch plans
+// (core/pending_plan.h) decide them by tieOrderBefore().
+inline constexpr double kScoreTie = 1e-12;
+
 // The fixed order of node names that decides among equal best scores (the
 // first gets rankedNodeScores()'s 10): an FNV-1a hash of the name, then the
 // name, so it does not follow how nodes were numbered.
