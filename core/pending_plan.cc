@@ -42,6 +42,10 @@ void PlanScoreCache::trim(size_t nodes) {
   if (nodes_.size() > nodes) nodes_.clear();
 }
 
+bool podFits(const PlacementPolicy& policy, const NodeState& node, const PendingPod& pod) {
+  return productAllowed(pod, node) && policy.fits(node, pod.demand);
+}
+
 bool queuedBefore(const PendingPod& a, const PendingPod& b) {
   if (a.priority != b.priority) {
     return a.priority > b.priority;

@@ -103,6 +103,10 @@ std::vector<std::optional<PlannedPlacement>> planPending(
     const std::shared_ptr<const PlacementPolicy>& policy, PlanScoreCache& cache,
     const std::vector<PodType>& types, const BatchOptions& options, std::mt19937_64& rng);
 
+// Whether `pod` fits on `node` (a node of its products, with room for it as
+// `policy` sees room).
+bool podFits(const PlacementPolicy& policy, const NodeState& node, const PendingPod& pod);
+
 // Whether `demand` still fits on `node` on exactly the GPUs `gpu_indices`
 // (each with a GPU's worth of room, the host budgets too): a plan made earlier
 // can still be followed.

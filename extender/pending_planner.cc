@@ -35,7 +35,7 @@ void PendingPlanner::podPending(core::PendingPod pod) {
     if (!added && at->second.pod == pod) {
       return;  // a status update: nothing the plan reads changed
     }
-    at->second = Waiting{std::move(pod), false, false, std::nullopt, {}};
+    at->second = Waiting{std::move(pod), false, false, false, std::nullopt, {}};
     startLocked();
   }
   wake_.notify_all();
@@ -52,7 +52,7 @@ void PendingPlanner::podNotPending(const std::string& uid) {
 
 void PendingPlanner::replanWaitingLocked() {
   for (auto& [uid, w] : waiting_) {
-    if (w.planned && !w.placement && !w.missed) w.planned = false;
+    if (w.planned && !w.placement && !w.policy_alone) w.planned = false;
   }
 }
 
@@ -60,13 +60,16 @@ bool PendingPlanner::waitsForItsBatch(const std::string& uid) const {
   std::lock_guard lock(mutex_);
   const auto at = waiting_.find(uid);
   return at != waiting_.end() && at->second.planned && !at->second.placement &&
-         !at->second.missed && !expiredLocked(at->second, Clock::now());
+         !at->second.policy_alone && !expiredLocked(at->second, Clock::now());
 }
 
 void PendingPlanner::nodesChanged() {
   {
     std::lock_guard lock(mutex_);
     replanWaitingLocked();
+    for (auto& [uid, w] : waiting_) {
+      if (w.fits_nowhere) w.planned = false;
+    }
   }
   wake_.notify_all();
 }
@@ -75,8 +78,8 @@ void PendingPlanner::planMissed(const std::string& uid) {
   {
     std::lock_guard lock(mutex_);
     const auto at = waiting_.find(uid);
-    if (at == waiting_.end() || at->second.missed) return;
-    at->second.missed = true;
+    if (at == waiting_.end() || at->second.policy_alone) return;
+    at->second.policy_alone = true;
     at->second.placement.reset();
     replanWaitingLocked();
   }
@@ -106,7 +109,7 @@ size_t PendingPlanner::unplannedLocked(Clock::time_point now) const {
 std::optional<core::PlannedPlacement> PendingPlanner::planFor(const std::string& uid) const {
   std::lock_guard lock(mutex_);
   const auto at = waiting_.find(uid);
-  if (at == waiting_.end() || !at->second.planned || at->second.missed ||
+  if (at == waiting_.end() || !at->second.planned || at->second.policy_alone ||
       expiredLocked(at->second, Clock::now())) {
     return std::nullopt;
   }
@@ -119,7 +122,7 @@ PlannerStats PendingPlanner::stats() const {
   stats.pending = waiting_.size();
   const auto now = Clock::now();
   for (const auto& [uid, w] : waiting_) {
-    if (w.placement && !w.missed && !expiredLocked(w, now)) {
+    if (w.placement && !w.policy_alone && !expiredLocked(w, now)) {
       ++stats.planned;
     }
   }
@@ -140,7 +143,7 @@ size_t PendingPlanner::planNow() {
     for (const auto& [uid, w] : waiting_) {
       if (!w.planned || expiredLocked(w, started)) {
         batch.push_back(w.pod);
-      } else if (w.placement && !w.missed) {
+      } else if (w.placement && !w.policy_alone) {
         held.emplace_back(w.pod.demand, *w.placement);
       }
     }
@@ -156,15 +159,29 @@ size_t PendingPlanner::planNow() {
   std::vector<core::NodeState> nodes;
   std::set<std::string> reserved;
   sources_.cluster(nodes, reserved);
+  const auto policy = sources_.policy();
   std::map<std::string, size_t> by_name;
   for (size_t i = 0; i < nodes.size(); ++i) {
     by_name[nodes[i].name()] = i;
   }
+  // The nodes the held plans change, as the ledger holds them.
+  std::map<size_t, core::NodeState> ledger_state;
   for (const auto& [demand, placement] : held) {
     if (const auto at = by_name.find(placement.node); at != by_name.end()) {
+      ledger_state.try_emplace(at->second, nodes[at->second]);
       core::addPlacement(nodes[at->second], demand, placement.gpu_indices);
     }
   }
+  // Whether a pod fits on a node as the ledger stands (without the plans).
+  const auto fitsOnLedger = [&](const core::PendingPod& pod) {
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const auto saved = ledger_state.find(i);
+      if (core::podFits(*policy, saved == ledger_state.end() ? nodes[i] : saved->second, pod)) {
+        return true;
+      }
+    }
+    return false;
+  };
   // Pods already holding a reservation are being bound: the plan leaves them out.
   std::vector<core::PendingPod> to_plan;
   for (const core::PendingPod& p : batch) {
@@ -175,10 +192,22 @@ size_t PendingPlanner::planNow() {
     core::BatchOptions options;
     options.size = config_.batch_size;
     options.orders = config_.orders;
-    const auto planned = core::planPending(nodes, to_plan, sources_.policy(), scores_,
-                                           sources_.types(), options, rng_);
+    const auto planned =
+        core::planPending(nodes, to_plan, policy, scores_, sources_.types(), options, rng_);
     for (size_t i = 0; i < to_plan.size(); ++i) {
       if (planned[i]) placements.emplace(to_plan[i].uid, *planned[i]);
+    }
+  }
+  // The pods left out that fit on no node anyway, and those being bound: no
+  // plan, and no waiting either.
+  std::set<std::string> being_bound;
+  std::set<std::string> fits_nowhere;
+  for (const core::PendingPod& p : batch) {
+    if (placements.count(p.uid) > 0) continue;
+    if (reserved.count(p.uid) > 0) {
+      being_bound.insert(p.uid);
+    } else if (!fitsOnLedger(p)) {
+      fits_nowhere.insert(p.uid);
     }
   }
   const auto finished = Clock::now();
@@ -194,7 +223,8 @@ size_t PendingPlanner::planNow() {
       }
       const auto placement = placements.find(batch[i].uid);
       at->second.planned = true;
-      at->second.missed = false;
+      at->second.fits_nowhere = fits_nowhere.count(batch[i].uid) > 0;
+      at->second.policy_alone = at->second.fits_nowhere || being_bound.count(batch[i].uid) > 0;
       at->second.placement = placement == placements.end()
                                  ? std::nullopt
                                  : std::optional<core::PlannedPlacement>(placement->second);

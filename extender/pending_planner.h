@@ -15,13 +15,17 @@
 // plan and is placed by the policy alone, and a plan that no longer fits when
 // its pod comes is not followed (core::fitsOnGpus).
 //
-// A pod the batch placed nowhere (the batch places more GPU capacity without
-// it: a small pod would take the room a larger one of the batch needs) waits:
-// filter passes no node for it. It is planned again as soon as a pod leaves
-// the queue (bound, or gone), a plan cannot be followed (its node not offered
-// by kube-scheduler, or no longer fitting), or after plan.ttl; so it waits
-// only for pods that are being placed. A node added, removed or relabelled
-// plans them again too.
+// A pod the batch placed nowhere though it fits on a node as the ledger stands
+// (the batch places more GPU capacity without it: a small pod would take the
+// room a larger one of the batch needs) waits: filter passes no node for it.
+// It is planned again as soon as a pod leaves the queue (bound, or gone), a
+// plan cannot be followed (its node not offered by kube-scheduler, or no
+// longer fitting), the nodes change, or after plan.ttl; so it waits only for
+// pods that are being placed.
+//
+// A pod that fits on no node does not wait: filter gives the nodes' own
+// reasons, and kube-scheduler may preempt for it. It is planned again when the
+// nodes change, or after plan.ttl.
 
 #include <chrono>
 #include <condition_variable>
@@ -85,7 +89,7 @@ class PendingPlanner : public PendingPodSink {
   // pods waiting for its batch are planned again.
   void planMissed(const std::string& uid);
   // The nodes changed (added, removed, relabelled): the pods waiting for
-  // their batch are planned again.
+  // their batch, and those that fit on no node, are planned again.
   void nodesChanged();
   // `uid` was bound (wherever): it leaves the queue, and its plan frees its room.
   void bound(const std::string& uid);
@@ -98,7 +102,11 @@ class PendingPlanner : public PendingPodSink {
   struct Waiting {
     core::PendingPod pod;
     bool planned = false;  // a batch has placed it (or found no node for it)
-    bool missed = false;   // planned, but the plan could not be followed
+    // No plan to follow: its plan could not be followed, it fit on no node as
+    // the ledger stood, or it was being bound when planned. The policy alone
+    // places it; it does not wait.
+    bool policy_alone = false;
+    bool fits_nowhere = false;  // of those, fit on no node: new nodes may make room
     std::optional<core::PlannedPlacement> placement;
     std::chrono::steady_clock::time_point planned_at;
   };

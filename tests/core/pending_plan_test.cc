@@ -86,6 +86,16 @@ std::vector<std::optional<PlannedPlacement>> plan(const std::vector<NodeState>& 
   return planPending(nodes, batch, fgdPlus(), cache, types(), BatchOptions{16, orders}, rng);
 }
 
+TEST(PendingPlanTest, APodFitsANodeOfItsProductsWithRoomForIt) {
+  const auto policy = fgdPlus();
+  const NodeState half_free = node("n", {0.5}, "T4");
+  EXPECT_TRUE(podFits(*policy, half_free, pod("p", share(0.5))));
+  EXPECT_TRUE(podFits(*policy, half_free, pod("p", share(0.5), {"A10", "T4"})));
+  EXPECT_FALSE(podFits(*policy, half_free, pod("p", share(0.5), {"A10"}))) << "other product";
+  EXPECT_FALSE(podFits(*policy, half_free, pod("p", share(0.6)))) << "no room";
+  EXPECT_FALSE(podFits(*policy, half_free, pod("p", wholeGpus(2)))) << "one GPU only";
+}
+
 TEST(PendingPlanTest, QueueOrderIsPriorityThenAgeThenUid) {
   struct Case {
     const char* name;

@@ -203,6 +203,39 @@ TEST_F(QueueTest, APlanThatNoLongerFitsIsNotFollowed) {
   EXPECT_FALSE(s_.planner().planFor(whole_.uid));
 }
 
+TEST_F(QueueTest, APodBeingBoundWhenPlannedDoesNotWaitIfItsBindFails) {
+  // The half's bind holds its reservation while the batch is planned ...
+  core::ReserveRequest in_flight{half_.uid, half_.key(), "a", {0}, {1, 50, 8192}};
+  ASSERT_TRUE(service().ledger().reserve(in_flight));
+  s_.planner().planNow();
+  // ... and fails: the scheduler retries it, and the policy places it.
+  ASSERT_TRUE(service().ledger().release(half_.uid));
+  EXPECT_FALSE(s_.planner().waitsForItsBatch(half_.uid));
+  EXPECT_EQ(s_.schedule(half_, {"a", "b"}), "a");
+}
+
+TEST(PendingPlannerTest, APodThatFitsNowhereDoesNotWaitAndMayPreempt) {
+  PlannedService s;
+  s.service().upsertNode(gpuNode("a", 1));
+  ASSERT_EQ(s.schedule(gpuPod("running", 100), {"a"}), "a");
+  const core::PodView half = gpuPod("half", 50);
+  s.waiting(half, 1);
+  s.planner().planNow();
+  EXPECT_FALSE(s.planner().planFor(half.uid));
+  EXPECT_FALSE(s.planner().waitsForItsBatch(half.uid));
+  // The node's own reason, and resolvable: evicting the running pod would
+  // make room, so kube-scheduler's preemption may.
+  const FilterResult result = s.filter(half, {"a"});
+  EXPECT_TRUE(result.passed.empty());
+  EXPECT_TRUE(result.failed_unresolvable.empty());
+  ASSERT_EQ(result.failed.count("a"), 1U);
+  EXPECT_EQ(result.failed.at("a").find("waiting"), std::string::npos) << result.failed.at("a");
+  // A new node makes room: planned again at once, onto it.
+  s.service().upsertNode(gpuNode("b", 1));
+  EXPECT_EQ(s.planner().planNow(), 1U);
+  EXPECT_EQ(s.planner().planFor(half.uid), (core::PlannedPlacement{"b", {0}}));
+}
+
 TEST(PendingPlannerTest, PlansTheQueueInBatchesOnTopOfEarlierPlans) {
   PlannedService s;
   ExtenderConfig config = batchConfig();
