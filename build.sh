@@ -11,6 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD_DIR=${BUILD_DIR:-build}
+case "${BUILD_TYPE:-Release}" in
+  Release | RelWithDebInfo | Debug | MinSizeRel) ;;
+  *)
+    echo "build.sh: BUILD_TYPE is Release, RelWithDebInfo, Debug or MinSizeRel, got \"$BUILD_TYPE\"" >&2
+    exit 2
+    ;;
+esac
 PACKAGES=(
   build-essential cmake ninja-build pkg-config openssl ca-certificates
   libcpprest-dev libboost-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev
